@@ -1,0 +1,38 @@
+//! `lab destroy`: unregister, destroy the machines, forget the state.
+
+use std::time::Duration;
+
+use crate::cli::PlanArgs;
+use crate::config::Lab;
+use crate::execute::execute;
+use crate::hooks;
+use crate::observe::{self, Observed};
+use crate::plan;
+use crate::runner::Tool;
+use crate::ui::Ui;
+
+const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
+
+pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Duration>) -> anyhow::Result<()> {
+    let hooks = hooks::standard();
+    if args.dry_run {
+        let seen = super::up::look(lab).await;
+        return super::up::print_plan(&plan::destroy(lab, &seen, &hooks), args.json);
+    }
+    let tools = [Tool::Vagrant, Tool::DockerMachine];
+    let runner = if lab.state_dir().exists() { super::runner(lab, &tools, timeout)? } else { super::reader(&tools)? };
+    let ui = Ui::new(quiet);
+    let seen = Observed {
+        vms: observe::vms(&runner, lab).await?,
+        dm: observe::docker_machines(&runner, lab).await?,
+        ..Observed::default()
+    };
+    let plan = plan::destroy(lab, &seen, &hooks);
+    if plan.is_empty() {
+        ui.say("nothing to destroy: no machine, docker-machine entry or .lab state of this lab exists");
+        return Ok(());
+    }
+    execute(&plan, &runner, &ui, RETRY).await?;
+    ui.say("the lab is gone");
+    Ok(())
+}

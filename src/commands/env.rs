@@ -1,0 +1,58 @@
+//! `lab env`: docker-machine's environment for a machine, written for a shell.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::cli::EnvArgs;
+use crate::config::{Lab, Role};
+use crate::docker_machine;
+use crate::runner::Tool;
+use crate::shell::{self, Shell};
+
+const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+
+/// A machine name that is not in lab.toml.
+#[derive(Debug, thiserror::Error)]
+#[error("`{name}` is not a machine of this lab; its machines are: {known}")]
+pub struct UnknownMachine {
+    pub name: String,
+    pub known: String,
+}
+
+pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
+    let shell = args.shell.unwrap_or_else(Shell::detect);
+    let mut again = vec!["lab".to_string(), "env".to_string()];
+    if file != Path::new("lab.toml") {
+        again.extend(["--file".to_string(), file.display().to_string()]);
+    }
+    if args.shell.is_some() {
+        again.extend(["--shell".to_string(), shell.name().to_string()]);
+    }
+    if args.unset {
+        again.push("--unset".into());
+        print!("{}", shell::render_unset(shell, &VARIABLES, &shell_words::join(&again)));
+        return Ok(());
+    }
+    let name = args.machine.as_deref().unwrap_or_default();
+    let machine = lab.machine(name).ok_or_else(|| UnknownMachine {
+        name: name.to_string(),
+        known: lab.machines.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+    })?;
+    let swarm = machine.role == Role::Master && !args.no_swarm;
+    if args.no_swarm {
+        again.push("--no-swarm".into());
+    }
+    again.push(machine.name.clone());
+
+    let runner = super::reader(&[Tool::DockerMachine])?;
+    let out = runner.quiet(&docker_machine::env(&machine.name, swarm)).await.with_context(|| {
+        format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)
+    })?;
+    let vars = docker_machine::parse_env(&out.stdout);
+    if vars.is_empty() {
+        anyhow::bail!("docker-machine printed no variables for {}:\n{}", machine.name, out.stdout);
+    }
+    print!("{}", shell::render_set(shell, &vars, &shell_words::join(&again)));
+    Ok(())
+}

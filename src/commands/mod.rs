@@ -1,0 +1,51 @@
+//! One file per subcommand; each takes a validated lab and does its job.
+
+pub mod destroy;
+pub mod env;
+pub mod status;
+pub mod up;
+
+use std::time::Duration;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Lab};
+use crate::runner::{Runner, Tool, Tools};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let lab = config::load(&cli.file)?;
+    let timeout = cli.timeout.map(Duration::from_secs);
+    match cli.command {
+        Command::Up(args) => up::run(&lab, &args, cli.quiet, timeout).await,
+        Command::Destroy(args) => destroy::run(&lab, &args, cli.quiet, timeout).await,
+        Command::Env(args) => env::run(&lab, &args, &cli.file).await,
+        Command::Status(args) => status::run(&lab, &args).await,
+        Command::Render => {
+            print!("{}", crate::render::vagrantfile(&lab)?);
+            Ok(())
+        }
+    }
+}
+
+/// A runner for a command that needs `tools`, logging to `.lab/lab.log`.
+pub fn runner(lab: &Lab, tools: &[Tool], timeout: Option<Duration>) -> anyhow::Result<Runner> {
+    let tools = Tools::locate(tools)?;
+    Runner::new(tools).with_timeout(timeout).with_log(lab.state_dir().join("lab.log"))
+}
+
+/// A runner that reads only: nothing is logged, so nothing is written.
+pub fn reader(tools: &[Tool]) -> anyhow::Result<Runner> {
+    Ok(Runner::new(Tools::locate(tools)?))
+}
+
+/// Writes `.lab/Vagrantfile` when it differs from what lab.toml renders.
+pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
+    let text = crate::render::vagrantfile(lab)?;
+    let dir = lab.state_dir();
+    let path = dir.join("Vagrantfile");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(&path, text)?;
+    }
+    Ok(())
+}

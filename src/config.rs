@@ -1,0 +1,491 @@
+//! `lab.toml`: parsing, defaults and validation into a [`Lab`].
+//!
+//! Every error names the file, line and column of the offending value, so
+//! students can fix an instructor's file without reading Rust.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::boxes::{self, BoxProfile};
+
+/// Machine names must be valid docker-machine names (its regex is
+/// `^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$`) and valid hostnames.
+const NAME_RULE: &str = "letters, digits, '-' and '.', starting with a letter or digit";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    #[default]
+    Virtualbox,
+    Docker,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Virtualbox => "virtualbox",
+            Provider::Docker => "docker",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    provider: Provider,
+    #[serde(rename = "box")]
+    box_name: Option<Spanned<String>>,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(default)]
+    machines: RawMachines,
+    #[serde(default)]
+    consul: RawConsul,
+    #[serde(default)]
+    swarm: RawSwarm,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    subnet: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMachines {
+    memory: Option<Spanned<u32>>,
+    cpus: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsul {
+    name: Option<Spanned<String>>,
+    image: Option<String>,
+    args: Option<Vec<String>>,
+    port: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSwarm {
+    master: Option<Spanned<String>>,
+    node_prefix: Option<Spanned<String>>,
+    nodes: Option<Spanned<u32>>,
+    advertise_port: Option<u16>,
+    engine_opts: Option<Vec<Spanned<String>>>,
+}
+
+/// What a machine is for in the lab; it decides its docker-machine flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Consul,
+    Master,
+    Node,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Consul => "consul",
+            Role::Master => "master",
+            Role::Node => "node",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    pub network: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Subnet {
+    pub fn netmask(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0))
+    }
+
+    /// The host-side address of the network (x.x.x.1), which VirtualBox's
+    /// host-only adapter takes and from which Vagrant derives the DHCP range.
+    pub fn first_host(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.network) + 1)
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::from(self.netmask());
+        u32::from(ip) & mask == u32::from(self.network)
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Consul {
+    pub image: String,
+    pub args: Vec<String>,
+    pub port: u16,
+}
+
+/// A validated lab: everything the other modules need, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// The lab's name; prefixes the VM and container names on the host.
+    pub name: String,
+    /// The lab.toml this came from.
+    pub file: PathBuf,
+    /// The directory holding lab.toml; `.lab/` lives here.
+    pub root: PathBuf,
+    pub provider: Provider,
+    pub profile: BoxProfile,
+    pub subnet: Subnet,
+    pub interface: String,
+    pub memory: u32,
+    pub cpus: u32,
+    pub consul: Consul,
+    pub advertise_port: u16,
+    pub engine_opts: Vec<String>,
+    /// consul first, then the master, then the nodes: the order they are built in.
+    pub machines: Vec<Machine>,
+}
+
+impl Lab {
+    pub fn machine(&self, name: &str) -> Option<&Machine> {
+        self.machines.iter().find(|m| m.name == name)
+    }
+
+    pub fn consul_machine(&self) -> &Machine {
+        self.machines
+            .iter()
+            .find(|m| m.role == Role::Consul)
+            .expect("a lab always has a consul machine")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".lab")
+    }
+
+    /// The VM or container name on the host for one of the lab's machines.
+    pub fn host_name(&self, machine: &str) -> String {
+        format!("{}-{}", self.name, machine)
+    }
+}
+
+/// A problem in lab.toml, pointing at the line and column where it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", file.display())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// lab.toml could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {source}\nhint: run lab in the directory that holds lab.toml, or pass --file PATH", file.display())]
+pub struct ConfigMissing {
+    pub file: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+struct Source<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error_at(&self, offset: usize, message: impl Into<String>) -> ConfigError {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        self.error_at(value.span().start, message)
+    }
+}
+
+pub fn load(file: &Path) -> anyhow::Result<Lab> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigMissing {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    Ok(parse(file, &text)?)
+}
+
+pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
+    let src = Source { file, text };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        src.error_at(offset, e.message().trim_end().to_string())
+    })?;
+    let root = file
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+
+    let name = match &raw.name {
+        Some(n) => {
+            check_name(&src, n, "name")?;
+            n.get_ref().clone()
+        }
+        None => "lab".to_string(),
+    };
+
+    let box_name = raw
+        .box_name
+        .as_ref()
+        .ok_or_else(|| src.error_at(0, "missing key `box`: name a profile from boxes/ or a Vagrant box"))?;
+    let profile = boxes::resolve(&root, box_name.get_ref(), raw.provider)
+        .map_err(|message| src.error(box_name, message))?;
+
+    let subnet = match &raw.network.subnet {
+        Some(s) => parse_subnet(s.get_ref()).map_err(|m| src.error(s, m))?,
+        None => parse_subnet(DEFAULT_SUBNET).expect("default subnet parses"),
+    };
+    let interface = match &raw.network.interface {
+        Some(i) if i.get_ref().trim().is_empty() => return Err(src.error(i, "interface must not be empty")),
+        Some(i) => i.get_ref().clone(),
+        None => profile.interface.clone(),
+    };
+
+    let memory = positive(&src, raw.machines.memory.as_ref(), "memory", 1024)?;
+    let cpus = positive(&src, raw.machines.cpus.as_ref(), "cpus", 1)?;
+
+    let consul_name = named(&src, raw.consul.name.as_ref(), "consul.name", "consul")?;
+    let port = match &raw.consul.port {
+        Some(p) if *p.get_ref() == 0 => return Err(src.error(p, "consul.port must be between 1 and 65535")),
+        Some(p) => *p.get_ref(),
+        None => 8500,
+    };
+    let consul = Consul {
+        image: raw.consul.image.clone().unwrap_or_else(|| "progrium/consul".into()),
+        args: raw
+            .consul
+            .args
+            .clone()
+            .unwrap_or_else(|| vec!["-server".into(), "-bootstrap".into()]),
+        port,
+    };
+
+    let master = named(&src, raw.swarm.master.as_ref(), "swarm.master", "swarm-master")?;
+    let prefix = named(&src, raw.swarm.node_prefix.as_ref(), "swarm.node_prefix", "swarm-node")?;
+    let nodes = match &raw.swarm.nodes {
+        Some(n) if *n.get_ref() == 0 => {
+            return Err(src.error(n, "swarm.nodes must be at least 1: a swarm needs a node besides its master"))
+        }
+        Some(n) if *n.get_ref() > 99 => return Err(src.error(n, "swarm.nodes must be at most 99")),
+        Some(n) => *n.get_ref(),
+        None => 2,
+    };
+    let mut engine_opts = Vec::new();
+    for opt in raw.swarm.engine_opts.iter().flatten() {
+        if !opt.get_ref().contains('=') || opt.get_ref().starts_with('-') {
+            return Err(src.error(opt, "engine options are written flag=value, without dashes (e.g. \"log-level=debug\")"));
+        }
+        engine_opts.push(opt.get_ref().clone());
+    }
+
+    let mut machines = vec![
+        Machine { name: consul_name, role: Role::Consul },
+        Machine { name: master, role: Role::Master },
+    ];
+    machines.extend((1..=nodes).map(|i| Machine {
+        name: format!("{prefix}{i:02}"),
+        role: Role::Node,
+    }));
+    for (i, m) in machines.iter().enumerate() {
+        if machines[..i].iter().any(|o| o.name == m.name) {
+            let at = raw.swarm.master.as_ref().map_or(0, |s| s.span().start);
+            return Err(src.error_at(at, format!("machine name `{}` is used twice", m.name)));
+        }
+    }
+
+    Ok(Lab {
+        name,
+        file: file.to_path_buf(),
+        root,
+        provider: raw.provider,
+        profile,
+        subnet,
+        interface,
+        memory,
+        cpus,
+        consul,
+        advertise_port: raw.swarm.advertise_port.unwrap_or(2376),
+        engine_opts,
+        machines,
+    })
+}
+
+/// The seed got Vagrant's old DHCP default 172.28.128.0/24, which VirtualBox
+/// 6.1.28+ refuses on Linux and macOS hosts; this one is inside the allowed
+/// 192.168.56.0/21 and clear of vboxnet0's 192.168.56.0/24.
+pub const DEFAULT_SUBNET: &str = "192.168.59.0/24";
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+fn check_name(src: &Source, value: &Spanned<String>, key: &str) -> Result<(), ConfigError> {
+    if valid_name(value.get_ref()) {
+        Ok(())
+    } else {
+        Err(src.error(value, format!("{key} `{}` is not a valid machine name: use {NAME_RULE}", value.get_ref())))
+    }
+}
+
+fn named(src: &Source, value: Option<&Spanned<String>>, key: &str, default: &str) -> Result<String, ConfigError> {
+    match value {
+        Some(v) => check_name(src, v, key).map(|()| v.get_ref().clone()),
+        None => Ok(default.to_string()),
+    }
+}
+
+fn positive(src: &Source, value: Option<&Spanned<u32>>, key: &str, default: u32) -> Result<u32, ConfigError> {
+    match value {
+        Some(v) if *v.get_ref() == 0 => Err(src.error(v, format!("machines.{key} must be at least 1"))),
+        Some(v) => Ok(*v.get_ref()),
+        None => Ok(default),
+    }
+}
+
+pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
+    let bad = || format!("subnet `{text}` is not an IPv4 network like \"192.168.59.0/24\"");
+    let (addr, prefix) = text.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    if !(8..=29).contains(&prefix) {
+        return Err(format!("subnet `{text}`: the prefix length must be between /8 and /29"));
+    }
+    let subnet = Subnet { network: addr, prefix };
+    let network = Ipv4Addr::from(u32::from(addr) & u32::from(subnet.netmask()));
+    if network != addr {
+        return Err(format!("subnet `{text}` has host bits set: did you mean \"{network}/{prefix}\"?"));
+    }
+    Ok(subnet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Lab, ConfigError> {
+        parse(Path::new("lab.toml"), text)
+    }
+
+    #[test]
+    fn shipped_lab_toml_is_the_seed() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab.toml")).unwrap();
+        let lab = parse_str(&text).unwrap();
+        let names: Vec<_> = lab.machines.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["consul", "swarm-master", "swarm-node01", "swarm-node02"]);
+        assert_eq!(lab.provider, Provider::Virtualbox);
+        assert_eq!(lab.profile.vagrant_box.as_deref(), Some("takanabe/ubuntu1504"));
+        assert_eq!(lab.interface, "eth1");
+        assert_eq!(lab.subnet.to_string(), "192.168.59.0/24");
+        assert_eq!(lab.consul.image, "progrium/consul");
+        assert_eq!(lab.consul.args, ["-server", "-bootstrap"]);
+        assert_eq!(lab.consul.port, 8500);
+        assert_eq!(lab.advertise_port, 2376);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nnodez = 3\n").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 1), "{err}");
+        assert!(err.to_string().starts_with("lab.toml:3:1: unknown field `nodez`"), "{err}");
+        assert!(err.message.contains("nodes"), "suggests the known keys: {err}");
+    }
+
+    #[test]
+    fn zero_nodes_is_refused_at_the_value() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nnodes = 0\n").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 9), "{err}");
+    }
+
+    #[test]
+    fn invalid_machine_name_is_refused() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nmaster = \"bad_name!\"\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("not a valid machine name"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_machine_names_are_refused() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nmaster = \"consul\"\n").unwrap_err();
+        assert!(err.message.contains("used twice"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_reported_where_it_is() {
+        let err = parse_str("box = \"x/y\"\n[machines]\nmemory = \"lots\"\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn missing_box_is_an_error() {
+        let err = parse_str("provider = \"docker\"\n").unwrap_err();
+        assert!(err.message.contains("missing key `box`"), "{err}");
+    }
+
+    #[test]
+    fn node_names_are_numbered_with_two_digits() {
+        let lab = parse_str("box = \"x/y\"\n[swarm]\nnodes = 3\nnode_prefix = \"n\"\n").unwrap();
+        let names: Vec<_> = lab.machines.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["consul", "swarm-master", "n01", "n02", "n03"]);
+    }
+
+    #[test]
+    fn subnets_are_checked() {
+        assert_eq!(parse_subnet("10.1.2.0/24").unwrap().netmask(), Ipv4Addr::new(255, 255, 255, 0));
+        assert!(parse_subnet("10.1.2.3/24").unwrap_err().contains("did you mean \"10.1.2.0/24\""));
+        assert!(parse_subnet("10.1.2.0").is_err());
+        assert!(parse_subnet("10.1.2.0/31").is_err());
+        let s = parse_subnet("192.168.59.0/24").unwrap();
+        assert!(s.contains(Ipv4Addr::new(192, 168, 59, 7)));
+        assert!(!s.contains(Ipv4Addr::new(192, 168, 60, 7)));
+        assert_eq!(s.first_host(), Ipv4Addr::new(192, 168, 59, 1));
+    }
+
+    #[test]
+    fn engine_opts_must_be_flag_equals_value() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nengine_opts = [\"--debug\"]\n").unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+}

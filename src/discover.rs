@@ -1,0 +1,117 @@
+//! Finding a machine's address on the lab's private interface, over ssh.
+//!
+//! The seed ran `vagrant ssh NAME -c "ip addr show dev eth1 | grep -w inet"`
+//! once per machine, one after another. lab reuses the settings of a single
+//! `vagrant ssh-config` and asks every machine at once with plain ssh.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use regex::Regex;
+
+use crate::runner::{Cmd, RunError, Runner, Tool};
+use crate::vagrant::SshConfig;
+
+/// An ssh command through Vagrant's settings for `ssh`. The remote side
+/// hands `remote` to a shell, so callers quote it (see [`remote_command`]).
+pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
+    let mut args: Vec<String> = [
+        "-F", "/dev/null",
+        "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR",
+        "-o", "IdentitiesOnly=yes",
+        "-o", "ConnectTimeout=10",
+    ]
+    .map(String::from)
+    .to_vec();
+    for key in &config.identity_files {
+        args.push("-i".into());
+        args.push(key.display().to_string());
+    }
+    args.extend(["-p".into(), config.port.to_string(), "-l".into(), config.user.clone(), config.hostname.clone()]);
+    args.extend(["--".into(), remote.to_string()]);
+    Cmd::new(Tool::Ssh, args)
+}
+
+/// Quotes words for the remote shell.
+pub fn remote_command(words: &[&str]) -> String {
+    shell_words::join(words)
+}
+
+pub fn address_cmd(config: &SshConfig, interface: &str) -> Cmd {
+    ssh(config, &remote_command(&["ip", "-4", "addr", "show", "dev", interface]))
+}
+
+/// The first IPv4 address in `ip addr show` output, with its prefix length.
+pub fn parse_inet(text: &str) -> Option<(Ipv4Addr, u8)> {
+    let re = Regex::new(r"(?m)^\s*(?:\d+:\s+\S+\s+)?inet\s+(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\b").expect("valid regex");
+    let caps = re.captures(text)?;
+    Some((caps[1].parse().ok()?, caps[2].parse().ok()?))
+}
+
+/// Asks `machine` for its address on `interface`, waiting a while for DHCP.
+pub async fn address(runner: &Runner, machine: &str, config: &SshConfig, interface: &str) -> anyhow::Result<Ipv4Addr> {
+    let cmd = address_cmd(config, interface);
+    // A fresh VM may still be waiting for its DHCP lease when Vagrant returns.
+    for attempt in 1..=15 {
+        let out = match runner.quiet(&cmd).await {
+            Ok(out) => out,
+            Err(e @ RunError::Failed { .. }) if e.stderr().contains("does not exist") => {
+                bail!(
+                    "{machine} has no interface `{interface}`:\n{}\nhint: set [network] interface in lab.toml to the box's private interface (eth1 on old Ubuntu boxes, enp0s8 on newer ones)",
+                    e.stderr().trim_end()
+                )
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {machine}'s address on {interface}")),
+        };
+        if let Some((ip, _)) = parse_inet(&out.stdout) {
+            return Ok(ip);
+        }
+        if attempt < 15 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    bail!("{machine} has no IPv4 address on {interface} after 30s: is the private network's DHCP server up?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{vagrant_stderr, vagrant_stdout};
+    use std::path::PathBuf;
+
+    #[test]
+    fn address_from_the_seeds_command_output() {
+        assert_eq!(parse_inet(&vagrant_stdout("ssh-c-ip")), Some((Ipv4Addr::new(172, 28, 128, 2), 24)));
+    }
+
+    #[test]
+    fn address_from_full_and_one_line_output() {
+        let full = "3: eth1@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default\n    link/ether 02:42:c0:a8:3b:02 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n    inet 192.168.59.2/24 brd 192.168.59.255 scope global eth1\n       valid_lft forever preferred_lft forever\n";
+        assert_eq!(parse_inet(full), Some((Ipv4Addr::new(192, 168, 59, 2), 24)));
+        let one_line = "3: eth1    inet 10.0.3.15/24 brd 10.0.3.255 scope global dynamic eth1\\       valid_lft 86000sec";
+        assert_eq!(parse_inet(one_line), Some((Ipv4Addr::new(10, 0, 3, 15), 24)));
+        assert_eq!(parse_inet("    inet6 fe80::1/64 scope link"), None);
+        assert_eq!(parse_inet(&vagrant_stderr("ssh-c-ip-noeth9")), None);
+    }
+
+    #[test]
+    fn ssh_uses_vagrants_settings_and_quotes_the_remote_command() {
+        let config = SshConfig {
+            host: "consul".into(),
+            hostname: "127.0.0.1".into(),
+            user: "vagrant".into(),
+            port: 2222,
+            identity_files: vec![PathBuf::from("/k/private_key")],
+        };
+        let cmd = address_cmd(&config, "eth1; rm -rf /");
+        let tail: Vec<_> = cmd.args.iter().rev().take(8).rev().cloned().collect();
+        assert_eq!(
+            tail,
+            ["/k/private_key", "-p", "2222", "-l", "vagrant", "127.0.0.1", "--", "ip -4 addr show dev 'eth1; rm -rf /'"]
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! Exit codes, documented in `lab --help` and README.md.
+
+use crate::commands::env::UnknownMachine;
+use crate::config::{ConfigError, ConfigMissing};
+use crate::runner::MissingTools;
+
+pub const FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const CONFIG: u8 = 3;
+pub const MISSING_TOOL: u8 = 4;
+
+/// The exit code for an error, from the first cause lab recognises.
+pub fn code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.is::<ConfigError>() || cause.is::<ConfigMissing>() {
+            return CONFIG;
+        }
+        if cause.is::<MissingTools>() {
+            return MISSING_TOOL;
+        }
+        if cause.is::<UnknownMachine>() {
+            return USAGE;
+        }
+    }
+    FAILED
+}

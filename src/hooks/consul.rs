@@ -1,0 +1,67 @@
+//! Runs the Consul server on the consul machine's engine, as the seed's
+//! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
+
+use crate::config::{Lab, Machine, Role};
+use crate::observe::{ContainerState, Observed};
+use crate::plan::{stage, Action, Step};
+
+use super::Hook;
+
+/// The container's name on the consul machine, so a re-run can find it.
+pub const CONTAINER: &str = "consul";
+
+/// The port Consul's HTTP API listens on inside the container.
+const CONSUL_HTTP: u16 = 8500;
+
+pub struct Server;
+
+pub fn run_args(lab: &Lab) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "-d".into(),
+        "--name".into(),
+        CONTAINER.into(),
+        // Comes back with the machine after `vagrant halt` + `lab up`.
+        "--restart".into(),
+        "always".into(),
+        "-p".into(),
+        format!("{}:{CONSUL_HTTP}", lab.consul.port),
+        "-h".into(),
+        CONTAINER.into(),
+        lab.consul.image.clone(),
+    ];
+    args.extend(lab.consul.args.iter().cloned());
+    args
+}
+
+impl Hook for Server {
+    fn name(&self) -> &'static str {
+        "consul"
+    }
+
+    fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
+        if machine.role != Role::Consul {
+            return Vec::new();
+        }
+        let engine_is_new = !seen.dm.get(&machine.name).is_some_and(|m| m.is_healthy());
+        let (reason, args) = match seen.consul_container {
+            ContainerState::Running if !engine_is_new => return Vec::new(),
+            ContainerState::Stopped if !engine_is_new => {
+                ("the Consul container is stopped".to_string(), vec!["start".to_string(), CONTAINER.to_string()])
+            }
+            _ => ("no Consul container on this engine yet".to_string(), run_args(lab)),
+        };
+        vec![Step {
+            stage: stage::CONSUL_SERVICE,
+            machine: Some(machine.name.clone()),
+            hook: self.name(),
+            reason,
+            action: Action::Docker { engine: machine.name.clone(), args },
+        }]
+    }
+
+    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
+        // The container goes with its machine.
+        Vec::new()
+    }
+}

@@ -1,0 +1,43 @@
+//! Lifecycle hooks: what lab does to each machine after Vagrant brings it up
+//! and before Vagrant destroys it — the seed's Ruby triggers, as Rust.
+//!
+//! A hook only plans: it turns the lab and what was observed into steps. A
+//! new kind of step (another discovery backend, say) is one new hook here.
+
+pub mod consul;
+pub mod docker_machine;
+
+use crate::config::{Lab, Machine};
+use crate::docker_machine::absolute_key;
+use crate::observe::Observed;
+use crate::plan::Step;
+
+pub trait Hook: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Steps that give `machine` what this hook provides, skipping what is there.
+    fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step>;
+
+    /// Steps that undo it before the machine goes away.
+    fn on_destroy(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step>;
+}
+
+/// The hooks of the seed's lab, in the order their steps are planned.
+pub fn standard() -> Vec<Box<dyn Hook>> {
+    vec![Box::new(docker_machine::Register), Box::new(consul::Server)]
+}
+
+/// A machine's private address, or a placeholder while it is unknown (dry run).
+pub fn ip_of(lab: &Lab, seen: &Observed, machine: &str) -> String {
+    seen.ips
+        .get(machine)
+        .map_or_else(|| format!("<{machine} {} address>", lab.interface), ToString::to_string)
+}
+
+/// The SSH key Vagrant uses for a machine, or a placeholder while it is unknown.
+pub fn key_of(seen: &Observed, machine: &str) -> String {
+    seen.ssh
+        .get(machine)
+        .and_then(|s| s.key())
+        .map_or_else(|| format!("<{machine} key from vagrant ssh-config>"), absolute_key)
+}

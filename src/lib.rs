@@ -1,0 +1,26 @@
+//! `lab`: one lab.toml → a Consul server, a Swarm master and Swarm nodes on
+//! Vagrant machines, registered with docker-machine — and back to nothing.
+//!
+//! Data flows one way: lab.toml → [`config::Lab`] → rendered Vagrantfile →
+//! observed state ([`observe`]) → [`plan::Plan`] → [`execute`] through the
+//! one [`runner`] seam.
+
+pub mod boxes;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod discover;
+pub mod docker_machine;
+pub mod execute;
+pub mod exit;
+pub mod hooks;
+pub mod observe;
+pub mod plan;
+pub mod render;
+pub mod runner;
+pub mod shell;
+pub mod ui;
+pub mod vagrant;
+
+#[cfg(test)]
+mod testdata;

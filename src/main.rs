@@ -1,0 +1,21 @@
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = lab::cli::Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lab: error: cannot start: {e}");
+            return ExitCode::from(lab::exit::FAILED);
+        }
+    };
+    match runtime.block_on(lab::commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("lab: error: {error:#}");
+            ExitCode::from(lab::exit::code(&error))
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! What is there now: Vagrant's machines, their SSH settings and addresses,
+//! docker-machine's entries and the Consul container. Planning reads only this.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::config::Lab;
+use crate::docker_machine::{self, DmMachine};
+use crate::runner::{Cmd, Runner, Tool};
+use crate::vagrant::{self, SshConfig, VmStatus};
+use crate::{discover, hooks::consul::CONTAINER};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    /// Not looked at (the engine is not there yet, or a dry run could not ask).
+    #[default]
+    Unknown,
+    Absent,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    pub vms: Vec<VmStatus>,
+    pub ssh: BTreeMap<String, SshConfig>,
+    pub ips: BTreeMap<String, Ipv4Addr>,
+    /// docker-machine entries of this lab's machines only.
+    pub dm: BTreeMap<String, DmMachine>,
+    pub consul_container: ContainerState,
+}
+
+impl Observed {
+    pub fn vm(&self, name: &str) -> Option<&VmStatus> {
+        self.vms.iter().find(|v| v.name == name)
+    }
+
+    pub fn is_running(&self, name: &str) -> bool {
+        self.vm(name).is_some_and(VmStatus::is_running)
+    }
+}
+
+/// Every machine of the lab as not created yet.
+pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
+    lab.machines
+        .iter()
+        .map(|m| VmStatus { name: m.name.clone(), provider: lab.provider.to_string(), state: "not_created".into() })
+        .collect()
+}
+
+/// `vagrant status`, or "nothing created" when lab never wrote a Vagrantfile.
+pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
+    if !lab.state_dir().join("Vagrantfile").exists() {
+        return Ok(none_created(lab));
+    }
+    let out = runner.quiet(&vagrant::status(lab)).await.context("asking Vagrant for the machines' state")?;
+    Ok(vagrant::parse_status(&out.stdout))
+}
+
+/// SSH settings of the running machines, with one `vagrant ssh-config` in
+/// the usual case. Vagrant stops at the first machine that is not running,
+/// so running machines after it are asked for one by one.
+pub async fn ssh_configs(runner: &Runner, lab: &Lab, vms: &[VmStatus]) -> anyhow::Result<BTreeMap<String, SshConfig>> {
+    let running: Vec<&str> = vms.iter().filter(|v| v.is_running()).map(|v| v.name.as_str()).collect();
+    let mut found = BTreeMap::new();
+    if running.is_empty() {
+        return Ok(found);
+    }
+    let out = runner
+        .output(&vagrant::ssh_config(lab, None), &|_| {})
+        .await
+        .context("reading the machines' SSH settings")?;
+    for block in vagrant::parse_ssh_config(&out.stdout) {
+        found.insert(block.host.clone(), block);
+    }
+    for name in running {
+        if found.contains_key(name) {
+            continue;
+        }
+        let out = runner
+            .quiet(&vagrant::ssh_config(lab, Some(name)))
+            .await
+            .with_context(|| format!("reading {name}'s SSH settings"))?;
+        for block in vagrant::parse_ssh_config(&out.stdout) {
+            found.insert(block.host.clone(), block);
+        }
+    }
+    Ok(found)
+}
+
+/// Every machine's address on the private interface, or why it could not
+/// be read; all machines are asked at once.
+pub async fn addresses_each(
+    runner: &Runner,
+    lab: &Lab,
+    ssh: &BTreeMap<String, SshConfig>,
+) -> BTreeMap<String, Result<Ipv4Addr, String>> {
+    let mut tasks = JoinSet::new();
+    for (name, config) in ssh.clone() {
+        let runner = runner.clone();
+        let interface = lab.interface.clone();
+        tasks.spawn(async move {
+            let result = discover::address(&runner, &name, &config, &interface).await;
+            (name, result.map_err(|e| format!("{e:#}")))
+        });
+    }
+    let mut found = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((name, result)) = joined {
+            found.insert(name, result);
+        }
+    }
+    found
+}
+
+/// Every machine's address; one machine's failure does not hide the others'.
+pub async fn addresses(
+    runner: &Runner,
+    lab: &Lab,
+    ssh: &BTreeMap<String, SshConfig>,
+) -> anyhow::Result<BTreeMap<String, Ipv4Addr>> {
+    let mut ips = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, result) in addresses_each(runner, lab, ssh).await {
+        match result {
+            Ok(ip) => {
+                ips.insert(name, ip);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("could not find the machines' private addresses:\n{}", errors.join("\n"));
+    }
+    Ok(ips)
+}
+
+/// docker-machine's entries for this lab's machines.
+pub async fn docker_machines(runner: &Runner, lab: &Lab) -> anyhow::Result<BTreeMap<String, DmMachine>> {
+    let out = runner.quiet(&docker_machine::ls()).await.context("listing docker-machine's machines")?;
+    Ok(docker_machine::parse_ls(&out.stdout)
+        .into_iter()
+        .filter(|m| lab.machine(&m.name).is_some())
+        .map(|m| (m.name.clone(), m))
+        .collect())
+}
+
+/// Docker client arguments that reach `machine`'s engine, from `docker-machine config`.
+pub async fn engine_flags(runner: &Runner, machine: &str) -> anyhow::Result<Vec<String>> {
+    let out = runner
+        .quiet(&docker_machine::config(machine))
+        .await
+        .with_context(|| format!("reading how to reach {machine}'s Docker engine"))?;
+    Ok(docker_machine::parse_config(&out.stdout))
+}
+
+/// `docker ps -a` with names and states, one per line.
+pub fn container_list(flags: &[String]) -> Cmd {
+    let mut args = flags.to_vec();
+    args.extend(["ps", "-a", "--format", "{{.Names}}\t{{.State}}"].map(String::from));
+    Cmd::new(Tool::Docker, args)
+}
+
+pub fn parse_container_state(ps: &str, name: &str) -> ContainerState {
+    ps.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(n, _)| *n == name)
+        .map_or(ContainerState::Absent, |(_, state)| {
+            if state.trim() == "running" {
+                ContainerState::Running
+            } else {
+                ContainerState::Stopped
+            }
+        })
+}
+
+/// The Consul container on the consul machine's engine, if that engine is up.
+pub async fn consul_container(runner: &Runner, lab: &Lab, dm: &BTreeMap<String, DmMachine>) -> anyhow::Result<ContainerState> {
+    let consul = lab.consul_machine();
+    if !dm.get(&consul.name).is_some_and(DmMachine::is_healthy) {
+        return Ok(ContainerState::Unknown);
+    }
+    let flags = engine_flags(runner, &consul.name).await?;
+    let out = runner
+        .quiet(&container_list(&flags))
+        .await
+        .with_context(|| format!("listing the containers on {}", consul.name))?;
+    Ok(parse_container_state(&out.stdout, CONTAINER))
+}
+
+/// Everything `lab up` plans from, once Vagrant's machines are up.
+pub async fn everything(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed> {
+    let vms = vms(runner, lab).await?;
+    let ssh = ssh_configs(runner, lab, &vms).await?;
+    let (ips, dm) = tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
+    let consul_container = consul_container(runner, lab, &dm).await?;
+    Ok(Observed { vms, ssh, ips, dm, consul_container })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_state_from_ps() {
+        let ps = "consul-old\trunning\nconsul\texited\nweb\trunning\n";
+        assert_eq!(parse_container_state(ps, "consul"), ContainerState::Stopped);
+        assert_eq!(parse_container_state(ps, "web"), ContainerState::Running);
+        assert_eq!(parse_container_state(ps, "db"), ContainerState::Absent);
+        assert_eq!(parse_container_state("", "consul"), ContainerState::Absent);
+    }
+}

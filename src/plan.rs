@@ -1,0 +1,177 @@
+//! Plans are data: config + observed state → the steps that bring the lab
+//! where lab.toml says. `--dry-run` prints them; tests assert on them.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::Lab;
+use crate::hooks::Hook;
+use crate::observe::Observed;
+use crate::runner::{quote, Cmd};
+use crate::vagrant;
+
+/// Steps of one stage run at the same time, one task per machine; a stage
+/// starts only when the one before it has finished without error.
+pub mod stage {
+    pub const MACHINES: u8 = 0;
+    pub const CONSUL_MACHINE: u8 = 1;
+    pub const CONSUL_SERVICE: u8 = 2;
+    pub const SWARM: u8 = 3;
+
+    pub const UNREGISTER: u8 = 1;
+    pub const DESTROY_MACHINES: u8 = 2;
+    pub const FORGET: u8 = 3;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    Run { command: Cmd },
+    /// `docker $(docker-machine config ENGINE) ARGS...`, the seed's way to
+    /// reach one machine's engine; the flags are read when the step runs.
+    Docker { engine: String, args: Vec<String> },
+    RemoveDir { path: PathBuf },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Run { command } => write!(f, "{command}"),
+            Action::Docker { engine, args } => {
+                write!(f, "docker $(docker-machine config {})", quote(engine))?;
+                for arg in args {
+                    write!(f, " {}", quote(arg))?;
+                }
+                Ok(())
+            }
+            Action::RemoveDir { path } => write!(f, "rm -rf {}", quote(&path.display().to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub stage: u8,
+    /// The machine this step is for; `None` for the whole lab.
+    pub machine: Option<String>,
+    pub hook: &'static str,
+    /// Why the step is needed, in words.
+    pub reason: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    fn from_steps(mut steps: Vec<Step>) -> Plan {
+        steps.sort_by_key(|s| s.stage);
+        Plan { steps }
+    }
+
+    /// The steps grouped by stage, in order.
+    pub fn stages(&self) -> Vec<Vec<&Step>> {
+        let mut stages: Vec<Vec<&Step>> = Vec::new();
+        for step in &self.steps {
+            match stages.last_mut() {
+                Some(current) if current[0].stage == step.stage => current.push(step),
+                _ => stages.push(vec![step]),
+            }
+        }
+        stages
+    }
+
+    pub fn extend(&mut self, other: Plan) {
+        self.steps.extend(other.steps);
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return writeln!(f, "nothing to do: the lab is as lab.toml describes");
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let machine = step.machine.as_deref().unwrap_or("(lab)");
+            writeln!(f, "{:>2}. [{}] {machine:<14} {}", i + 1, step.stage, step.action)?;
+            writeln!(f, "              # {}", step.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// `vagrant up` when any machine is not running.
+pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
+    let not_running: Vec<String> = lab
+        .machines
+        .iter()
+        .filter(|m| !seen.is_running(&m.name))
+        .map(|m| {
+            let state = seen.vm(&m.name).map_or("unknown", |v| v.state.as_str());
+            format!("{} {}", m.name, state.replace('_', " "))
+        })
+        .collect();
+    if not_running.is_empty() {
+        return Plan::default();
+    }
+    Plan::from_steps(vec![Step {
+        stage: stage::MACHINES,
+        machine: None,
+        hook: "vagrant",
+        reason: not_running.join(", "),
+        action: Action::Run { command: vagrant::up(lab) },
+    }])
+}
+
+/// What each create hook still has to do for each machine.
+pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let steps = hooks
+        .iter()
+        .flat_map(|hook| lab.machines.iter().flat_map(move |m| hook.on_create(lab, m, seen)))
+        .collect();
+    Plan::from_steps(steps)
+}
+
+/// The whole of `lab up`, as far as it can be known now.
+pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let mut plan = machines_up(lab, seen);
+    plan.extend(create_hooks(lab, seen, hooks));
+    plan
+}
+
+/// `lab destroy`: each hook's undo, then the machines, then lab's state.
+pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let mut steps: Vec<Step> = hooks
+        .iter()
+        .flat_map(|hook| lab.machines.iter().flat_map(move |m| hook.on_destroy(lab, m, seen)))
+        .collect();
+    let created: Vec<&str> = seen.vms.iter().filter(|v| v.is_created()).map(|v| v.name.as_str()).collect();
+    if !created.is_empty() {
+        steps.push(Step {
+            stage: stage::DESTROY_MACHINES,
+            machine: None,
+            hook: "vagrant",
+            reason: format!("created: {}", created.join(", ")),
+            action: Action::Run { command: vagrant::destroy(lab) },
+        });
+    }
+    let state = lab.state_dir();
+    if state.exists() {
+        steps.push(Step {
+            stage: stage::FORGET,
+            machine: None,
+            hook: "state",
+            reason: "the rendered Vagrantfile, Vagrant's data and lab's log".into(),
+            action: Action::RemoveDir { path: state },
+        });
+    }
+    Plan::from_steps(steps)
+}

@@ -1,0 +1,93 @@
+//! Renders the lab's Vagrantfile from `templates/Vagrantfile.tera`.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tera::{Tera, Value};
+
+use crate::config::Lab;
+
+const TEMPLATE: &str = include_str!("../templates/Vagrantfile.tera");
+
+#[derive(Serialize)]
+struct MachineView<'a> {
+    name: &'a str,
+    host_name: String,
+}
+
+/// A Ruby single-quoted literal: nothing in lab.toml can reach Ruby as code.
+fn ruby_string(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let escaped = text.replace('\\', "\\\\").replace('\'', "\\'");
+    Ok(Value::String(format!("'{escaped}'")))
+}
+
+pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
+    let mut tera = Tera::default();
+    tera.add_raw_template("Vagrantfile", TEMPLATE).context("templates/Vagrantfile.tera is invalid")?;
+    tera.register_filter("rb", ruby_string);
+
+    let machines: Vec<_> = lab
+        .machines
+        .iter()
+        .map(|m| MachineView { name: &m.name, host_name: lab.host_name(&m.name) })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert("source", &lab.file.display().to_string());
+    ctx.insert("provider", lab.provider.as_str());
+    ctx.insert("machines", &machines);
+    ctx.insert("vagrant_box", &lab.profile.vagrant_box);
+    ctx.insert("image", &lab.profile.image);
+    ctx.insert("docker_args", &lab.profile.docker_args);
+    ctx.insert("subnet", &lab.subnet.to_string());
+    ctx.insert("first_host", &lab.subnet.first_host().to_string());
+    ctx.insert("netmask", &lab.subnet.netmask().to_string());
+    ctx.insert("memory", &lab.memory);
+    ctx.insert("cpus", &lab.cpus);
+    let mut text = tera.render("Vagrantfile", &ctx).context("rendering the Vagrantfile")?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn lab(text: &str) -> Lab {
+        crate::config::parse(Path::new("lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn virtualbox_network_is_explicit() {
+        let v = vagrantfile(&lab("box = \"takanabe/ubuntu1504\"\n")).unwrap();
+        assert!(v.contains(
+            "machine.vm.network \"private_network\", type: \"dhcp\", ip: '192.168.59.1', netmask: '255.255.255.0'"
+        ), "{v}");
+        assert!(v.contains("machine.vm.box = 'takanabe/ubuntu1504'"));
+        assert_eq!(v.matches("config.vm.define").count(), 4);
+        assert!(v.contains("vb.name = 'lab-swarm-node02'"));
+    }
+
+    #[test]
+    fn docker_provider_gets_image_subnet_and_args() {
+        let v = vagrantfile(&lab("provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/24\"\n")).unwrap();
+        assert!(v.contains("d.image = 'lab/debian-docker:bookworm'"));
+        assert!(v.contains("subnet: '10.9.8.0/24'"));
+        assert!(v.contains("d.create_args = ['--cap-add=SYS_ADMIN', "));
+        assert!(!v.contains("virtualbox"));
+    }
+
+    #[test]
+    fn values_cannot_escape_ruby_strings() {
+        let v = vagrantfile(&lab("provider = \"docker\"\nbox = \"x'; system('id'); '\"\n")).unwrap();
+        assert!(v.contains(r"d.image = 'x\'; system(\'id\'); \''"), "{v}");
+    }
+}

@@ -1,0 +1,416 @@
+//! The one seam through which lab runs `vagrant`, `docker-machine`, `docker`
+//! and `ssh`: argument vectors only, never a shell line, each call logged
+//! with its full output, each failure carrying the command and its stderr.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The external programs lab drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    Vagrant,
+    DockerMachine,
+    Docker,
+    Ssh,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 4] = [Tool::Vagrant, Tool::DockerMachine, Tool::Docker, Tool::Ssh];
+
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Vagrant => "vagrant",
+            Tool::DockerMachine => "docker-machine",
+            Tool::Docker => "docker",
+            Tool::Ssh => "ssh",
+        }
+    }
+
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Tool::Vagrant => "install Vagrant 2.x (Debian/Ubuntu: apt-get install vagrant)",
+            Tool::DockerMachine => {
+                "install docker-machine 0.16.2 (a single binary from the docker/machine releases) somewhere on PATH"
+            }
+            Tool::Docker => "install the Docker client (Debian/Ubuntu: apt-get install docker.io)",
+            Tool::Ssh => "install an OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)",
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.program())
+    }
+}
+
+/// Programs that a command needs but that are not on PATH.
+#[derive(Debug, thiserror::Error)]
+pub struct MissingTools(pub Vec<Tool>);
+
+impl fmt::Display for MissingTools {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = self.0.iter().map(|t| t.program()).collect();
+        write!(f, "not found on PATH: {}", names.join(", "))?;
+        for tool in &self.0 {
+            write!(f, "\n  {}: {}", tool.program(), tool.install_hint())?;
+        }
+        Ok(())
+    }
+}
+
+/// Where each tool was found; looked up once, before anything runs.
+#[derive(Debug, Clone, Default)]
+pub struct Tools {
+    paths: Vec<(Tool, PathBuf)>,
+}
+
+impl Tools {
+    pub fn locate(needed: &[Tool]) -> Result<Tools, MissingTools> {
+        let mut paths = Vec::new();
+        let mut missing = Vec::new();
+        for &tool in needed {
+            match which::which(tool.program()) {
+                Ok(path) => paths.push((tool, path)),
+                Err(_) => missing.push(tool),
+            }
+        }
+        if missing.is_empty() {
+            Ok(Tools { paths })
+        } else {
+            Err(MissingTools(missing))
+        }
+    }
+
+    /// The tools that are there, and the ones that are not (for dry runs,
+    /// which look at what they can and assume the rest).
+    pub fn available(wanted: &[Tool]) -> (Tools, Vec<Tool>) {
+        match Tools::locate(wanted) {
+            Ok(tools) => (tools, Vec::new()),
+            Err(MissingTools(missing)) => {
+                let present: Vec<Tool> = wanted.iter().copied().filter(|t| !missing.contains(t)).collect();
+                (Tools::locate(&present).unwrap_or_default(), missing)
+            }
+        }
+    }
+
+    pub fn has(&self, tool: Tool) -> bool {
+        self.path(tool).is_some()
+    }
+
+    fn path(&self, tool: Tool) -> Option<&PathBuf> {
+        self.paths.iter().find(|(t, _)| *t == tool).map(|(_, p)| p)
+    }
+}
+
+/// One external command, as data: printable, comparable, runnable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cmd {
+    pub tool: Tool,
+    pub args: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+}
+
+impl Cmd {
+    pub fn new<I, S>(tool: Tool, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd { tool, args: args.into_iter().map(Into::into).collect(), env: Vec::new() }
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Cmd {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// One word as a POSIX shell needs it written: bare when nothing in it is
+/// special to the shell, single-quoted otherwise.
+pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=,@%+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.into()
+    } else {
+        shell_words::quote(word)
+    }
+}
+
+/// The command line a person could paste into a POSIX shell.
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (k, v) in &self.env {
+            write!(f, "{k}={} ", quote(v))?;
+        }
+        f.write_str(self.tool.program())?;
+        for arg in &self.args {
+            write!(f, " {}", quote(arg))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not start `{line}`: {source}")]
+    Spawn {
+        line: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{line}` did not finish within {}s and was stopped", timeout.as_secs())]
+    Timeout { line: String, timeout: Duration },
+    #[error("`{line}` failed ({})\n{}", exit_text(*code), output_block(stderr, stdout))]
+    Failed {
+        line: String,
+        code: Option<i32>,
+        stdout: String,
+        stderr: String,
+    },
+}
+
+impl RunError {
+    pub fn stderr(&self) -> &str {
+        match self {
+            RunError::Failed { stderr, .. } => stderr,
+            _ => "",
+        }
+    }
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit status {c}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
+/// The child's own words: its stderr, or the end of its stdout when it wrote
+/// its complaint there (docker-machine prints warnings on stdout).
+fn output_block(stderr: &str, stdout: &str) -> String {
+    let (label, text) = if stderr.trim().is_empty() {
+        let lines: Vec<&str> = stdout.trim_end().lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        ("stdout", tail)
+    } else {
+        ("stderr", stderr.trim_end().to_string())
+    };
+    if text.is_empty() {
+        "(it printed nothing)".to_string()
+    } else {
+        format!("--- {label}\n{text}")
+    }
+}
+
+/// Runs commands and logs each one with its complete output.
+#[derive(Clone)]
+pub struct Runner {
+    tools: Tools,
+    log: Option<Arc<Mutex<std::fs::File>>>,
+    pub log_path: Option<PathBuf>,
+    timeout: Option<Duration>,
+}
+
+impl Runner {
+    pub fn new(tools: Tools) -> Runner {
+        Runner { tools, log: None, log_path: None, timeout: None }
+    }
+
+    /// Appends every command and its output to `path`.
+    pub fn with_log(mut self, path: PathBuf) -> anyhow::Result<Runner> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        self.log = Some(Arc::new(Mutex::new(file)));
+        self.log_path = Some(path);
+        Ok(self)
+    }
+
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Runner {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs `cmd` to the end and returns what it printed, whatever its exit code.
+    /// `on_line` sees each line of output as it arrives (for progress bars).
+    pub async fn output(&self, cmd: &Cmd, on_line: &(dyn Fn(&str) + Sync)) -> Result<Output, RunError> {
+        let line = cmd.to_string();
+        let program = self
+            .tools
+            .path(cmd.tool)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(cmd.tool.program()));
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // A dropped future (a failed sibling, Ctrl-C) must not leave the child running.
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|source| RunError::Spawn { line: line.clone(), source })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let collect = async {
+            let (out, err, status) = tokio::join!(read_lines(stdout, on_line), read_lines(stderr, on_line), child.wait());
+            (out, err, status)
+        };
+        let result = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, collect).await.ok(),
+            None => Some(collect.await),
+        };
+        let Some((out, err, status)) = result else {
+            self.write_log(&line, "", "", "timed out", started.elapsed());
+            return Err(RunError::Timeout { line, timeout: self.timeout.unwrap_or_default() });
+        };
+        let status = status.map_err(|source| RunError::Spawn { line: line.clone(), source })?;
+        let output = Output { code: status.code(), stdout: out, stderr: err, duration: started.elapsed() };
+        self.write_log(&line, &output.stdout, &output.stderr, &exit_text(output.code), output.duration);
+        Ok(output)
+    }
+
+    /// Runs `cmd` and fails, with its stderr, unless it exits 0.
+    pub async fn run(&self, cmd: &Cmd, on_line: &(dyn Fn(&str) + Sync)) -> Result<Output, RunError> {
+        let output = self.output(cmd, on_line).await?;
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(RunError::Failed { line: cmd.to_string(), code: output.code, stdout: output.stdout, stderr: output.stderr })
+        }
+    }
+
+    /// `run` without progress.
+    pub async fn quiet(&self, cmd: &Cmd) -> Result<Output, RunError> {
+        self.run(cmd, &|_| {}).await
+    }
+
+    fn write_log(&self, line: &str, stdout: &str, stderr: &str, end: &str, took: Duration) {
+        let Some(log) = &self.log else { return };
+        let Ok(mut file) = log.lock() else { return };
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // A failed log write must not fail the lab; the log is a convenience.
+        let _ = write!(
+            file,
+            "=== {stamp} $ {line}\n--- stdout\n{stdout}{}--- stderr\n{stderr}{}--- {end} after {:.1}s\n\n",
+            newline_if_missing(stdout),
+            newline_if_missing(stderr),
+            took.as_secs_f64()
+        );
+    }
+}
+
+fn newline_if_missing(text: &str) -> &'static str {
+    if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    }
+}
+
+/// Reads a stream to its end, keeping the exact text and reporting each complete line.
+async fn read_lines(mut stream: impl AsyncRead + Unpin, on_line: &(dyn Fn(&str) + Sync)) -> String {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut line_start = 0;
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                all.extend_from_slice(&buf[..n]);
+                while let Some(pos) = all[line_start..].iter().position(|&b| b == b'\n') {
+                    let text = String::from_utf8_lossy(&all[line_start..line_start + pos]);
+                    on_line(text.trim_end_matches('\r'));
+                    line_start += pos + 1;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_what_a_shell_would_split() {
+        let cmd = Cmd::new(Tool::Vagrant, ["ssh", "my box", "-c", "echo $(id)"]).env("VAGRANT_CWD", "/a b/.lab");
+        assert_eq!(cmd.to_string(), "VAGRANT_CWD='/a b/.lab' vagrant ssh 'my box' -c 'echo $(id)'");
+    }
+
+    #[test]
+    fn missing_tools_are_named_with_a_fix() {
+        let text = MissingTools(vec![Tool::DockerMachine, Tool::Vagrant]).to_string();
+        assert!(text.starts_with("not found on PATH: docker-machine, vagrant"), "{text}");
+        assert!(text.contains("apt-get install vagrant"), "{text}");
+    }
+
+    #[test]
+    fn failure_shows_stderr_or_else_the_end_of_stdout() {
+        let e = RunError::Failed { line: "x".into(), code: Some(1), stdout: "noise\n".into(), stderr: "boom\n".into() };
+        assert_eq!(e.to_string(), "`x` failed (exit status 1)\n--- stderr\nboom");
+        let e = RunError::Failed { line: "x".into(), code: Some(3), stdout: "a\nwarned\n".into(), stderr: String::new() };
+        assert_eq!(e.to_string(), "`x` failed (exit status 3)\n--- stdout\na\nwarned");
+    }
+
+    #[tokio::test]
+    async fn runs_argv_without_a_shell_and_logs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/echo"))] };
+        let runner = Runner::new(tools).with_log(dir.path().join("lab.log")).unwrap();
+        let seen = Mutex::new(Vec::new());
+        let out = runner
+            .run(&Cmd::new(Tool::Ssh, ["$(touch pwned)", "a;b"]), &|l| seen.lock().unwrap().push(l.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, "$(touch pwned) a;b\n");
+        assert_eq!(*seen.lock().unwrap(), ["$(touch pwned) a;b"]);
+        let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
+        assert!(log.contains("$ ssh '$(touch pwned)' 'a;b'\n--- stdout\n$(touch pwned) a;b\n"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn non_zero_exit_is_an_error_with_stderr() {
+        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/ls"))] };
+        let err = Runner::new(tools).quiet(&Cmd::new(Tool::Ssh, ["/nonexistent-path"])).await.unwrap_err();
+        assert!(matches!(err, RunError::Failed { code: Some(2), .. }), "{err}");
+        assert!(err.stderr().contains("nonexistent-path"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_hanging_command_times_out() {
+        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/sleep"))] };
+        let runner = Runner::new(tools).with_timeout(Some(Duration::from_millis(200)));
+        let err = runner.quiet(&Cmd::new(Tool::Ssh, ["5"])).await.unwrap_err();
+        assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    }
+}

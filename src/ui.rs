@@ -1,0 +1,89 @@
+//! What a person watches while lab works: a bar per machine on a terminal,
+//! plain timestamped lines otherwise (CI logs, pipes). Results that scripts
+//! read go to stdout; all of this goes to stderr.
+
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Clone)]
+pub struct Ui {
+    multi: Option<MultiProgress>,
+    quiet: bool,
+    started: Instant,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Ui {
+        let multi = (!quiet && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Ui { multi, quiet, started: Instant::now() }
+    }
+
+    /// A line of news, above the bars on a terminal.
+    pub fn say(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64()),
+        }
+    }
+
+    /// Progress of one machine (or of the lab as a whole).
+    pub fn task(&self, label: &str) -> Task {
+        let bar = self.multi.as_ref().map(|multi| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:<14.bold} {wide_msg:.dim} {elapsed:>4}")
+                    .expect("valid template"),
+            );
+            bar.set_prefix(label.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Task { bar, ui: self.clone(), label: label.to_string(), started: Instant::now() }
+    }
+}
+
+pub struct Task {
+    bar: Option<ProgressBar>,
+    ui: Ui,
+    label: String,
+    started: Instant,
+}
+
+impl Task {
+    /// A step begins: shown on the bar, or as a line.
+    pub fn begin(&self, what: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(what.to_string()),
+            None => self.ui.say(&format!("{}: {what}", self.label)),
+        }
+    }
+
+    /// A line the running command printed; only a live bar shows it.
+    pub fn progress(&self, line: &str) {
+        if let Some(bar) = &self.bar {
+            let line = line.trim();
+            if !line.is_empty() {
+                bar.set_message(line.to_string());
+            }
+        }
+    }
+
+    pub fn finish(self, outcome: &str) {
+        let text = format!("{}: {outcome} ({:.1}s)", self.label, self.started.elapsed().as_secs_f64());
+        match &self.bar {
+            Some(bar) => {
+                bar.finish_and_clear();
+                self.ui.say(&text);
+            }
+            None => self.ui.say(&text),
+        }
+    }
+}

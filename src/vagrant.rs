@@ -1,0 +1,187 @@
+//! Vagrant 2.x: the commands lab sends and parsers for what it answers.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Lab;
+use crate::runner::{Cmd, Tool};
+
+/// One machine's line in `vagrant status --machine-readable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmStatus {
+    pub name: String,
+    pub provider: String,
+    /// Vagrant's state id: `running`, `not_created`, `poweroff`, `stopped`, ...
+    pub state: String,
+}
+
+impl VmStatus {
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+
+    pub fn is_created(&self) -> bool {
+        self.state != "not_created"
+    }
+}
+
+/// The SSH settings of one machine, from `vagrant ssh-config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SshConfig {
+    pub host: String,
+    pub hostname: String,
+    pub user: String,
+    pub port: u16,
+    pub identity_files: Vec<PathBuf>,
+}
+
+impl SshConfig {
+    pub fn key(&self) -> Option<&Path> {
+        self.identity_files.first().map(PathBuf::as_path)
+    }
+}
+
+/// Parses `vagrant status --machine-readable` (always exit 0), keeping
+/// Vagrantfile order. Lines are `TIMESTAMP,TARGET,TYPE,DATA...`.
+pub fn parse_status(text: &str) -> Vec<VmStatus> {
+    let mut machines: Vec<VmStatus> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.splitn(4, ',');
+        let (Some(_ts), Some(target), Some(kind), Some(data)) = (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if target.is_empty() || !matches!(kind, "provider-name" | "state") {
+            continue;
+        }
+        let index = match machines.iter().position(|m| m.name == target) {
+            Some(i) => i,
+            None => {
+                machines.push(VmStatus { name: target.to_string(), provider: String::new(), state: String::new() });
+                machines.len() - 1
+            }
+        };
+        let value = data.replace("%!(VAGRANT_COMMA)", ",");
+        match kind {
+            "provider-name" => machines[index].provider = value,
+            _ => machines[index].state = value,
+        }
+    }
+    machines
+}
+
+/// Parses `vagrant ssh-config` output: one `Host` block per running machine.
+/// Vagrant stops at the first machine that is not running and exits 1, so
+/// the caller keeps whatever blocks arrived.
+pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
+    let mut blocks: Vec<SshConfig> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let Some((key, value)) = trimmed.split_once(char::is_whitespace) else { continue };
+        let value = value.trim();
+        if key == "Host" {
+            blocks.push(SshConfig {
+                host: value.to_string(),
+                hostname: String::new(),
+                user: String::new(),
+                port: 22,
+                identity_files: Vec::new(),
+            });
+            continue;
+        }
+        let Some(block) = blocks.last_mut() else { continue };
+        match key {
+            "HostName" => block.hostname = value.to_string(),
+            "User" => block.user = value.to_string(),
+            "Port" => block.port = value.parse().unwrap_or(22),
+            // Quoted only when the path holds a space.
+            "IdentityFile" => block
+                .identity_files
+                .push(PathBuf::from(value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value))),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
+    Cmd::new(Tool::Vagrant, args.iter().copied()).env("VAGRANT_CWD", lab.state_dir().display().to_string())
+}
+
+pub fn up(lab: &Lab) -> Cmd {
+    let provider = format!("--provider={}", lab.provider);
+    vagrant(lab, &["up", &provider])
+}
+
+pub fn status(lab: &Lab) -> Cmd {
+    vagrant(lab, &["status", "--machine-readable"])
+}
+
+pub fn ssh_config(lab: &Lab, machine: Option<&str>) -> Cmd {
+    match machine {
+        Some(name) => vagrant(lab, &["ssh-config", name]),
+        None => vagrant(lab, &["ssh-config"]),
+    }
+}
+
+pub fn destroy(lab: &Lab) -> Cmd {
+    vagrant(lab, &["destroy", "-f"])
+}
+
+pub fn validate(lab: &Lab) -> Cmd {
+    vagrant(lab, &["validate"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::vagrant_stdout;
+
+    #[test]
+    fn status_of_a_mixed_environment() {
+        let machines = parse_status(&vagrant_stdout("status-mixed"));
+        let got: Vec<_> = machines.iter().map(|m| (m.name.as_str(), m.provider.as_str(), m.state.as_str())).collect();
+        assert_eq!(
+            got,
+            [("consul", "docker", "running"), ("swarm-master", "docker", "not_created"), ("swarm-node01", "docker", "not_created")]
+        );
+    }
+
+    #[test]
+    fn status_of_a_stopped_machine() {
+        let machines = parse_status(&vagrant_stdout("status-stopped"));
+        assert_eq!(machines[2].state, "stopped");
+        assert!(machines[2].is_created() && !machines[2].is_running());
+        assert!(parse_status(&vagrant_stdout("status-after-destroy")).iter().all(|m| !m.is_created()));
+    }
+
+    #[test]
+    fn ssh_config_of_all_machines() {
+        let blocks = parse_ssh_config(&vagrant_stdout("ssh-config-all"));
+        assert_eq!(blocks.len(), 3);
+        assert_eq!(
+            blocks[1],
+            SshConfig {
+                host: "swarm-master".into(),
+                hostname: "127.0.0.1".into(),
+                user: "vagrant".into(),
+                port: 2201,
+                identity_files: vec![PathBuf::from("/tmp/vlab/.vagrant/machines/swarm-master/docker/private_key")],
+            }
+        );
+    }
+
+    #[test]
+    fn ssh_config_keeps_the_blocks_that_arrived_before_the_error() {
+        let blocks = parse_ssh_config(&vagrant_stdout("ssh-config-all-partial"));
+        assert_eq!(blocks.iter().map(|b| b.host.as_str()).collect::<Vec<_>>(), ["consul"]);
+        assert!(parse_ssh_config(&vagrant_stdout("ssh-config-not-created")).is_empty());
+    }
+
+    #[test]
+    fn identity_file_with_a_space_is_unquoted() {
+        let blocks = parse_ssh_config("Host a\n  HostName h\n  User u\n  Port 22\n  IdentityFile \"/my dir/key\"\n");
+        assert_eq!(blocks[0].key(), Some(Path::new("/my dir/key")));
+    }
+}
