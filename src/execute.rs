@@ -45,7 +45,7 @@ pub async fn execute(plan: &Plan, runner: &Runner, ui: &Ui, retry_hint: &'static
     for stage in plan.stages() {
         let mut by_machine: Vec<(String, Vec<Step>)> = Vec::new();
         for step in stage {
-            let label = step.machine.clone().unwrap_or_else(|| "lab".to_string());
+            let label = step.machine.clone().unwrap_or_else(|| "all machines".to_string());
             match by_machine.iter_mut().find(|(m, _)| *m == label) {
                 Some((_, steps)) => steps.push(step.clone()),
                 None => by_machine.push((label, vec![step.clone()])),

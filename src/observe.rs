@@ -193,9 +193,9 @@ pub async fn consul_container(runner: &Runner, lab: &Lab, dm: &BTreeMap<String, 
     Ok(parse_container_state(&out.stdout, CONTAINER))
 }
 
-/// Everything `lab up` plans from, once Vagrant's machines are up.
-pub async fn everything(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed> {
-    let vms = vms(runner, lab).await?;
+/// Everything `lab up` plans from, once Vagrant's machines are up; `vms`
+/// is Vagrant's state as already known, so Vagrant is not asked twice.
+pub async fn everything(runner: &Runner, lab: &Lab, vms: Vec<VmStatus>) -> anyhow::Result<Observed> {
     let ssh = ssh_configs(runner, lab, &vms).await?;
     let (ips, dm) = tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
     let consul_container = consul_container(runner, lab, &dm).await?;

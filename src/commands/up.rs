@@ -23,11 +23,18 @@ pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Durati
     let ui = Ui::new(quiet);
     super::write_vagrantfile(lab)?;
 
-    let seen = Observed { vms: observe::vms(&runner, lab).await?, ..Observed::default() };
-    execute(&plan::machines_up(lab, &seen), &runner, &ui, RETRY).await?;
+    let mut seen = Observed { vms: observe::vms(&runner, lab).await?, ..Observed::default() };
+    let machines_up = plan::machines_up(lab, &seen);
+    execute(&machines_up, &runner, &ui, RETRY).await?;
+    if !machines_up.is_empty() {
+        // `vagrant up` succeeded, so every machine is running now.
+        for vm in &mut seen.vms {
+            vm.state = "running".into();
+        }
+    }
 
     ui.say("reading SSH settings, private addresses and docker-machine's entries");
-    let seen = observe::everything(&runner, lab).await?;
+    let seen = observe::everything(&runner, lab, seen.vms).await?;
     let plan = plan::create_hooks(lab, &seen, &hooks);
     if plan.is_empty() {
         ui.say("every machine is registered and Consul is running: nothing to do");
