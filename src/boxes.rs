@@ -51,8 +51,8 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 fn parse_profile(name: &str, text: &str, origin: &str) -> Result<BoxProfile, String> {
-    let mut p: BoxProfile =
-        toml::from_str(text).map_err(|e| format!("box profile {origin} is invalid: {}", e.message()))?;
+    let mut p: BoxProfile = toml::from_str(text)
+        .map_err(|e| format!("box profile {origin} is invalid: {}", e.message()))?;
     p.name = name.to_string();
     Ok(p)
 }
@@ -72,8 +72,13 @@ pub fn catalog(root: &Path) -> Result<Vec<BoxProfile>, String> {
             .collect();
         files.sort();
         for path in files {
-            let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let p = parse_profile(&name, &text, &path.display().to_string())?;
             all.retain(|b| b.name != name);
             all.push(p);
@@ -90,8 +95,9 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
     }
     let all = catalog(root)?;
     let found = all.iter().find(|p| p.name == wanted).or_else(|| {
-        all.iter()
-            .find(|p| p.vagrant_box.as_deref() == Some(wanted) || p.image.as_deref() == Some(wanted))
+        all.iter().find(|p| {
+            p.vagrant_box.as_deref() == Some(wanted) || p.image.as_deref() == Some(wanted)
+        })
     });
     let profile = match found {
         Some(p) => p.clone(),
@@ -136,14 +142,20 @@ mod tests {
     #[test]
     fn box_name_finds_its_profile() {
         let p = resolve(nowhere(), "ubuntu/jammy64", Provider::Virtualbox).unwrap();
-        assert_eq!((p.name.as_str(), p.interface.as_str()), ("ubuntu2204", "enp0s8"));
+        assert_eq!(
+            (p.name.as_str(), p.interface.as_str()),
+            ("ubuntu2204", "enp0s8")
+        );
     }
 
     #[test]
     fn raw_names_get_defaults() {
         let p = resolve(nowhere(), "someone/box", Provider::Virtualbox).unwrap();
         assert_eq!(p.vagrant_box.as_deref(), Some("someone/box"));
-        assert_eq!((p.interface.as_str(), p.user.as_str(), p.ssh_port), ("eth1", "vagrant", 22));
+        assert_eq!(
+            (p.interface.as_str(), p.user.as_str(), p.ssh_port),
+            ("eth1", "vagrant", 22)
+        );
         let p = resolve(nowhere(), "my/image:tag", Provider::Docker).unwrap();
         assert_eq!(p.image.as_deref(), Some("my/image:tag"));
     }
@@ -160,7 +172,11 @@ mod tests {
     fn local_profiles_override_builtin_ones() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("boxes")).unwrap();
-        std::fs::write(dir.path().join("boxes/ubuntu1504.toml"), "box = \"mirror/ubuntu1504\"\ninterface = \"eth9\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("boxes/ubuntu1504.toml"),
+            "box = \"mirror/ubuntu1504\"\ninterface = \"eth9\"\n",
+        )
+        .unwrap();
         let p = resolve(dir.path(), "ubuntu1504", Provider::Virtualbox).unwrap();
         assert_eq!(p.vagrant_box.as_deref(), Some("mirror/ubuntu1504"));
         assert_eq!(p.interface, "eth9");

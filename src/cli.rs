@@ -12,7 +12,13 @@ use crate::shell::Shell;
 #[command(name = "lab", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The lab's description; `.lab/` (Vagrant's state, the log) goes beside it.
-    #[arg(long, short = 'f', global = true, env = "LAB_FILE", default_value = "lab.toml")]
+    #[arg(
+        long,
+        short = 'f',
+        global = true,
+        env = "LAB_FILE",
+        default_value = "lab.toml"
+    )]
     pub file: PathBuf,
 
     /// Print only results and errors: no progress.

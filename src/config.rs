@@ -123,7 +123,11 @@ pub struct Subnet {
 
 impl Subnet {
     pub fn netmask(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0))
+        Ipv4Addr::from(
+            u32::MAX
+                .checked_shl(32 - u32::from(self.prefix))
+                .unwrap_or(0),
+        )
     }
 
     /// The host-side address of the network (x.x.x.1), which VirtualBox's
@@ -265,10 +269,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => "lab".to_string(),
     };
 
-    let box_name = raw
-        .box_name
-        .as_ref()
-        .ok_or_else(|| src.error_at(0, "missing key `box`: name a profile from boxes/ or a Vagrant box"))?;
+    let box_name = raw.box_name.as_ref().ok_or_else(|| {
+        src.error_at(
+            0,
+            "missing key `box`: name a profile from boxes/ or a Vagrant box",
+        )
+    })?;
     let profile = boxes::resolve(&root, box_name.get_ref(), raw.provider)
         .map_err(|message| src.error(box_name, message))?;
 
@@ -277,7 +283,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => parse_subnet(DEFAULT_SUBNET).expect("default subnet parses"),
     };
     let interface = match &raw.network.interface {
-        Some(i) if i.get_ref().trim().is_empty() => return Err(src.error(i, "interface must not be empty")),
+        Some(i) if i.get_ref().trim().is_empty() => {
+            return Err(src.error(i, "interface must not be empty"))
+        }
         Some(i) => i.get_ref().clone(),
         None => profile.interface.clone(),
     };
@@ -287,12 +295,18 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
 
     let consul_name = named(&src, raw.consul.name.as_ref(), "consul.name", "consul")?;
     let port = match &raw.consul.port {
-        Some(p) if *p.get_ref() == 0 => return Err(src.error(p, "consul.port must be between 1 and 65535")),
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p, "consul.port must be between 1 and 65535"))
+        }
         Some(p) => *p.get_ref(),
         None => 8500,
     };
     let consul = Consul {
-        image: raw.consul.image.clone().unwrap_or_else(|| "progrium/consul".into()),
+        image: raw
+            .consul
+            .image
+            .clone()
+            .unwrap_or_else(|| "progrium/consul".into()),
         args: raw
             .consul
             .args
@@ -301,11 +315,24 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         port,
     };
 
-    let master = named(&src, raw.swarm.master.as_ref(), "swarm.master", "swarm-master")?;
-    let prefix = named(&src, raw.swarm.node_prefix.as_ref(), "swarm.node_prefix", "swarm-node")?;
+    let master = named(
+        &src,
+        raw.swarm.master.as_ref(),
+        "swarm.master",
+        "swarm-master",
+    )?;
+    let prefix = named(
+        &src,
+        raw.swarm.node_prefix.as_ref(),
+        "swarm.node_prefix",
+        "swarm-node",
+    )?;
     let nodes = match &raw.swarm.nodes {
         Some(n) if *n.get_ref() == 0 => {
-            return Err(src.error(n, "swarm.nodes must be at least 1: a swarm needs a node besides its master"))
+            return Err(src.error(
+                n,
+                "swarm.nodes must be at least 1: a swarm needs a node besides its master",
+            ))
         }
         Some(n) if *n.get_ref() > 99 => return Err(src.error(n, "swarm.nodes must be at most 99")),
         Some(n) => *n.get_ref(),
@@ -314,14 +341,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     let mut engine_opts = Vec::new();
     for opt in raw.swarm.engine_opts.iter().flatten() {
         if !opt.get_ref().contains('=') || opt.get_ref().starts_with('-') {
-            return Err(src.error(opt, "engine options are written flag=value, without dashes (e.g. \"log-level=debug\")"));
+            return Err(src.error(
+                opt,
+                "engine options are written flag=value, without dashes (e.g. \"log-level=debug\")",
+            ));
         }
         engine_opts.push(opt.get_ref().clone());
     }
 
     let mut machines = vec![
-        Machine { name: consul_name, role: Role::Consul },
-        Machine { name: master, role: Role::Master },
+        Machine {
+            name: consul_name,
+            role: Role::Consul,
+        },
+        Machine {
+            name: master,
+            role: Role::Master,
+        },
     ];
     machines.extend((1..=nodes).map(|i| Machine {
         name: format!("{prefix}{i:02}"),
@@ -366,20 +402,38 @@ fn check_name(src: &Source, value: &Spanned<String>, key: &str) -> Result<(), Co
     if valid_name(value.get_ref()) {
         Ok(())
     } else {
-        Err(src.error(value, format!("{key} `{}` is not a valid machine name: use {NAME_RULE}", value.get_ref())))
+        Err(src.error(
+            value,
+            format!(
+                "{key} `{}` is not a valid machine name: use {NAME_RULE}",
+                value.get_ref()
+            ),
+        ))
     }
 }
 
-fn named(src: &Source, value: Option<&Spanned<String>>, key: &str, default: &str) -> Result<String, ConfigError> {
+fn named(
+    src: &Source,
+    value: Option<&Spanned<String>>,
+    key: &str,
+    default: &str,
+) -> Result<String, ConfigError> {
     match value {
         Some(v) => check_name(src, v, key).map(|()| v.get_ref().clone()),
         None => Ok(default.to_string()),
     }
 }
 
-fn positive(src: &Source, value: Option<&Spanned<u32>>, key: &str, default: u32) -> Result<u32, ConfigError> {
+fn positive(
+    src: &Source,
+    value: Option<&Spanned<u32>>,
+    key: &str,
+    default: u32,
+) -> Result<u32, ConfigError> {
     match value {
-        Some(v) if *v.get_ref() == 0 => Err(src.error(v, format!("machines.{key} must be at least 1"))),
+        Some(v) if *v.get_ref() == 0 => {
+            Err(src.error(v, format!("machines.{key} must be at least 1")))
+        }
         Some(v) => Ok(*v.get_ref()),
         None => Ok(default),
     }
@@ -391,12 +445,19 @@ pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
     let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;
     if !(8..=29).contains(&prefix) {
-        return Err(format!("subnet `{text}`: the prefix length must be between /8 and /29"));
+        return Err(format!(
+            "subnet `{text}`: the prefix length must be between /8 and /29"
+        ));
     }
-    let subnet = Subnet { network: addr, prefix };
+    let subnet = Subnet {
+        network: addr,
+        prefix,
+    };
     let network = Ipv4Addr::from(u32::from(addr) & u32::from(subnet.netmask()));
     if network != addr {
-        return Err(format!("subnet `{text}` has host bits set: did you mean \"{network}/{prefix}\"?"));
+        return Err(format!(
+            "subnet `{text}` has host bits set: did you mean \"{network}/{prefix}\"?"
+        ));
     }
     Ok(subnet)
 }
@@ -411,12 +472,19 @@ mod tests {
 
     #[test]
     fn shipped_lab_toml_is_the_seed() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab.toml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab.toml")).unwrap();
         let lab = parse_str(&text).unwrap();
         let names: Vec<_> = lab.machines.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["consul", "swarm-master", "swarm-node01", "swarm-node02"]);
+        assert_eq!(
+            names,
+            ["consul", "swarm-master", "swarm-node01", "swarm-node02"]
+        );
         assert_eq!(lab.provider, Provider::Virtualbox);
-        assert_eq!(lab.profile.vagrant_box.as_deref(), Some("takanabe/ubuntu1504"));
+        assert_eq!(
+            lab.profile.vagrant_box.as_deref(),
+            Some("takanabe/ubuntu1504")
+        );
         assert_eq!(lab.interface, "eth1");
         assert_eq!(lab.subnet.to_string(), "192.168.59.0/24");
         assert_eq!(lab.consul.image, "progrium/consul");
@@ -429,8 +497,15 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         let err = parse_str("box = \"x/y\"\n[swarm]\nnodez = 3\n").unwrap_err();
         assert_eq!((err.line, err.column), (3, 1), "{err}");
-        assert!(err.to_string().starts_with("lab.toml:3:1: unknown field `nodez`"), "{err}");
-        assert!(err.message.contains("nodes"), "suggests the known keys: {err}");
+        assert!(
+            err.to_string()
+                .starts_with("lab.toml:3:1: unknown field `nodez`"),
+            "{err}"
+        );
+        assert!(
+            err.message.contains("nodes"),
+            "suggests the known keys: {err}"
+        );
     }
 
     #[test]
@@ -473,8 +548,13 @@ mod tests {
 
     #[test]
     fn subnets_are_checked() {
-        assert_eq!(parse_subnet("10.1.2.0/24").unwrap().netmask(), Ipv4Addr::new(255, 255, 255, 0));
-        assert!(parse_subnet("10.1.2.3/24").unwrap_err().contains("did you mean \"10.1.2.0/24\""));
+        assert_eq!(
+            parse_subnet("10.1.2.0/24").unwrap().netmask(),
+            Ipv4Addr::new(255, 255, 255, 0)
+        );
+        assert!(parse_subnet("10.1.2.3/24")
+            .unwrap_err()
+            .contains("did you mean \"10.1.2.0/24\""));
         assert!(parse_subnet("10.1.2.0").is_err());
         assert!(parse_subnet("10.1.2.0/31").is_err());
         let s = parse_subnet("192.168.59.0/24").unwrap();

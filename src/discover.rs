@@ -17,13 +17,20 @@ use crate::vagrant::SshConfig;
 /// hands `remote` to a shell, so callers quote it (see [`remote_command`]).
 pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
     let mut args: Vec<String> = [
-        "-F", "/dev/null",
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "ConnectTimeout=10",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "ConnectTimeout=10",
     ]
     .map(String::from)
     .to_vec();
@@ -31,7 +38,13 @@ pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
         args.push("-i".into());
         args.push(key.display().to_string());
     }
-    args.extend(["-p".into(), config.port.to_string(), "-l".into(), config.user.clone(), config.hostname.clone()]);
+    args.extend([
+        "-p".into(),
+        config.port.to_string(),
+        "-l".into(),
+        config.user.clone(),
+        config.hostname.clone(),
+    ]);
     args.extend(["--".into(), remote.to_string()]);
     Cmd::new(Tool::Ssh, args)
 }
@@ -42,18 +55,27 @@ pub fn remote_command(words: &[&str]) -> String {
 }
 
 pub fn address_cmd(config: &SshConfig, interface: &str) -> Cmd {
-    ssh(config, &remote_command(&["ip", "-4", "addr", "show", "dev", interface]))
+    ssh(
+        config,
+        &remote_command(&["ip", "-4", "addr", "show", "dev", interface]),
+    )
 }
 
 /// The first IPv4 address in `ip addr show` output, with its prefix length.
 pub fn parse_inet(text: &str) -> Option<(Ipv4Addr, u8)> {
-    let re = Regex::new(r"(?m)^\s*(?:\d+:\s+\S+\s+)?inet\s+(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\b").expect("valid regex");
+    let re = Regex::new(r"(?m)^\s*(?:\d+:\s+\S+\s+)?inet\s+(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\b")
+        .expect("valid regex");
     let caps = re.captures(text)?;
     Some((caps[1].parse().ok()?, caps[2].parse().ok()?))
 }
 
 /// Asks `machine` for its address on `interface`, waiting a while for DHCP.
-pub async fn address(runner: &Runner, machine: &str, config: &SshConfig, interface: &str) -> anyhow::Result<Ipv4Addr> {
+pub async fn address(
+    runner: &Runner,
+    machine: &str,
+    config: &SshConfig,
+    interface: &str,
+) -> anyhow::Result<Ipv4Addr> {
     let cmd = address_cmd(config, interface);
     // A fresh VM may still be waiting for its DHCP lease when Vagrant returns.
     for attempt in 1..=15 {
@@ -65,7 +87,10 @@ pub async fn address(runner: &Runner, machine: &str, config: &SshConfig, interfa
                     e.stderr().trim_end()
                 )
             }
-            Err(e) => return Err(e).with_context(|| format!("reading {machine}'s address on {interface}")),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("reading {machine}'s address on {interface}"))
+            }
         };
         if let Some((ip, _)) = parse_inet(&out.stdout) {
             return Ok(ip);
@@ -85,7 +110,10 @@ mod tests {
 
     #[test]
     fn address_from_the_seeds_command_output() {
-        assert_eq!(parse_inet(&vagrant_stdout("ssh-c-ip")), Some((Ipv4Addr::new(172, 28, 128, 2), 24)));
+        assert_eq!(
+            parse_inet(&vagrant_stdout("ssh-c-ip")),
+            Some((Ipv4Addr::new(172, 28, 128, 2), 24))
+        );
     }
 
     #[test]
@@ -93,7 +121,10 @@ mod tests {
         let full = "3: eth1@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default\n    link/ether 02:42:c0:a8:3b:02 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n    inet 192.168.59.2/24 brd 192.168.59.255 scope global eth1\n       valid_lft forever preferred_lft forever\n";
         assert_eq!(parse_inet(full), Some((Ipv4Addr::new(192, 168, 59, 2), 24)));
         let one_line = "3: eth1    inet 10.0.3.15/24 brd 10.0.3.255 scope global dynamic eth1\\       valid_lft 86000sec";
-        assert_eq!(parse_inet(one_line), Some((Ipv4Addr::new(10, 0, 3, 15), 24)));
+        assert_eq!(
+            parse_inet(one_line),
+            Some((Ipv4Addr::new(10, 0, 3, 15), 24))
+        );
         assert_eq!(parse_inet("    inet6 fe80::1/64 scope link"), None);
         assert_eq!(parse_inet(&vagrant_stderr("ssh-c-ip-noeth9")), None);
     }
@@ -111,7 +142,16 @@ mod tests {
         let tail: Vec<_> = cmd.args.iter().rev().take(8).rev().cloned().collect();
         assert_eq!(
             tail,
-            ["/k/private_key", "-p", "2222", "-l", "vagrant", "127.0.0.1", "--", "ip -4 addr show dev 'eth1; rm -rf /'"]
+            [
+                "/k/private_key",
+                "-p",
+                "2222",
+                "-l",
+                "vagrant",
+                "127.0.0.1",
+                "--",
+                "ip -4 addr show dev 'eth1; rm -rf /'"
+            ]
         );
     }
 }

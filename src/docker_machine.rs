@@ -25,7 +25,10 @@ pub struct DmMachine {
 impl DmMachine {
     /// Stored, reachable and its engine answers: a create that finished.
     pub fn is_healthy(&self) -> bool {
-        self.state == "Running" && self.error.is_empty() && self.docker != "Unknown" && !self.docker.is_empty()
+        self.state == "Running"
+            && self.error.is_empty()
+            && self.docker != "Unknown"
+            && !self.docker.is_empty()
     }
 
     /// The engine's address from the URL column (`tcp://IP:2376`).
@@ -50,7 +53,9 @@ impl DmMachine {
 /// the header's words, since tabwriter pads with spaces and leaves cells empty.
 pub fn parse_ls(text: &str) -> Vec<DmMachine> {
     let mut lines = text.lines();
-    let Some(header) = lines.next() else { return Vec::new() };
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
     let starts: Vec<(usize, &str)> = header
         .char_indices()
         .filter(|&(i, c)| c != ' ' && (i == 0 || header.as_bytes()[i - 1] == b' '))
@@ -60,8 +65,14 @@ pub fn parse_ls(text: &str) -> Vec<DmMachine> {
     for row in lines.filter(|l| !l.trim().is_empty()) {
         let mut m = DmMachine::default();
         for (k, &(start, column)) in starts.iter().enumerate() {
-            let end = starts.get(k + 1).map_or(row.len(), |&(next, _)| next.min(row.len()));
-            let cell = row.get(start.min(row.len())..end).unwrap_or("").trim().to_string();
+            let end = starts
+                .get(k + 1)
+                .map_or(row.len(), |&(next, _)| next.min(row.len()));
+            let cell = row
+                .get(start.min(row.len())..end)
+                .unwrap_or("")
+                .trim()
+                .to_string();
             match column {
                 "NAME" => m.name = cell,
                 "ACTIVE" => m.active = cell,
@@ -81,7 +92,10 @@ pub fn parse_ls(text: &str) -> Vec<DmMachine> {
 
 /// Undoes Go's `%q` quoting, which docker-machine uses for paths and values.
 fn go_unquote(text: &str) -> String {
-    let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    let inner = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -116,7 +130,9 @@ pub fn parse_config(text: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|line| match line.split_once('=') {
-            Some((flag, value)) if value.starts_with('"') => format!("{flag}={}", go_unquote(value)),
+            Some((flag, value)) if value.starts_with('"') => {
+                format!("{flag}={}", go_unquote(value))
+            }
             _ => line.to_string(),
         })
         .collect()
@@ -197,7 +213,10 @@ pub fn config(name: &str) -> Cmd {
 /// docker-machine keeps its own copy of the key, so the path only has to
 /// exist when create runs; an absolute path keeps it valid from any cwd.
 pub fn absolute_key(key: &Path) -> String {
-    std::path::absolute(key).unwrap_or_else(|_| key.to_path_buf()).display().to_string()
+    std::path::absolute(key)
+        .unwrap_or_else(|_| key.to_path_buf())
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -233,10 +252,20 @@ mod tests {
         assert!(by_name("node2").is_healthy());
         let swarm1 = by_name("swarm1");
         assert_eq!(swarm1.swarm, "swarm1 (master)");
-        assert_eq!(swarm1.error, "Unable to query docker version: Cannot connect to the docker engine endpoint");
+        assert_eq!(
+            swarm1.error,
+            "Unable to query docker version: Cannot connect to the docker engine endpoint"
+        );
         assert!(!swarm1.is_healthy());
         let unreach = by_name("unreach1");
-        assert_eq!((unreach.state.as_str(), unreach.url.as_str(), unreach.docker.as_str()), ("Stopped", "", "Unknown"));
+        assert_eq!(
+            (
+                unreach.state.as_str(),
+                unreach.url.as_str(),
+                unreach.docker.as_str()
+            ),
+            ("Stopped", "", "Unknown")
+        );
         assert!(!unreach.is_healthy());
         assert_eq!(unreach.problem(), "docker-machine reports it Stopped");
     }
@@ -256,7 +285,10 @@ mod tests {
             [
                 ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
                 ("DOCKER_HOST".into(), "tcp://172.28.128.11:2376".into()),
-                ("DOCKER_CERT_PATH".into(), "/tmp/dm-store/machines/node1".into()),
+                (
+                    "DOCKER_CERT_PATH".into(),
+                    "/tmp/dm-store/machines/node1".into()
+                ),
                 ("DOCKER_MACHINE_NAME".into(), "node1".into()),
             ]
         );
@@ -291,8 +323,14 @@ mod tests {
             ssh_key: "/tmp/dm-keys/id_rsa".into(),
             ssh_port: 22,
             ssh_user: "vagrant".into(),
-            swarm: Some(SwarmFlags { master: true, discovery: "consul://172.28.128.12:8500".into() }),
-            engine_opts: vec!["cluster-store=consul://172.28.128.12:8500".into(), "cluster-advertise=eth1:2376".into()],
+            swarm: Some(SwarmFlags {
+                master: true,
+                discovery: "consul://172.28.128.12:8500".into(),
+            }),
+            engine_opts: vec![
+                "cluster-store=consul://172.28.128.12:8500".into(),
+                "cluster-advertise=eth1:2376".into(),
+            ],
         };
         let recorded = "docker-machine create -d generic --generic-ip-address 172.28.128.12 --generic-ssh-key /tmp/dm-keys/id_rsa --generic-ssh-port 22 --generic-ssh-user vagrant --swarm --swarm-master --swarm-discovery consul://172.28.128.12:8500 --engine-opt cluster-store=consul://172.28.128.12:8500 --engine-opt cluster-advertise=eth1:2376 swarm1";
         assert_eq!(create(&spec).to_string(), recorded);

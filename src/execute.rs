@@ -32,7 +32,11 @@ impl fmt::Display for PlanFailed {
         let names: Vec<&str> = self.failures.iter().map(|x| x.machine.as_str()).collect();
         write!(f, "{} failed", names.join(", "))?;
         for failure in &self.failures {
-            write!(f, "\n\n{}: {}\n{:#}", failure.machine, failure.action, failure.error)?;
+            write!(
+                f,
+                "\n\n{}: {}\n{:#}",
+                failure.machine, failure.action, failure.error
+            )?;
         }
         if let Some(log) = &self.log {
             write!(f, "\n\nfull output of every command: {log}")?;
@@ -41,11 +45,19 @@ impl fmt::Display for PlanFailed {
     }
 }
 
-pub async fn execute(plan: &Plan, runner: &Runner, ui: &Ui, retry_hint: &'static str) -> Result<(), PlanFailed> {
+pub async fn execute(
+    plan: &Plan,
+    runner: &Runner,
+    ui: &Ui,
+    retry_hint: &'static str,
+) -> Result<(), PlanFailed> {
     for stage in plan.stages() {
         let mut by_machine: Vec<(String, Vec<Step>)> = Vec::new();
         for step in stage {
-            let label = step.machine.clone().unwrap_or_else(|| "all machines".to_string());
+            let label = step
+                .machine
+                .clone()
+                .unwrap_or_else(|| "all machines".to_string());
             match by_machine.iter_mut().find(|(m, _)| *m == label) {
                 Some((_, steps)) => steps.push(step.clone()),
                 None => by_machine.push((label, vec![step.clone()])),
@@ -81,13 +93,22 @@ pub async fn execute(plan: &Plan, runner: &Runner, ui: &Ui, retry_hint: &'static
     Ok(())
 }
 
-async fn run_machine_steps(runner: &Runner, task: Task, label: &str, steps: &[Step]) -> Result<(), StepFailure> {
+async fn run_machine_steps(
+    runner: &Runner,
+    task: Task,
+    label: &str,
+    steps: &[Step],
+) -> Result<(), StepFailure> {
     for step in steps {
         let shown = step.action.to_string();
         task.begin(&short(&shown));
         if let Err(error) = run_step(runner, &task, &step.action).await {
             task.finish("failed");
-            return Err(StepFailure { machine: label.to_string(), action: shown, error });
+            return Err(StepFailure {
+                machine: label.to_string(),
+                action: shown,
+                error,
+            });
         }
     }
     task.finish("done");

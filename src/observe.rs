@@ -49,7 +49,11 @@ impl Observed {
 pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
     lab.machines
         .iter()
-        .map(|m| VmStatus { name: m.name.clone(), provider: lab.provider.to_string(), state: "not_created".into() })
+        .map(|m| VmStatus {
+            name: m.name.clone(),
+            provider: lab.provider.to_string(),
+            state: "not_created".into(),
+        })
         .collect()
 }
 
@@ -58,15 +62,26 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     if !lab.state_dir().join("Vagrantfile").exists() {
         return Ok(none_created(lab));
     }
-    let out = runner.quiet(&vagrant::status(lab)).await.context("asking Vagrant for the machines' state")?;
+    let out = runner
+        .quiet(&vagrant::status(lab))
+        .await
+        .context("asking Vagrant for the machines' state")?;
     Ok(vagrant::parse_status(&out.stdout))
 }
 
 /// SSH settings of the running machines, with one `vagrant ssh-config` in
 /// the usual case. Vagrant stops at the first machine that is not running,
 /// so running machines after it are asked for one by one.
-pub async fn ssh_configs(runner: &Runner, lab: &Lab, vms: &[VmStatus]) -> anyhow::Result<BTreeMap<String, SshConfig>> {
-    let running: Vec<&str> = vms.iter().filter(|v| v.is_running()).map(|v| v.name.as_str()).collect();
+pub async fn ssh_configs(
+    runner: &Runner,
+    lab: &Lab,
+    vms: &[VmStatus],
+) -> anyhow::Result<BTreeMap<String, SshConfig>> {
+    let running: Vec<&str> = vms
+        .iter()
+        .filter(|v| v.is_running())
+        .map(|v| v.name.as_str())
+        .collect();
     let mut found = BTreeMap::new();
     if running.is_empty() {
         return Ok(found);
@@ -135,14 +150,23 @@ pub async fn addresses(
         }
     }
     if !errors.is_empty() {
-        anyhow::bail!("could not find the machines' private addresses:\n{}", errors.join("\n"));
+        anyhow::bail!(
+            "could not find the machines' private addresses:\n{}",
+            errors.join("\n")
+        );
     }
     Ok(ips)
 }
 
 /// docker-machine's entries for this lab's machines.
-pub async fn docker_machines(runner: &Runner, lab: &Lab) -> anyhow::Result<BTreeMap<String, DmMachine>> {
-    let out = runner.quiet(&docker_machine::ls()).await.context("listing docker-machine's machines")?;
+pub async fn docker_machines(
+    runner: &Runner,
+    lab: &Lab,
+) -> anyhow::Result<BTreeMap<String, DmMachine>> {
+    let out = runner
+        .quiet(&docker_machine::ls())
+        .await
+        .context("listing docker-machine's machines")?;
     Ok(docker_machine::parse_ls(&out.stdout)
         .into_iter()
         .filter(|m| lab.machine(&m.name).is_some())
@@ -180,7 +204,11 @@ pub fn parse_container_state(ps: &str, name: &str) -> ContainerState {
 }
 
 /// The Consul container on the consul machine's engine, if that engine is up.
-pub async fn consul_container(runner: &Runner, lab: &Lab, dm: &BTreeMap<String, DmMachine>) -> anyhow::Result<ContainerState> {
+pub async fn consul_container(
+    runner: &Runner,
+    lab: &Lab,
+    dm: &BTreeMap<String, DmMachine>,
+) -> anyhow::Result<ContainerState> {
     let consul = lab.consul_machine();
     if !dm.get(&consul.name).is_some_and(DmMachine::is_healthy) {
         return Ok(ContainerState::Unknown);
@@ -195,11 +223,21 @@ pub async fn consul_container(runner: &Runner, lab: &Lab, dm: &BTreeMap<String, 
 
 /// Everything `lab up` plans from, once Vagrant's machines are up; `vms`
 /// is Vagrant's state as already known, so Vagrant is not asked twice.
-pub async fn everything(runner: &Runner, lab: &Lab, vms: Vec<VmStatus>) -> anyhow::Result<Observed> {
+pub async fn everything(
+    runner: &Runner,
+    lab: &Lab,
+    vms: Vec<VmStatus>,
+) -> anyhow::Result<Observed> {
     let ssh = ssh_configs(runner, lab, &vms).await?;
     let (ips, dm) = tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
     let consul_container = consul_container(runner, lab, &dm).await?;
-    Ok(Observed { vms, ssh, ips, dm, consul_container })
+    Ok(Observed {
+        vms,
+        ssh,
+        ips,
+        dm,
+        consul_container,
+    })
 }
 
 #[cfg(test)]

@@ -28,11 +28,18 @@ pub mod stage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
-    Run { command: Cmd },
+    Run {
+        command: Cmd,
+    },
     /// `docker $(docker-machine config ENGINE) ARGS...`, the seed's way to
     /// reach one machine's engine; the flags are read when the step runs.
-    Docker { engine: String, args: Vec<String> },
-    RemoveDir { path: PathBuf },
+    Docker {
+        engine: String,
+        args: Vec<String>,
+    },
+    RemoveDir {
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for Action {
@@ -46,7 +53,9 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
-            Action::RemoveDir { path } => write!(f, "rm -rf {}", quote(&path.display().to_string())),
+            Action::RemoveDir { path } => {
+                write!(f, "rm -rf {}", quote(&path.display().to_string()))
+            }
         }
     }
 }
@@ -101,7 +110,13 @@ impl fmt::Display for Plan {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let machine = step.machine.as_deref().unwrap_or("(lab)");
-            writeln!(f, "{:>2}. [{}] {machine:<14} {}", i + 1, step.stage, step.action)?;
+            writeln!(
+                f,
+                "{:>2}. [{}] {machine:<14} {}",
+                i + 1,
+                step.stage,
+                step.action
+            )?;
             writeln!(f, "              # {}", step.reason)?;
         }
         Ok(())
@@ -127,7 +142,9 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         machine: None,
         hook: "vagrant",
         reason: not_running.join(", "),
-        action: Action::Run { command: vagrant::up(lab) },
+        action: Action::Run {
+            command: vagrant::up(lab),
+        },
     }])
 }
 
@@ -135,7 +152,11 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
 pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let steps = hooks
         .iter()
-        .flat_map(|hook| lab.machines.iter().flat_map(move |m| hook.on_create(lab, m, seen)))
+        .flat_map(|hook| {
+            lab.machines
+                .iter()
+                .flat_map(move |m| hook.on_create(lab, m, seen))
+        })
         .collect();
     Plan::from_steps(steps)
 }
@@ -151,16 +172,27 @@ pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let mut steps: Vec<Step> = hooks
         .iter()
-        .flat_map(|hook| lab.machines.iter().flat_map(move |m| hook.on_destroy(lab, m, seen)))
+        .flat_map(|hook| {
+            lab.machines
+                .iter()
+                .flat_map(move |m| hook.on_destroy(lab, m, seen))
+        })
         .collect();
-    let created: Vec<&str> = seen.vms.iter().filter(|v| v.is_created()).map(|v| v.name.as_str()).collect();
+    let created: Vec<&str> = seen
+        .vms
+        .iter()
+        .filter(|v| v.is_created())
+        .map(|v| v.name.as_str())
+        .collect();
     if !created.is_empty() {
         steps.push(Step {
             stage: stage::DESTROY_MACHINES,
             machine: None,
             hook: "vagrant",
             reason: format!("created: {}", created.join(", ")),
-            action: Action::Run { command: vagrant::destroy(lab) },
+            action: Action::Run {
+                command: vagrant::destroy(lab),
+            },
         });
     }
     let state = lab.state_dir();

@@ -28,13 +28,17 @@ fn ruby_string(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value>
 
 pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     let mut tera = Tera::default();
-    tera.add_raw_template("Vagrantfile", TEMPLATE).context("templates/Vagrantfile.tera is invalid")?;
+    tera.add_raw_template("Vagrantfile", TEMPLATE)
+        .context("templates/Vagrantfile.tera is invalid")?;
     tera.register_filter("rb", ruby_string);
 
     let machines: Vec<_> = lab
         .machines
         .iter()
-        .map(|m| MachineView { name: &m.name, host_name: lab.host_name(&m.name) })
+        .map(|m| MachineView {
+            name: &m.name,
+            host_name: lab.host_name(&m.name),
+        })
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
@@ -49,7 +53,9 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     ctx.insert("netmask", &lab.subnet.netmask().to_string());
     ctx.insert("memory", &lab.memory);
     ctx.insert("cpus", &lab.cpus);
-    let mut text = tera.render("Vagrantfile", &ctx).context("rendering the Vagrantfile")?;
+    let mut text = tera
+        .render("Vagrantfile", &ctx)
+        .context("rendering the Vagrantfile")?;
     if !text.ends_with('\n') {
         text.push('\n');
     }
@@ -78,7 +84,10 @@ mod tests {
 
     #[test]
     fn docker_provider_gets_image_subnet_and_args() {
-        let v = vagrantfile(&lab("provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/24\"\n")).unwrap();
+        let v = vagrantfile(&lab(
+            "provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/24\"\n",
+        ))
+        .unwrap();
         assert!(v.contains("d.image = 'lab/debian-docker:bookworm'"));
         assert!(v.contains("subnet: '10.9.8.0/24'"));
         assert!(v.contains("d.create_args = ['--cap-add=SYS_ADMIN', "));
@@ -87,7 +96,10 @@ mod tests {
 
     #[test]
     fn values_cannot_escape_ruby_strings() {
-        let v = vagrantfile(&lab("provider = \"docker\"\nbox = \"x'; system('id'); '\"\n")).unwrap();
+        let v = vagrantfile(&lab(
+            "provider = \"docker\"\nbox = \"x'; system('id'); '\"\n",
+        ))
+        .unwrap();
         assert!(v.contains(r"d.image = 'x\'; system(\'id\'); \''"), "{v}");
     }
 }

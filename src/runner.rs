@@ -96,7 +96,11 @@ impl Tools {
         match Tools::locate(wanted) {
             Ok(tools) => (tools, Vec::new()),
             Err(MissingTools(missing)) => {
-                let present: Vec<Tool> = wanted.iter().copied().filter(|t| !missing.contains(t)).collect();
+                let present: Vec<Tool> = wanted
+                    .iter()
+                    .copied()
+                    .filter(|t| !missing.contains(t))
+                    .collect();
                 (Tools::locate(&present).unwrap_or_default(), missing)
             }
         }
@@ -126,7 +130,11 @@ impl Cmd {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Cmd { tool, args: args.into_iter().map(Into::into).collect(), env: Vec::new() }
+        Cmd {
+            tool,
+            args: args.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+        }
     }
 
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Cmd {
@@ -237,7 +245,12 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(tools: Tools) -> Runner {
-        Runner { tools, log: None, log_path: None, timeout: None }
+        Runner {
+            tools,
+            log: None,
+            log_path: None,
+            timeout: None,
+        }
     }
 
     /// Appends every command and its output to `path`.
@@ -245,7 +258,10 @@ impl Runner {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)
@@ -258,7 +274,11 @@ impl Runner {
 
     /// Runs `cmd` to the end and returns what it printed, whatever its exit code.
     /// `on_line` sees each line of output as it arrives (for progress bars).
-    pub async fn output(&self, cmd: &Cmd, on_line: &(dyn Fn(&str) + Sync)) -> Result<Output, RunError> {
+    pub async fn output(
+        &self,
+        cmd: &Cmd,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
         let line = cmd.to_string();
         let program = self
             .tools
@@ -275,11 +295,18 @@ impl Runner {
             // A dropped future (a failed sibling, Ctrl-C) must not leave the child running.
             .kill_on_drop(true);
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|source| RunError::Spawn { line: line.clone(), source })?;
+        let mut child = command.spawn().map_err(|source| RunError::Spawn {
+            line: line.clone(),
+            source,
+        })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let collect = async {
-            let (out, err, status) = tokio::join!(read_lines(stdout, on_line), read_lines(stderr, on_line), child.wait());
+            let (out, err, status) = tokio::join!(
+                read_lines(stdout, on_line),
+                read_lines(stderr, on_line),
+                child.wait()
+            );
             (out, err, status)
         };
         let result = match self.timeout {
@@ -288,21 +315,47 @@ impl Runner {
         };
         let Some((out, err, status)) = result else {
             self.write_log(&line, "", "", "timed out", started.elapsed());
-            return Err(RunError::Timeout { line, timeout: self.timeout.unwrap_or_default() });
+            return Err(RunError::Timeout {
+                line,
+                timeout: self.timeout.unwrap_or_default(),
+            });
         };
-        let status = status.map_err(|source| RunError::Spawn { line: line.clone(), source })?;
-        let output = Output { code: status.code(), stdout: out, stderr: err, duration: started.elapsed() };
-        self.write_log(&line, &output.stdout, &output.stderr, &exit_text(output.code), output.duration);
+        let status = status.map_err(|source| RunError::Spawn {
+            line: line.clone(),
+            source,
+        })?;
+        let output = Output {
+            code: status.code(),
+            stdout: out,
+            stderr: err,
+            duration: started.elapsed(),
+        };
+        self.write_log(
+            &line,
+            &output.stdout,
+            &output.stderr,
+            &exit_text(output.code),
+            output.duration,
+        );
         Ok(output)
     }
 
     /// Runs `cmd` and fails, with its stderr, unless it exits 0.
-    pub async fn run(&self, cmd: &Cmd, on_line: &(dyn Fn(&str) + Sync)) -> Result<Output, RunError> {
+    pub async fn run(
+        &self,
+        cmd: &Cmd,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
         let output = self.output(cmd, on_line).await?;
         if output.success() {
             Ok(output)
         } else {
-            Err(RunError::Failed { line: cmd.to_string(), code: output.code, stdout: output.stdout, stderr: output.stderr })
+            Err(RunError::Failed {
+                line: cmd.to_string(),
+                code: output.code,
+                stdout: output.stdout,
+                stderr: output.stderr,
+            })
         }
     }
 
@@ -363,52 +416,94 @@ mod tests {
 
     #[test]
     fn display_quotes_what_a_shell_would_split() {
-        let cmd = Cmd::new(Tool::Vagrant, ["ssh", "my box", "-c", "echo $(id)"]).env("VAGRANT_CWD", "/a b/.lab");
-        assert_eq!(cmd.to_string(), "VAGRANT_CWD='/a b/.lab' vagrant ssh 'my box' -c 'echo $(id)'");
+        let cmd = Cmd::new(Tool::Vagrant, ["ssh", "my box", "-c", "echo $(id)"])
+            .env("VAGRANT_CWD", "/a b/.lab");
+        assert_eq!(
+            cmd.to_string(),
+            "VAGRANT_CWD='/a b/.lab' vagrant ssh 'my box' -c 'echo $(id)'"
+        );
     }
 
     #[test]
     fn missing_tools_are_named_with_a_fix() {
         let text = MissingTools(vec![Tool::DockerMachine, Tool::Vagrant]).to_string();
-        assert!(text.starts_with("not found on PATH: docker-machine, vagrant"), "{text}");
+        assert!(
+            text.starts_with("not found on PATH: docker-machine, vagrant"),
+            "{text}"
+        );
         assert!(text.contains("apt-get install vagrant"), "{text}");
     }
 
     #[test]
     fn failure_shows_stderr_or_else_the_end_of_stdout() {
-        let e = RunError::Failed { line: "x".into(), code: Some(1), stdout: "noise\n".into(), stderr: "boom\n".into() };
-        assert_eq!(e.to_string(), "`x` failed (exit status 1)\n--- stderr\nboom");
-        let e = RunError::Failed { line: "x".into(), code: Some(3), stdout: "a\nwarned\n".into(), stderr: String::new() };
-        assert_eq!(e.to_string(), "`x` failed (exit status 3)\n--- stdout\na\nwarned");
+        let e = RunError::Failed {
+            line: "x".into(),
+            code: Some(1),
+            stdout: "noise\n".into(),
+            stderr: "boom\n".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`x` failed (exit status 1)\n--- stderr\nboom"
+        );
+        let e = RunError::Failed {
+            line: "x".into(),
+            code: Some(3),
+            stdout: "a\nwarned\n".into(),
+            stderr: String::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`x` failed (exit status 3)\n--- stdout\na\nwarned"
+        );
     }
 
     #[tokio::test]
     async fn runs_argv_without_a_shell_and_logs_it() {
         let dir = tempfile::tempdir().unwrap();
-        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/echo"))] };
-        let runner = Runner::new(tools).with_log(dir.path().join("lab.log")).unwrap();
+        let tools = Tools {
+            paths: vec![(Tool::Ssh, PathBuf::from("/bin/echo"))],
+        };
+        let runner = Runner::new(tools)
+            .with_log(dir.path().join("lab.log"))
+            .unwrap();
         let seen = Mutex::new(Vec::new());
         let out = runner
-            .run(&Cmd::new(Tool::Ssh, ["$(touch pwned)", "a;b"]), &|l| seen.lock().unwrap().push(l.to_string()))
+            .run(&Cmd::new(Tool::Ssh, ["$(touch pwned)", "a;b"]), &|l| {
+                seen.lock().unwrap().push(l.to_string())
+            })
             .await
             .unwrap();
         assert_eq!(out.stdout, "$(touch pwned) a;b\n");
         assert_eq!(*seen.lock().unwrap(), ["$(touch pwned) a;b"]);
         let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
-        assert!(log.contains("$ ssh '$(touch pwned)' 'a;b'\n--- stdout\n$(touch pwned) a;b\n"), "{log}");
+        assert!(
+            log.contains("$ ssh '$(touch pwned)' 'a;b'\n--- stdout\n$(touch pwned) a;b\n"),
+            "{log}"
+        );
     }
 
     #[tokio::test]
     async fn non_zero_exit_is_an_error_with_stderr() {
-        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/ls"))] };
-        let err = Runner::new(tools).quiet(&Cmd::new(Tool::Ssh, ["/nonexistent-path"])).await.unwrap_err();
-        assert!(matches!(err, RunError::Failed { code: Some(2), .. }), "{err}");
+        let tools = Tools {
+            paths: vec![(Tool::Ssh, PathBuf::from("/bin/ls"))],
+        };
+        let err = Runner::new(tools)
+            .quiet(&Cmd::new(Tool::Ssh, ["/nonexistent-path"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RunError::Failed { code: Some(2), .. }),
+            "{err}"
+        );
         assert!(err.stderr().contains("nonexistent-path"), "{err}");
     }
 
     #[tokio::test]
     async fn a_hanging_command_times_out() {
-        let tools = Tools { paths: vec![(Tool::Ssh, PathBuf::from("/bin/sleep"))] };
+        let tools = Tools {
+            paths: vec![(Tool::Ssh, PathBuf::from("/bin/sleep"))],
+        };
         let runner = Runner::new(tools).with_timeout(Some(Duration::from_millis(200)));
         let err = runner.quiet(&Cmd::new(Tool::Ssh, ["5"])).await.unwrap_err();
         assert!(matches!(err, RunError::Timeout { .. }), "{err}");

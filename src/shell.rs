@@ -46,10 +46,19 @@ fn escape(value: &str, specials: &[char], escape_char: char) -> String {
 
 fn set_line(shell: Shell, name: &str, value: &str) -> String {
     match shell {
-        Shell::Bash => format!("export {name}=\"{}\"", escape(value, &['\\', '"', '$', '`'], '\\')),
-        Shell::Fish => format!("set -gx {name} \"{}\";", escape(value, &['\\', '"', '$'], '\\')),
+        Shell::Bash => format!(
+            "export {name}=\"{}\"",
+            escape(value, &['\\', '"', '$', '`'], '\\')
+        ),
+        Shell::Fish => format!(
+            "set -gx {name} \"{}\";",
+            escape(value, &['\\', '"', '$'], '\\')
+        ),
         Shell::Powershell => format!("$Env:{name} = \"{}\"", escape(value, &['`', '"', '$'], '`')),
-        Shell::Cmd => format!("SET {name}={}", escape(value, &['^', '&', '|', '<', '>'], '^')),
+        Shell::Cmd => format!(
+            "SET {name}={}",
+            escape(value, &['^', '&', '|', '<', '>'], '^')
+        ),
     }
 }
 
@@ -68,7 +77,10 @@ fn hint(shell: Shell, command: &str) -> String {
         Shell::Bash => ("#", format!("eval \"$({command})\"")),
         Shell::Fish => ("#", format!("eval ({command})")),
         Shell::Powershell => ("#", format!("& {command} | Invoke-Expression")),
-        Shell::Cmd => ("REM", format!("\t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i")),
+        Shell::Cmd => (
+            "REM",
+            format!("\t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i"),
+        ),
     };
     format!("{comment} Run this command to configure your shell:\n{comment} {how}\n")
 }
@@ -102,7 +114,12 @@ mod tests {
         let vars = parse_env(&dm_stdout("env"));
         let ours = render_set(Shell::Bash, &vars, "lab env node1");
         let theirs = dm_stdout("env");
-        let var_lines = |t: &str| t.lines().filter(|l| !l.starts_with('#')).map(String::from).collect::<Vec<_>>();
+        let var_lines = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(var_lines(&ours), var_lines(&theirs));
         assert!(ours.ends_with("# eval \"$(lab env node1)\"\n"), "{ours}");
     }
@@ -110,22 +127,37 @@ mod tests {
     #[test]
     fn fish_and_powershell_lines_match_docker_machine() {
         let vars = parse_env(&dm_stdout("env"));
-        for (shell, fixture) in [(Shell::Fish, "env-fish"), (Shell::Powershell, "env-powershell")] {
+        for (shell, fixture) in [
+            (Shell::Fish, "env-fish"),
+            (Shell::Powershell, "env-powershell"),
+        ] {
             let ours = render_set(shell, &vars, "lab env node1");
             let theirs = dm_stdout(fixture);
-            assert_eq!(ours.lines().take(4).collect::<Vec<_>>(), theirs.lines().take(4).collect::<Vec<_>>());
+            assert_eq!(
+                ours.lines().take(4).collect::<Vec<_>>(),
+                theirs.lines().take(4).collect::<Vec<_>>()
+            );
         }
     }
 
     #[test]
     fn hostile_values_stay_values() {
-        let vars = vec![("DOCKER_CERT_PATH".to_string(), "/home/a b/\"$(id)\"`x`".to_string())];
+        let vars = vec![(
+            "DOCKER_CERT_PATH".to_string(),
+            "/home/a b/\"$(id)\"`x`".to_string(),
+        )];
         assert_eq!(
-            render_set(Shell::Bash, &vars, "lab env m").lines().next().unwrap(),
+            render_set(Shell::Bash, &vars, "lab env m")
+                .lines()
+                .next()
+                .unwrap(),
             r#"export DOCKER_CERT_PATH="/home/a b/\"\$(id)\"\`x\`""#
         );
         assert_eq!(
-            render_set(Shell::Powershell, &vars, "lab env m").lines().next().unwrap(),
+            render_set(Shell::Powershell, &vars, "lab env m")
+                .lines()
+                .next()
+                .unwrap(),
             r#"$Env:DOCKER_CERT_PATH = "/home/a b/`"`$(id)`"``x``""#
         );
     }

@@ -4,9 +4,15 @@
 use std::path::PathBuf;
 
 fn fixture(dir: &str, name: &str, stream: &str) -> String {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", dir, &format!("{name}.{stream}")]
-        .iter()
-        .collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "fixtures",
+        dir,
+        &format!("{name}.{stream}"),
+    ]
+    .iter()
+    .collect();
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 

@@ -18,7 +18,11 @@ impl Ui {
     pub fn new(quiet: bool) -> Ui {
         let multi = (!quiet && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Ui { multi, quiet, started: Instant::now() }
+        Ui {
+            multi,
+            quiet,
+            started: Instant::now(),
+        }
     }
 
     /// A line of news, above the bars on a terminal.
@@ -39,14 +43,21 @@ impl Ui {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner:.cyan} {prefix:<14.bold} {wide_msg:.dim} {elapsed:>4}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner:.cyan} {prefix:<14.bold} {wide_msg:.dim} {elapsed:>4}",
+                )
+                .expect("valid template"),
             );
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Task { bar, ui: self.clone(), label: label.to_string(), started: Instant::now() }
+        Task {
+            bar,
+            ui: self.clone(),
+            label: label.to_string(),
+            started: Instant::now(),
+        }
     }
 }
 
@@ -77,7 +88,11 @@ impl Task {
     }
 
     pub fn finish(self, outcome: &str) {
-        let text = format!("{}: {outcome} ({:.1}s)", self.label, self.started.elapsed().as_secs_f64());
+        let text = format!(
+            "{}: {outcome} ({:.1}s)",
+            self.label,
+            self.started.elapsed().as_secs_f64()
+        );
         match &self.bar {
             Some(bar) => {
                 bar.finish_and_clear();

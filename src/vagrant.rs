@@ -48,7 +48,8 @@ pub fn parse_status(text: &str) -> Vec<VmStatus> {
     let mut machines: Vec<VmStatus> = Vec::new();
     for line in text.lines() {
         let mut fields = line.splitn(4, ',');
-        let (Some(_ts), Some(target), Some(kind), Some(data)) = (fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some(_ts), Some(target), Some(kind), Some(data)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
@@ -58,7 +59,11 @@ pub fn parse_status(text: &str) -> Vec<VmStatus> {
         let index = match machines.iter().position(|m| m.name == target) {
             Some(i) => i,
             None => {
-                machines.push(VmStatus { name: target.to_string(), provider: String::new(), state: String::new() });
+                machines.push(VmStatus {
+                    name: target.to_string(),
+                    provider: String::new(),
+                    state: String::new(),
+                });
                 machines.len() - 1
             }
         };
@@ -78,7 +83,9 @@ pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
     let mut blocks: Vec<SshConfig> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        let Some((key, value)) = trimmed.split_once(char::is_whitespace) else { continue };
+        let Some((key, value)) = trimmed.split_once(char::is_whitespace) else {
+            continue;
+        };
         let value = value.trim();
         if key == "Host" {
             blocks.push(SshConfig {
@@ -90,15 +97,20 @@ pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
             });
             continue;
         }
-        let Some(block) = blocks.last_mut() else { continue };
+        let Some(block) = blocks.last_mut() else {
+            continue;
+        };
         match key {
             "HostName" => block.hostname = value.to_string(),
             "User" => block.user = value.to_string(),
             "Port" => block.port = value.parse().unwrap_or(22),
             // Quoted only when the path holds a space.
-            "IdentityFile" => block
-                .identity_files
-                .push(PathBuf::from(value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value))),
+            "IdentityFile" => block.identity_files.push(PathBuf::from(
+                value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value),
+            )),
             _ => {}
         }
     }
@@ -106,7 +118,8 @@ pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
 }
 
 fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
-    Cmd::new(Tool::Vagrant, args.iter().copied()).env("VAGRANT_CWD", lab.state_dir().display().to_string())
+    Cmd::new(Tool::Vagrant, args.iter().copied())
+        .env("VAGRANT_CWD", lab.state_dir().display().to_string())
 }
 
 pub fn up(lab: &Lab) -> Cmd {
@@ -141,10 +154,17 @@ mod tests {
     #[test]
     fn status_of_a_mixed_environment() {
         let machines = parse_status(&vagrant_stdout("status-mixed"));
-        let got: Vec<_> = machines.iter().map(|m| (m.name.as_str(), m.provider.as_str(), m.state.as_str())).collect();
+        let got: Vec<_> = machines
+            .iter()
+            .map(|m| (m.name.as_str(), m.provider.as_str(), m.state.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [("consul", "docker", "running"), ("swarm-master", "docker", "not_created"), ("swarm-node01", "docker", "not_created")]
+            [
+                ("consul", "docker", "running"),
+                ("swarm-master", "docker", "not_created"),
+                ("swarm-node01", "docker", "not_created")
+            ]
         );
     }
 
@@ -153,7 +173,9 @@ mod tests {
         let machines = parse_status(&vagrant_stdout("status-stopped"));
         assert_eq!(machines[2].state, "stopped");
         assert!(machines[2].is_created() && !machines[2].is_running());
-        assert!(parse_status(&vagrant_stdout("status-after-destroy")).iter().all(|m| !m.is_created()));
+        assert!(parse_status(&vagrant_stdout("status-after-destroy"))
+            .iter()
+            .all(|m| !m.is_created()));
     }
 
     #[test]
@@ -167,7 +189,9 @@ mod tests {
                 hostname: "127.0.0.1".into(),
                 user: "vagrant".into(),
                 port: 2201,
-                identity_files: vec![PathBuf::from("/tmp/vlab/.vagrant/machines/swarm-master/docker/private_key")],
+                identity_files: vec![PathBuf::from(
+                    "/tmp/vlab/.vagrant/machines/swarm-master/docker/private_key"
+                )],
             }
         );
     }
@@ -175,13 +199,18 @@ mod tests {
     #[test]
     fn ssh_config_keeps_the_blocks_that_arrived_before_the_error() {
         let blocks = parse_ssh_config(&vagrant_stdout("ssh-config-all-partial"));
-        assert_eq!(blocks.iter().map(|b| b.host.as_str()).collect::<Vec<_>>(), ["consul"]);
+        assert_eq!(
+            blocks.iter().map(|b| b.host.as_str()).collect::<Vec<_>>(),
+            ["consul"]
+        );
         assert!(parse_ssh_config(&vagrant_stdout("ssh-config-not-created")).is_empty());
     }
 
     #[test]
     fn identity_file_with_a_space_is_unquoted() {
-        let blocks = parse_ssh_config("Host a\n  HostName h\n  User u\n  Port 22\n  IdentityFile \"/my dir/key\"\n");
+        let blocks = parse_ssh_config(
+            "Host a\n  HostName h\n  User u\n  Port 22\n  IdentityFile \"/my dir/key\"\n",
+        );
         assert_eq!(blocks[0].key(), Some(Path::new("/my dir/key")));
     }
 }

@@ -13,14 +13,23 @@ use crate::ui::Ui;
 
 const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
 
-pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(
+    lab: &Lab,
+    args: &PlanArgs,
+    quiet: bool,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
     let hooks = hooks::standard();
     if args.dry_run {
         let seen = super::up::look(lab).await;
         return super::up::print_plan(&plan::destroy(lab, &seen, &hooks), args.json);
     }
     let tools = [Tool::Vagrant, Tool::DockerMachine];
-    let runner = if lab.state_dir().exists() { super::runner(lab, &tools, timeout)? } else { super::reader(&tools)? };
+    let runner = if lab.state_dir().exists() {
+        super::runner(lab, &tools, timeout)?
+    } else {
+        super::reader(&tools)?
+    };
     let ui = Ui::new(quiet);
     let seen = Observed {
         vms: observe::vms(&runner, lab).await?,
@@ -29,7 +38,9 @@ pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Durati
     };
     let plan = plan::destroy(lab, &seen, &hooks);
     if plan.is_empty() {
-        ui.say("nothing to destroy: no machine, docker-machine entry or .lab state of this lab exists");
+        ui.say(
+            "nothing to destroy: no machine, docker-machine entry or .lab state of this lab exists",
+        );
         return Ok(());
     }
     execute(&plan, &runner, &ui, RETRY).await?;

@@ -10,7 +10,12 @@ use crate::docker_machine;
 use crate::runner::Tool;
 use crate::shell::{self, Shell};
 
-const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+const VARIABLES: [&str; 4] = [
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_HOST",
+    "DOCKER_CERT_PATH",
+    "DOCKER_MACHINE_NAME",
+];
 
 /// A machine name that is not in lab.toml.
 #[derive(Debug, thiserror::Error)]
@@ -31,13 +36,21 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
     }
     if args.unset {
         again.push("--unset".into());
-        print!("{}", shell::render_unset(shell, &VARIABLES, &shell_words::join(&again)));
+        print!(
+            "{}",
+            shell::render_unset(shell, &VARIABLES, &shell_words::join(&again))
+        );
         return Ok(());
     }
     let name = args.machine.as_deref().unwrap_or_default();
     let machine = lab.machine(name).ok_or_else(|| UnknownMachine {
         name: name.to_string(),
-        known: lab.machines.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+        known: lab
+            .machines
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     })?;
     let swarm = machine.role == Role::Master && !args.no_swarm;
     if args.no_swarm {
@@ -51,8 +64,15 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
     })?;
     let vars = docker_machine::parse_env(&out.stdout);
     if vars.is_empty() {
-        anyhow::bail!("docker-machine printed no variables for {}:\n{}", machine.name, out.stdout);
+        anyhow::bail!(
+            "docker-machine printed no variables for {}:\n{}",
+            machine.name,
+            out.stdout
+        );
     }
-    print!("{}", shell::render_set(shell, &vars, &shell_words::join(&again)));
+    print!(
+        "{}",
+        shell::render_set(shell, &vars, &shell_words::join(&again))
+    );
     Ok(())
 }

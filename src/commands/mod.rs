@@ -30,7 +30,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// A runner for a command that needs `tools`, logging to `.lab/lab.log`.
 pub fn runner(lab: &Lab, tools: &[Tool], timeout: Option<Duration>) -> anyhow::Result<Runner> {
     let tools = Tools::locate(tools)?;
-    Runner::new(tools).with_timeout(timeout).with_log(lab.state_dir().join("lab.log"))
+    Runner::new(tools)
+        .with_timeout(timeout)
+        .with_log(lab.state_dir().join("lab.log"))
 }
 
 /// A runner that reads only: nothing is logged, so nothing is written.

@@ -24,7 +24,10 @@ pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
     let runner = super::reader(&[Tool::Vagrant, Tool::DockerMachine, Tool::Ssh])?;
     let vms = observe::vms(&runner, lab).await?;
     let ssh = observe::ssh_configs(&runner, lab, &vms).await?;
-    let (ips, dm) = tokio::join!(observe::addresses_each(&runner, lab, &ssh), observe::docker_machines(&runner, lab));
+    let (ips, dm) = tokio::join!(
+        observe::addresses_each(&runner, lab, &ssh),
+        observe::docker_machines(&runner, lab)
+    );
     let dm = dm?;
 
     let rows: Vec<Row> = lab
@@ -52,7 +55,12 @@ pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
         .collect();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "lab": lab.name, "machines": rows }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "lab": lab.name, "machines": rows })
+            )?
+        );
     } else {
         print!("{}", table(&rows));
     }
@@ -60,7 +68,15 @@ pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
 }
 
 pub fn table(rows: &[Row]) -> String {
-    let header = ["MACHINE", "ROLE", "VAGRANT", "IP", "DOCKER-MACHINE", "URL", "PROBLEM"];
+    let header = [
+        "MACHINE",
+        "ROLE",
+        "VAGRANT",
+        "IP",
+        "DOCKER-MACHINE",
+        "URL",
+        "PROBLEM",
+    ];
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
@@ -70,7 +86,11 @@ pub fn table(rows: &[Row]) -> String {
                 r.vagrant.clone(),
                 r.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
                 r.docker_machine.clone(),
-                if r.url.is_empty() { "-".to_string() } else { r.url.clone() },
+                if r.url.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.url.clone()
+                },
                 r.problem.clone().unwrap_or_default(),
             ]
         })

@@ -11,9 +11,15 @@ use crate::plan::{self, Plan};
 use crate::runner::{Runner, Tool, Tools};
 use crate::ui::Ui;
 
-const RETRY: &str = "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
+const RETRY: &str =
+    "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
 
-pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(
+    lab: &Lab,
+    args: &PlanArgs,
+    quiet: bool,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
     let hooks = hooks::standard();
     if args.dry_run {
         let seen = look(lab).await;
@@ -23,7 +29,10 @@ pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Durati
     let ui = Ui::new(quiet);
     super::write_vagrantfile(lab)?;
 
-    let mut seen = Observed { vms: observe::vms(&runner, lab).await?, ..Observed::default() };
+    let mut seen = Observed {
+        vms: observe::vms(&runner, lab).await?,
+        ..Observed::default()
+    };
     let machines_up = plan::machines_up(lab, &seen);
     execute(&machines_up, &runner, &ui, RETRY).await?;
     if !machines_up.is_empty() {
@@ -41,8 +50,14 @@ pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Durati
     }
     execute(&plan, &runner, &ui, RETRY).await?;
 
-    let master = lab.machines.iter().find(|m| m.role == Role::Master).map_or("swarm-master", |m| m.name.as_str());
-    ui.say(&format!("the lab is up. Point Docker at the swarm with: eval \"$(lab env {master})\""));
+    let master = lab
+        .machines
+        .iter()
+        .find(|m| m.role == Role::Master)
+        .map_or("swarm-master", |m| m.name.as_str());
+    ui.say(&format!(
+        "the lab is up. Point Docker at the swarm with: eval \"$(lab env {master})\""
+    ));
     Ok(())
 }
 
@@ -51,17 +66,25 @@ pub async fn run(lab: &Lab, args: &PlanArgs, quiet: bool, timeout: Option<Durati
 pub async fn look(lab: &Lab) -> Observed {
     let (tools, missing) = Tools::available(&Tool::ALL);
     for tool in &missing {
-        eprintln!("note: {tool} is not installed; the plan assumes what it would report is not there");
+        eprintln!(
+            "note: {tool} is not installed; the plan assumes what it would report is not there"
+        );
     }
     let runner = Runner::new(tools.clone());
-    let mut seen = Observed { vms: observe::none_created(lab), ..Observed::default() };
+    let mut seen = Observed {
+        vms: observe::none_created(lab),
+        ..Observed::default()
+    };
     if tools.has(Tool::Vagrant) {
         match observe::vms(&runner, lab).await {
             Ok(vms) => seen.vms = vms,
             Err(e) => eprintln!("note: {e:#}"),
         }
     }
-    if tools.has(Tool::Vagrant) && tools.has(Tool::Ssh) && lab.machines.iter().all(|m| seen.is_running(&m.name)) {
+    if tools.has(Tool::Vagrant)
+        && tools.has(Tool::Ssh)
+        && lab.machines.iter().all(|m| seen.is_running(&m.name))
+    {
         if let Ok(ssh) = observe::ssh_configs(&runner, lab, &seen.vms).await {
             for (name, result) in observe::addresses_each(&runner, lab, &ssh).await {
                 match result {
@@ -80,7 +103,9 @@ pub async fn look(lab: &Lab) -> Observed {
             Err(e) => eprintln!("note: {e:#}"),
         }
         if tools.has(Tool::Docker) {
-            seen.consul_container = observe::consul_container(&runner, lab, &seen.dm).await.unwrap_or_default();
+            seen.consul_container = observe::consul_container(&runner, lab, &seen.dm)
+                .await
+                .unwrap_or_default();
         }
     }
     seen

@@ -46,17 +46,24 @@ impl Hook for Server {
         let engine_is_new = !seen.dm.get(&machine.name).is_some_and(|m| m.is_healthy());
         let (reason, args) = match seen.consul_container {
             ContainerState::Running if !engine_is_new => return Vec::new(),
-            ContainerState::Stopped if !engine_is_new => {
-                ("the Consul container is stopped".to_string(), vec!["start".to_string(), CONTAINER.to_string()])
-            }
-            _ => ("no Consul container on this engine yet".to_string(), run_args(lab)),
+            ContainerState::Stopped if !engine_is_new => (
+                "the Consul container is stopped".to_string(),
+                vec!["start".to_string(), CONTAINER.to_string()],
+            ),
+            _ => (
+                "no Consul container on this engine yet".to_string(),
+                run_args(lab),
+            ),
         };
         vec![Step {
             stage: stage::CONSUL_SERVICE,
             machine: Some(machine.name.clone()),
             hook: self.name(),
             reason,
-            action: Action::Docker { engine: machine.name.clone(), args },
+            action: Action::Docker {
+                engine: machine.name.clone(),
+                args,
+            },
         }]
     }
 

@@ -12,7 +12,11 @@ pub struct Register;
 
 /// The seed's create flags for one machine.
 pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec {
-    let consul = format!("consul://{}:{}", ip_of(lab, seen, &lab.consul_machine().name), lab.consul.port);
+    let consul = format!(
+        "consul://{}:{}",
+        ip_of(lab, seen, &lab.consul_machine().name),
+        lab.consul.port
+    );
     let (swarm, engine_opts) = match machine.role {
         Role::Consul => (None, Vec::new()),
         Role::Master | Role::Node => {
@@ -21,7 +25,13 @@ pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec 
                 format!("cluster-advertise={}:{}", lab.interface, lab.advertise_port),
             ];
             opts.extend(lab.engine_opts.iter().cloned());
-            (Some(SwarmFlags { master: machine.role == Role::Master, discovery: consul }), opts)
+            (
+                Some(SwarmFlags {
+                    master: machine.role == Role::Master,
+                    discovery: consul,
+                }),
+                opts,
+            )
         }
     };
     CreateSpec {
@@ -29,7 +39,10 @@ pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec 
         ip: ip_of(lab, seen, &machine.name),
         ssh_key: key_of(seen, &machine.name),
         ssh_port: lab.profile.ssh_port,
-        ssh_user: seen.ssh.get(&machine.name).map_or_else(|| lab.profile.user.clone(), |s| s.user.clone()),
+        ssh_user: seen
+            .ssh
+            .get(&machine.name)
+            .map_or_else(|| lab.profile.user.clone(), |s| s.user.clone()),
         swarm,
         engine_opts,
     }
@@ -41,7 +54,11 @@ impl Hook for Register {
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
-        let stage = if machine.role == Role::Consul { stage::CONSUL_MACHINE } else { stage::SWARM };
+        let stage = if machine.role == Role::Consul {
+            stage::CONSUL_MACHINE
+        } else {
+            stage::SWARM
+        };
         let step = |reason: String, action: Action| Step {
             stage,
             machine: Some(machine.name.clone()),
@@ -49,22 +66,36 @@ impl Hook for Register {
             reason,
             action,
         };
-        let create = Action::Run { command: docker_machine::create(&create_spec(lab, machine, seen)) };
+        let create = Action::Run {
+            command: docker_machine::create(&create_spec(lab, machine, seen)),
+        };
         let Some(entry) = seen.dm.get(&machine.name) else {
             return vec![step("not registered with docker-machine".into(), create)];
         };
         let current_ip = seen.ips.get(&machine.name);
         let problem = if !entry.is_healthy() {
-            Some(format!("registered but unusable ({}): redo it", entry.problem()))
+            Some(format!(
+                "registered but unusable ({}): redo it",
+                entry.problem()
+            ))
         } else if current_ip.is_some() && entry.ip().as_ref() != current_ip {
-            Some(format!("registered for {} but the machine is now at {}: redo it", entry.url, ip_of(lab, seen, &machine.name)))
+            Some(format!(
+                "registered for {} but the machine is now at {}: redo it",
+                entry.url,
+                ip_of(lab, seen, &machine.name)
+            ))
         } else {
             None
         };
         match problem {
             None => Vec::new(),
             Some(reason) => vec![
-                step(reason.clone(), Action::Run { command: docker_machine::rm(&machine.name) }),
+                step(
+                    reason.clone(),
+                    Action::Run {
+                        command: docker_machine::rm(&machine.name),
+                    },
+                ),
                 step(reason, create),
             ],
         }
@@ -79,7 +110,9 @@ impl Hook for Register {
             machine: Some(machine.name.clone()),
             hook: self.name(),
             reason: "registered with docker-machine".into(),
-            action: Action::Run { command: docker_machine::rm(&machine.name) },
+            action: Action::Run {
+                command: docker_machine::rm(&machine.name),
+            },
         }]
     }
 }

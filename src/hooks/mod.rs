@@ -29,15 +29,16 @@ pub fn standard() -> Vec<Box<dyn Hook>> {
 
 /// A machine's private address, or a placeholder while it is unknown (dry run).
 pub fn ip_of(lab: &Lab, seen: &Observed, machine: &str) -> String {
-    seen.ips
-        .get(machine)
-        .map_or_else(|| format!("<{machine} {} address>", lab.interface), ToString::to_string)
+    seen.ips.get(machine).map_or_else(
+        || format!("<{machine} {} address>", lab.interface),
+        ToString::to_string,
+    )
 }
 
 /// The SSH key Vagrant uses for a machine, or a placeholder while it is unknown.
 pub fn key_of(seen: &Observed, machine: &str) -> String {
-    seen.ssh
-        .get(machine)
-        .and_then(|s| s.key())
-        .map_or_else(|| format!("<{machine} key from vagrant ssh-config>"), absolute_key)
+    seen.ssh.get(machine).and_then(|s| s.key()).map_or_else(
+        || format!("<{machine} key from vagrant ssh-config>"),
+        absolute_key,
+    )
 }

@@ -1,0 +1,178 @@
+//! The binary on its own: no Vagrant, docker-machine or Docker needed.
+
+mod support;
+
+use std::path::Path;
+
+use support::{repo, run_lab, text};
+
+fn empty_path(dir: &Path) -> Vec<(&'static str, String)> {
+    let bin = dir.join("empty-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    vec![("PATH", bin.display().to_string())]
+}
+
+fn lab_dir(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lab.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn render_prints_the_seeds_vagrantfile() {
+    let out = run_lab(&repo(), &[], &["render"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let vagrantfile = text(&out.stdout);
+    for name in ["consul", "swarm-master", "swarm-node01", "swarm-node02"] {
+        assert!(
+            vagrantfile.contains(&format!("config.vm.define '{name}'")),
+            "{name} missing:\n{vagrantfile}"
+        );
+    }
+    assert!(vagrantfile.contains("'takanabe/ubuntu1504'"));
+    assert!(vagrantfile.contains("ip: '192.168.59.1', netmask: '255.255.255.0'"));
+}
+
+#[test]
+fn dry_run_without_any_tool_prints_the_whole_plan_and_writes_nothing() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    let lines: Vec<&str> = plan
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        6,
+        "vagrant up, 4 creates, the consul container:\n{plan}"
+    );
+    assert!(lines[0].contains("vagrant up --provider=virtualbox"));
+    assert!(lines[1].contains("docker-machine create -d generic") && lines[1].ends_with(" consul"));
+    assert!(lines[2].contains("docker $(docker-machine config consul) run -d --name consul"));
+    assert!(lines[2].ends_with("progrium/consul -server -bootstrap"));
+    assert!(lines[3].contains(
+        "--swarm --swarm-master --swarm-discovery 'consul://<consul eth1 address>:8500'"
+    ));
+    assert!(text(&out.stderr).contains("vagrant is not installed"));
+    assert!(
+        !dir.path().join(".lab").exists(),
+        "a dry run writes nothing"
+    );
+}
+
+#[test]
+fn dry_run_json_is_parseable() {
+    let dir = lab_dir("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    let out = run_lab(
+        dir.path(),
+        &empty_path(dir.path()),
+        &["up", "--dry-run", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    assert_eq!(steps[1]["machine"], "consul");
+    assert_eq!(steps[1]["action"]["command"]["tool"], "docker-machine");
+}
+
+#[test]
+fn a_mistyped_key_is_reported_with_line_and_column_and_exit_3() {
+    let dir = lab_dir("box = \"x/y\"\n\n[swarm]\nnodez = 3\n");
+    let out = run_lab(dir.path(), &[], &["up"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(err.contains("lab.toml:4:1: unknown field `nodez`"), "{err}");
+}
+
+#[test]
+fn a_missing_lab_toml_is_exit_3_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_lab(dir.path(), &[], &["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("--file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_programs_are_named_up_front_with_exit_4() {
+    let dir = lab_dir("box = \"x/y\"\n");
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up"]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    for tool in ["vagrant", "docker-machine", "docker", "ssh"] {
+        assert!(
+            err.contains(&format!("\n  {tool}: install")),
+            "{tool} not named:\n{err}"
+        );
+    }
+    assert!(
+        !dir.path().join(".lab").exists(),
+        "nothing is started when a program is missing"
+    );
+}
+
+#[test]
+fn env_of_an_unknown_machine_is_a_usage_error() {
+    let dir = lab_dir("box = \"x/y\"\n");
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["env", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr)
+        .contains("its machines are: consul, swarm-master, swarm-node01, swarm-node02"));
+}
+
+#[test]
+fn env_unset_needs_no_machine_and_no_tool() {
+    let dir = lab_dir("box = \"x/y\"\n");
+    let out = run_lab(
+        dir.path(),
+        &empty_path(dir.path()),
+        &["env", "--unset", "--shell", "bash"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "unset DOCKER_TLS_VERIFY\nunset DOCKER_HOST\nunset DOCKER_CERT_PATH\nunset DOCKER_MACHINE_NAME\n# Run this command to configure your shell:\n# eval \"$(lab env --shell bash --unset)\"\n"
+    );
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = run_lab(&repo(), &[], &["--help"]);
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Exit codes:") && help.contains("4  a required program"),
+        "{help}"
+    );
+}
+
+/// The copies in tests/fixtures are the shared contract's bytes.
+#[test]
+fn fixtures_match_the_shared_contract() {
+    let contract = repo().join("../shared/contract");
+    if !contract.exists() {
+        eprintln!("SKIPPED: no ../shared/contract beside the repository");
+        return;
+    }
+    for tool in ["vagrant", "docker-machine"] {
+        let ours = repo().join("tests/fixtures").join(tool);
+        for entry in std::fs::read_dir(&ours).unwrap() {
+            let path = entry.unwrap().path();
+            let theirs = contract
+                .join(tool)
+                .join("raw")
+                .join(path.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                std::fs::read(&theirs).unwrap(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! The seed's lab end to end on real Vagrant machines (docker provider, real
+//! sshd in each), with the stand-in docker-machine of tests/standin, which
+//! answers as the real one does and opens real SSH sessions with the key,
+//! port and user lab gives it. The engines behind it are stand-ins too
+//! (tests/standin/docker): real engines are the native driver's test.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{prerequisite, repo, run_lab, text};
+
+const IMAGE: &str = "lab/debian-docker:bookworm";
+
+struct Lab {
+    dir: tempfile::TempDir,
+    name: String,
+    subnet: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        let name = format!("e2e{pid}");
+        let subnet = format!("10.231.{}.0/24", 100 + pid % 150);
+        std::fs::write(
+            dir.path().join("lab.toml"),
+            format!(
+                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"{subnet}\"\n"
+            ),
+        )
+        .unwrap();
+        let standin = repo().join("tests/standin");
+        let env = vec![
+            (
+                "PATH",
+                format!(
+                    "{}:{}",
+                    standin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            ),
+            (
+                "MACHINE_STORAGE_PATH",
+                dir.path().join("dm").display().to_string(),
+            ),
+            (
+                "STANDIN_LOG",
+                dir.path().join("calls.log").display().to_string(),
+            ),
+            (
+                "STANDIN_DOCKER_STATE",
+                dir.path().join("engines").display().to_string(),
+            ),
+        ];
+        Lab {
+            dir,
+            name,
+            subnet,
+            env,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn lab(&self, args: &[&str]) -> Output {
+        run_lab(self.path(), &self.env, args)
+    }
+
+    fn lab_with(&self, extra: (&'static str, &str), args: &[&str]) -> Output {
+        let mut env = self.env.clone();
+        env.push((extra.0, extra.1.to_string()));
+        run_lab(self.path(), &env, args)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.lab(args);
+        assert!(
+            out.status.success(),
+            "lab {args:?} failed:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// The calls the stand-ins received since the last look, as argv.
+    fn take_calls(&self) -> Vec<Vec<String>> {
+        let path = self.path().join("calls.log");
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        log.lines()
+            .map(|l| shell_words::split(l).unwrap())
+            .collect()
+    }
+
+    fn container(&self, machine: &str) -> String {
+        format!("{}-{machine}", self.name)
+    }
+
+    /// The machine's address on the lab network, as Docker itself reports it.
+    fn docker_ip(&self, machine: &str) -> String {
+        let template = format!(
+            "{{{{(index .NetworkSettings.Networks \"vagrant_network_{}\").IPAddress}}}}",
+            self.subnet
+        );
+        let out = Command::new("docker")
+            .args(["inspect", "-f", &template, &self.container(machine)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    }
+
+    fn leftover_containers(&self) -> Vec<String> {
+        let out = Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                &format!("name={}-", self.name),
+            ])
+            .output()
+            .unwrap();
+        text(&out.stdout).lines().map(String::from).collect()
+    }
+
+    fn network_exists(&self) -> bool {
+        let network = format!("vagrant_network_{}", self.subnet);
+        Command::new("docker")
+            .args(["network", "inspect", &network])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+
+    fn stored_machines(&self) -> Vec<String> {
+        let dir = self.path().join("dm/machines");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Lab {
+    /// Whatever happened, nothing of the lab stays on the host.
+    fn drop(&mut self) {
+        let _ = self.lab(&["destroy", "-q"]);
+        for name in self.leftover_containers() {
+            let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+        }
+        let _ = Command::new("docker")
+            .args(["network", "rm", &format!("vagrant_network_{}", self.subnet)])
+            .output();
+    }
+}
+
+fn creates(calls: &[Vec<String>]) -> Vec<&Vec<String>> {
+    calls
+        .iter()
+        .filter(|c| c[0] == "docker-machine" && c.get(1).map(String::as_str) == Some("create"))
+        .collect()
+}
+
+fn expected_create(
+    lab: &Lab,
+    machine: &str,
+    ips: &BTreeMap<&str, String>,
+    swarm: Option<bool>,
+) -> Vec<String> {
+    let key = lab.path().join(format!(
+        ".lab/.vagrant/machines/{machine}/docker/private_key"
+    ));
+    let mut argv: Vec<String> = [
+        "docker-machine",
+        "create",
+        "-d",
+        "generic",
+        "--generic-ip-address",
+        &ips[machine],
+        "--generic-ssh-key",
+        &key.display().to_string(),
+        "--generic-ssh-port",
+        "22",
+        "--generic-ssh-user",
+        "vagrant",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(master) = swarm {
+        let consul = format!("consul://{}:8500", ips["consul"]);
+        argv.push("--swarm".into());
+        if master {
+            argv.push("--swarm-master".into());
+        }
+        argv.extend(["--swarm-discovery".into(), consul.clone()]);
+        argv.extend(["--engine-opt".into(), format!("cluster-store={consul}")]);
+        argv.extend(["--engine-opt".into(), "cluster-advertise=eth1:2376".into()]);
+    }
+    argv.push(machine.into());
+    argv
+}
+
+#[test]
+fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
+    if !prerequisite("vagrant", &["--version"])
+        || !prerequisite("docker", &["info"])
+        || !prerequisite("python3", &["--version"])
+        || !prerequisite("docker", &["image", "inspect", IMAGE])
+    {
+        return;
+    }
+    let lab = Lab::new();
+    let machines = ["consul", "swarm-master", "swarm-node01", "swarm-node02"];
+
+    // lab up: machines, addresses, consul first, then the rest.
+    let out = lab.lab(&["up"]);
+    assert!(
+        out.status.success(),
+        "lab up failed:\n{}",
+        text(&out.stderr)
+    );
+    let ips: BTreeMap<&str, String> = machines.iter().map(|m| (*m, lab.docker_ip(m))).collect();
+    let calls = lab.take_calls();
+    let created = creates(&calls);
+    assert_eq!(created.len(), 4, "{calls:#?}");
+    assert_eq!(*created[0], expected_create(&lab, "consul", &ips, None));
+    for (machine, swarm) in [
+        ("swarm-master", Some(true)),
+        ("swarm-node01", Some(false)),
+        ("swarm-node02", Some(false)),
+    ] {
+        let want = expected_create(&lab, machine, &ips, swarm);
+        assert!(
+            created.iter().any(|c| **c == want),
+            "no create {want:?} in {calls:#?}"
+        );
+    }
+    // The stand-in logged in over SSH with exactly that key, port and user.
+    for machine in machines {
+        let proof =
+            std::fs::read_to_string(lab.path().join(format!("dm/machines/{machine}/ssh-proof")))
+                .unwrap();
+        assert_eq!(proof.trim(), machine);
+    }
+    // The Consul container, on consul's engine, after consul's create and before the others'.
+    let position =
+        |pred: &dyn Fn(&Vec<String>) -> bool| calls.iter().position(|c| pred(c)).unwrap();
+    let run = position(&|c: &Vec<String>| c[0] == "docker" && c.contains(&"run".to_string()));
+    let consul_dir = lab.path().join("dm/machines/consul");
+    let expected_run: Vec<String> = [
+        "docker".to_string(),
+        "--tlsverify".into(),
+        format!("--tlscacert={}/ca.pem", consul_dir.display()),
+        format!("--tlscert={}/cert.pem", consul_dir.display()),
+        format!("--tlskey={}/key.pem", consul_dir.display()),
+        format!("-H=tcp://{}:2376", ips["consul"]),
+    ]
+    .into_iter()
+    .chain(
+        [
+            "run",
+            "-d",
+            "--name",
+            "consul",
+            "--restart",
+            "always",
+            "-p",
+            "8500:8500",
+            "-h",
+            "consul",
+            "progrium/consul",
+            "-server",
+            "-bootstrap",
+        ]
+        .map(String::from),
+    )
+    .collect();
+    assert_eq!(calls[run], expected_run);
+    let consul_create = position(&|c: &Vec<String>| {
+        c.len() > 2 && c[1] == "create" && c.last().unwrap() == "consul"
+    });
+    let first_swarm_create = position(&|c: &Vec<String>| {
+        c.len() > 2 && c[1] == "create" && c.contains(&"--swarm".to_string())
+    });
+    assert!(
+        consul_create < run && run < first_swarm_create,
+        "order: {calls:#?}"
+    );
+
+    // Again: nothing is created twice.
+    let out = lab.lab(&["up"]);
+    assert!(
+        out.status.success(),
+        "second lab up failed:\n{}",
+        text(&out.stderr)
+    );
+    let calls = lab.take_calls();
+    assert!(
+        creates(&calls).is_empty() && !calls.iter().any(|c| c.contains(&"run".to_string())),
+        "{calls:#?}"
+    );
+    assert!(lab.ok(&["up", "--dry-run"]).contains("nothing to do"));
+
+    // env: the swarm for the master, the engine otherwise.
+    let env = lab.ok(&["env", "--shell", "bash", "swarm-master"]);
+    assert!(
+        env.contains(&format!(
+            "export DOCKER_HOST=\"tcp://{}:3376\"\n",
+            ips["swarm-master"]
+        )),
+        "{env}"
+    );
+    assert!(
+        env.contains("# eval \"$(lab env --shell bash swarm-master)\""),
+        "{env}"
+    );
+    let env = lab.ok(&["env", "--shell", "bash", "--no-swarm", "swarm-master"]);
+    assert!(
+        env.contains(&format!(
+            "export DOCKER_HOST=\"tcp://{}:2376\"\n",
+            ips["swarm-master"]
+        )),
+        "{env}"
+    );
+    let env = lab.ok(&["env", "--shell", "fish", "swarm-node01"]);
+    assert!(
+        env.contains(&format!(
+            "set -gx DOCKER_HOST \"tcp://{}:2376\";\n",
+            ips["swarm-node01"]
+        )),
+        "{env}"
+    );
+
+    // status: every machine running, at its address, registered.
+    let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    let rows = status["machines"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let machine = row["machine"].as_str().unwrap();
+        assert_eq!(row["vagrant"], "running", "{row}");
+        assert_eq!(row["ip"], ips[machine].as_str(), "{row}");
+        assert_eq!(row["docker_machine"], "Running", "{row}");
+        assert_eq!(row["url"], format!("tcp://{}:2376", ips[machine]).as_str());
+    }
+    let table = lab.ok(&["status"]);
+    assert!(
+        table.starts_with("MACHINE ") && table.lines().count() == 5,
+        "{table}"
+    );
+
+    // A create that fails (stored, unprovisioned, as the real one leaves it)...
+    let rm = Command::new("docker-machine")
+        .args(["rm", "-y", "swarm-node02"])
+        .envs(lab.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(rm.status.success());
+    lab.take_calls();
+    let out = lab.lab_with(("STANDIN_FAIL_CREATE", "swarm-node02"), &["up"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("swarm-node02 failed"), "{err}");
+    assert!(err.contains("docker-machine create -d generic"), "{err}");
+    assert!(
+        err.contains("command : sudo systemctl -f start docker"),
+        "the command's own stderr: {err}"
+    );
+    assert!(lab
+        .ok(&["status"])
+        .contains("Unable to query docker version"));
+    // ...is removed and redone by the next lab up, and nothing else is touched.
+    lab.take_calls();
+    let out = lab.lab(&["up"]);
+    assert!(
+        out.status.success(),
+        "recovering lab up failed:\n{}",
+        text(&out.stderr)
+    );
+    let calls = lab.take_calls();
+    let changes: Vec<&Vec<String>> = calls
+        .iter()
+        .filter(|c| c[0] == "docker-machine" && matches!(c[1].as_str(), "rm" | "create"))
+        .collect();
+    assert_eq!(changes.len(), 2, "{calls:#?}");
+    assert_eq!(*changes[0], ["docker-machine", "rm", "-y", "swarm-node02"]);
+    assert_eq!(
+        *changes[1],
+        expected_create(&lab, "swarm-node02", &ips, Some(false))
+    );
+
+    // destroy: nothing left, and a second destroy is fine.
+    let out = lab.lab(&["destroy"]);
+    assert!(
+        out.status.success(),
+        "lab destroy failed:\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        lab.leftover_containers().is_empty(),
+        "{:?}",
+        lab.leftover_containers()
+    );
+    assert!(!lab.network_exists());
+    assert!(
+        lab.stored_machines().is_empty(),
+        "{:?}",
+        lab.stored_machines()
+    );
+    assert!(!lab.path().join(".lab").exists());
+    let out = lab.lab(&["destroy"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
