@@ -27,7 +27,3 @@ pub fn vagrant_stderr(name: &str) -> String {
 pub fn dm_stdout(name: &str) -> String {
     fixture("docker-machine", name, "stdout")
 }
-
-pub fn dm_stderr(name: &str) -> String {
-    fixture("docker-machine", name, "stderr")
-}

@@ -259,8 +259,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
         assert_eq!(proof.trim(), machine);
     }
     // The Consul container, on consul's engine, after consul's create and before the others'.
-    let position =
-        |pred: &dyn Fn(&Vec<String>) -> bool| calls.iter().position(|c| pred(c)).unwrap();
+    let position = |pred: &dyn Fn(&Vec<String>) -> bool| calls.iter().position(pred).unwrap();
     let run = position(&|c: &Vec<String>| c[0] == "docker" && c.contains(&"run".to_string()));
     let consul_dir = lab.path().join("dm/machines/consul");
     let expected_run: Vec<String> = [
