@@ -207,3 +207,168 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     }
     Plan::from_steps(steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker_machine::DmMachine;
+    use crate::observe::ContainerState;
+    use crate::vagrant::{SshConfig, VmStatus};
+    use std::path::Path;
+
+    fn lab() -> Lab {
+        crate::config::parse(
+            Path::new("/nonexistent/lab.toml"),
+            "box = \"x/y\"\n[swarm]\nnodes = 1\n",
+        )
+        .unwrap()
+    }
+
+    /// Everything up, registered, at these addresses, Consul running.
+    fn all_done(lab: &Lab) -> Observed {
+        let mut seen = Observed {
+            consul_container: ContainerState::Running,
+            ..Observed::default()
+        };
+        for (i, m) in lab.machines.iter().enumerate() {
+            let ip = format!("10.0.0.{}", i + 2);
+            seen.vms.push(VmStatus {
+                name: m.name.clone(),
+                provider: "virtualbox".into(),
+                state: "running".into(),
+            });
+            seen.ips.insert(m.name.clone(), ip.parse().unwrap());
+            seen.ssh.insert(
+                m.name.clone(),
+                SshConfig {
+                    host: m.name.clone(),
+                    hostname: "127.0.0.1".into(),
+                    user: "vagrant".into(),
+                    port: 2222,
+                    identity_files: vec![format!("/k/{}", m.name).into()],
+                },
+            );
+            seen.dm.insert(
+                m.name.clone(),
+                DmMachine {
+                    name: m.name.clone(),
+                    state: "Running".into(),
+                    url: format!("tcp://{ip}:2376"),
+                    docker: "v20.10.24".into(),
+                    ..DmMachine::default()
+                },
+            );
+        }
+        seen
+    }
+
+    fn commands(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|s| format!("{} {}", s.machine.as_deref().unwrap_or("-"), s.action))
+            .collect()
+    }
+
+    #[test]
+    fn a_finished_lab_plans_nothing() {
+        let lab = lab();
+        assert!(up(&lab, &all_done(&lab), &crate::hooks::standard()).is_empty());
+    }
+
+    #[test]
+    fn a_fresh_lab_builds_consul_first_then_the_swarm_together() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let stages: Vec<Vec<String>> = plan
+            .stages()
+            .iter()
+            .map(|s| s.iter().map(|st| st.machine.clone().unwrap()).collect())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                vec!["consul"],
+                vec!["consul"],
+                vec!["swarm-master", "swarm-node01"]
+            ]
+        );
+        let shown = commands(&plan);
+        assert_eq!(shown[0], "consul docker-machine create -d generic --generic-ip-address 10.0.0.2 --generic-ssh-key /k/consul --generic-ssh-port 22 --generic-ssh-user vagrant consul");
+        assert!(shown[2].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[2]);
+    }
+
+    #[test]
+    fn a_failed_create_is_removed_and_redone_alone() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        let node = seen.dm.get_mut("swarm-node01").unwrap();
+        node.docker = "Unknown".into();
+        node.error =
+            "Unable to query docker version: Cannot connect to the docker engine endpoint".into();
+        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let shown = commands(&plan);
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0], "swarm-node01 docker-machine rm -y swarm-node01");
+        assert!(
+            shown[1].starts_with("swarm-node01 docker-machine create")
+                && shown[1].ends_with(" swarm-node01")
+        );
+        assert!(plan.steps[0]
+            .reason
+            .contains("Unable to query docker version"));
+    }
+
+    #[test]
+    fn a_machine_at_a_new_address_is_registered_again() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.ips
+            .insert("swarm-master".into(), "10.0.0.99".parse().unwrap());
+        let shown = commands(&up(&lab, &seen, &crate::hooks::standard()));
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[1].contains("--generic-ip-address 10.0.0.99"));
+    }
+
+    #[test]
+    fn a_stopped_machine_is_brought_up_and_a_stopped_consul_started() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.vms[2].state = "poweroff".into();
+        seen.consul_container = ContainerState::Stopped;
+        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let shown = commands(&plan);
+        assert_eq!(
+            shown[0],
+            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox"
+        );
+        assert_eq!(plan.steps[0].reason, "swarm-node01 poweroff");
+        assert_eq!(
+            shown[1],
+            "consul docker $(docker-machine config consul) start consul"
+        );
+    }
+
+    #[test]
+    fn destroy_unregisters_only_what_is_registered() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.dm.remove("swarm-node01");
+        let shown = commands(&destroy(&lab, &seen, &crate::hooks::standard()));
+        assert_eq!(
+            shown,
+            [
+                "consul docker-machine rm -y consul",
+                "swarm-master docker-machine rm -y swarm-master",
+                "- VAGRANT_CWD=/nonexistent/.lab vagrant destroy -f",
+            ]
+        );
+        let nothing = Observed {
+            vms: crate::observe::none_created(&lab),
+            ..Observed::default()
+        };
+        assert!(destroy(&lab, &nothing, &crate::hooks::standard()).is_empty());
+    }
+}

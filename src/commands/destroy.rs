@@ -19,11 +19,10 @@ pub async fn run(
     quiet: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
-    let hooks = hooks::standard();
     if args.dry_run {
-        let seen = super::up::look(lab).await;
-        return super::up::print_plan(&plan::destroy(lab, &seen, &hooks), args.json);
+        return super::dry_run::print(lab, args.json, plan::destroy).await;
     }
+    let hooks = hooks::standard();
     let tools = [Tool::Vagrant, Tool::DockerMachine];
     let runner = if lab.state_dir().exists() {
         super::runner(lab, &tools, timeout)?

@@ -1,6 +1,7 @@
 //! One file per subcommand; each takes a validated lab and does its job.
 
 pub mod destroy;
+pub mod dry_run;
 pub mod env;
 pub mod status;
 pub mod up;

@@ -7,8 +7,8 @@ use crate::config::{Lab, Role};
 use crate::execute::execute;
 use crate::hooks;
 use crate::observe::{self, Observed};
-use crate::plan::{self, Plan};
-use crate::runner::{Runner, Tool, Tools};
+use crate::plan;
+use crate::runner::Tool;
 use crate::ui::Ui;
 
 const RETRY: &str =
@@ -20,11 +20,10 @@ pub async fn run(
     quiet: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
-    let hooks = hooks::standard();
     if args.dry_run {
-        let seen = look(lab).await;
-        return print_plan(&plan::up(lab, &seen, &hooks), args.json);
+        return super::dry_run::print(lab, args.json, plan::up).await;
     }
+    let hooks = hooks::standard();
     let runner = super::runner(lab, &Tool::ALL, timeout)?;
     let ui = Ui::new(quiet);
     super::write_vagrantfile(lab)?;
@@ -58,64 +57,5 @@ pub async fn run(
     ui.say(&format!(
         "the lab is up. Point Docker at the swarm with: eval \"$(lab env {master})\""
     ));
-    Ok(())
-}
-
-/// What a dry run can see without changing anything; what it cannot see
-/// (a missing program, machines not up yet) is assumed not to exist.
-pub async fn look(lab: &Lab) -> Observed {
-    let (tools, missing) = Tools::available(&Tool::ALL);
-    for tool in &missing {
-        eprintln!(
-            "note: {tool} is not installed; the plan assumes what it would report is not there"
-        );
-    }
-    let runner = Runner::new(tools.clone());
-    let mut seen = Observed {
-        vms: observe::none_created(lab),
-        ..Observed::default()
-    };
-    if tools.has(Tool::Vagrant) {
-        match observe::vms(&runner, lab).await {
-            Ok(vms) => seen.vms = vms,
-            Err(e) => eprintln!("note: {e:#}"),
-        }
-    }
-    if tools.has(Tool::Vagrant)
-        && tools.has(Tool::Ssh)
-        && lab.machines.iter().all(|m| seen.is_running(&m.name))
-    {
-        if let Ok(ssh) = observe::ssh_configs(&runner, lab, &seen.vms).await {
-            for (name, result) in observe::addresses_each(&runner, lab, &ssh).await {
-                match result {
-                    Ok(ip) => {
-                        seen.ips.insert(name, ip);
-                    }
-                    Err(e) => eprintln!("note: {e}"),
-                }
-            }
-            seen.ssh = ssh;
-        }
-    }
-    if tools.has(Tool::DockerMachine) {
-        match observe::docker_machines(&runner, lab).await {
-            Ok(dm) => seen.dm = dm,
-            Err(e) => eprintln!("note: {e:#}"),
-        }
-        if tools.has(Tool::Docker) {
-            seen.consul_container = observe::consul_container(&runner, lab, &seen.dm)
-                .await
-                .unwrap_or_default();
-        }
-    }
-    seen
-}
-
-pub fn print_plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(plan)?);
-    } else {
-        print!("{plan}");
-    }
     Ok(())
 }

@@ -1,0 +1,73 @@
+//! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
+
+use crate::config::Lab;
+use crate::hooks::{self, Hook};
+use crate::observe::{self, Observed};
+use crate::plan::Plan;
+use crate::runner::{Runner, Tool, Tools};
+
+/// What a dry run can see without changing anything; what it cannot see
+/// (a missing program, machines not up yet) is assumed not to exist.
+async fn look(lab: &Lab) -> Observed {
+    let (tools, missing) = Tools::available(&Tool::ALL);
+    for tool in &missing {
+        eprintln!(
+            "note: {tool} is not installed; the plan assumes what it would report is not there"
+        );
+    }
+    let runner = Runner::new(tools.clone());
+    let mut seen = Observed {
+        vms: observe::none_created(lab),
+        ..Observed::default()
+    };
+    if tools.has(Tool::Vagrant) {
+        match observe::vms(&runner, lab).await {
+            Ok(vms) => seen.vms = vms,
+            Err(e) => eprintln!("note: {e:#}"),
+        }
+    }
+    if tools.has(Tool::Vagrant)
+        && tools.has(Tool::Ssh)
+        && lab.machines.iter().all(|m| seen.is_running(&m.name))
+    {
+        if let Ok(ssh) = observe::ssh_configs(&runner, lab, &seen.vms).await {
+            for (name, result) in observe::addresses_each(&runner, lab, &ssh).await {
+                match result {
+                    Ok(ip) => {
+                        seen.ips.insert(name, ip);
+                    }
+                    Err(e) => eprintln!("note: {e}"),
+                }
+            }
+            seen.ssh = ssh;
+        }
+    }
+    if tools.has(Tool::DockerMachine) {
+        match observe::docker_machines(&runner, lab).await {
+            Ok(dm) => seen.dm = dm,
+            Err(e) => eprintln!("note: {e:#}"),
+        }
+        if tools.has(Tool::Docker) {
+            seen.consul_container = observe::consul_container(&runner, lab, &seen.dm)
+                .await
+                .unwrap_or_default();
+        }
+    }
+    seen
+}
+
+/// `--dry-run`: look (read-only), plan with the standard hooks, print.
+pub async fn print(
+    lab: &Lab,
+    json: bool,
+    planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan,
+) -> anyhow::Result<()> {
+    let seen = look(lab).await;
+    let plan = planner(lab, &seen, &hooks::standard());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{plan}");
+    }
+    Ok(())
+}
