@@ -22,15 +22,17 @@ struct Lab {
 }
 
 impl Lab {
-    fn new() -> Lab {
+    /// A lab of the seed's shape with `nodes` nodes; `index` keeps the
+    /// names and subnets of tests running side by side apart.
+    fn new(index: u32, nodes: u32) -> Lab {
         let dir = tempfile::tempdir().unwrap();
         let pid = std::process::id();
-        let name = format!("e2e{pid}");
-        let subnet = format!("10.231.{}.0/24", 100 + pid % 150);
+        let name = format!("e2e{pid}-{index}");
+        let subnet = format!("10.231.{}.0/24", 100 + (pid % 50) * 2 + index);
         std::fs::write(
             dir.path().join("lab.toml"),
             format!(
-                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"{subnet}\"\n"
+                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"{subnet}\"\n[swarm]\nnodes = {nodes}\n"
             ),
         )
         .unwrap();
@@ -216,16 +218,61 @@ fn expected_create(
     argv
 }
 
+fn prerequisites() -> bool {
+    prerequisite("vagrant", &["--version"])
+        && prerequisite("docker", &["info"])
+        && prerequisite("python3", &["--version"])
+        && prerequisite("docker", &["image", "inspect", IMAGE])
+}
+
+/// Destroy after a lab up that stopped half-way: consul's create failed, so
+/// consul is stored but unusable and the swarm machines were never registered.
 #[test]
-fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
-    if !prerequisite("vagrant", &["--version"])
-        || !prerequisite("docker", &["info"])
-        || !prerequisite("python3", &["--version"])
-        || !prerequisite("docker", &["image", "inspect", IMAGE])
-    {
+fn destroy_cleans_up_a_half_built_lab() {
+    if !prerequisites() {
         return;
     }
-    let lab = Lab::new();
+    let lab = Lab::new(1, 1);
+    let out = lab.lab_with(("STANDIN_FAIL_CREATE", "consul"), &["up"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("consul failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        lab.stored_machines(),
+        ["consul"],
+        "the swarm stage never started"
+    );
+    assert_eq!(lab.leftover_containers().len(), 3);
+
+    let out = lab.lab(&["destroy"]);
+    assert!(
+        out.status.success(),
+        "lab destroy failed:\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        lab.leftover_containers().is_empty(),
+        "{:?}",
+        lab.leftover_containers()
+    );
+    assert!(!lab.network_exists());
+    assert!(
+        lab.stored_machines().is_empty(),
+        "{:?}",
+        lab.stored_machines()
+    );
+    assert!(!lab.path().join(".lab").exists());
+}
+
+#[test]
+fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
+    if !prerequisites() {
+        return;
+    }
+    let lab = Lab::new(0, 2);
     let machines = ["consul", "swarm-master", "swarm-node01", "swarm-node02"];
 
     // lab up: machines, addresses, consul first, then the rest.
