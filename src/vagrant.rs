@@ -142,10 +142,6 @@ pub fn destroy(lab: &Lab) -> Cmd {
     vagrant(lab, &["destroy", "-f"])
 }
 
-pub fn validate(lab: &Lab) -> Cmd {
-    vagrant(lab, &["validate"])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
