@@ -93,12 +93,9 @@ impl Task {
             self.label,
             self.started.elapsed().as_secs_f64()
         );
-        match &self.bar {
-            Some(bar) => {
-                bar.finish_and_clear();
-                self.ui.say(&text);
-            }
-            None => self.ui.say(&text),
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
+        self.ui.say(&text);
     }
 }

@@ -92,6 +92,29 @@ impl Lab {
         text(&out.stdout)
     }
 
+    /// `lab destroy`, then no container, network, docker-machine entry or
+    /// `.lab` state of the lab is left on the host.
+    fn destroy_and_check_nothing_is_left(&self) {
+        let out = self.lab(&["destroy"]);
+        assert!(
+            out.status.success(),
+            "lab destroy failed:\n{}",
+            text(&out.stderr)
+        );
+        assert!(
+            self.leftover_containers().is_empty(),
+            "{:?}",
+            self.leftover_containers()
+        );
+        assert!(!self.network_exists());
+        assert!(
+            self.stored_machines().is_empty(),
+            "{:?}",
+            self.stored_machines()
+        );
+        assert!(!self.path().join(".lab").exists());
+    }
+
     /// The calls the stand-ins received since the last look, as argv.
     fn take_calls(&self) -> Vec<Vec<String>> {
         let path = self.path().join("calls.log");
@@ -247,24 +270,7 @@ fn destroy_cleans_up_a_half_built_lab() {
     );
     assert_eq!(lab.leftover_containers().len(), 3);
 
-    let out = lab.lab(&["destroy"]);
-    assert!(
-        out.status.success(),
-        "lab destroy failed:\n{}",
-        text(&out.stderr)
-    );
-    assert!(
-        lab.leftover_containers().is_empty(),
-        "{:?}",
-        lab.leftover_containers()
-    );
-    assert!(!lab.network_exists());
-    assert!(
-        lab.stored_machines().is_empty(),
-        "{:?}",
-        lab.stored_machines()
-    );
-    assert!(!lab.path().join(".lab").exists());
+    lab.destroy_and_check_nothing_is_left();
 }
 
 #[test]
@@ -451,24 +457,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     );
 
     // destroy: nothing left, and a second destroy is fine.
-    let out = lab.lab(&["destroy"]);
-    assert!(
-        out.status.success(),
-        "lab destroy failed:\n{}",
-        text(&out.stderr)
-    );
-    assert!(
-        lab.leftover_containers().is_empty(),
-        "{:?}",
-        lab.leftover_containers()
-    );
-    assert!(!lab.network_exists());
-    assert!(
-        lab.stored_machines().is_empty(),
-        "{:?}",
-        lab.stored_machines()
-    );
-    assert!(!lab.path().join(".lab").exists());
+    lab.destroy_and_check_nothing_is_left();
     let out = lab.lab(&["destroy"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
