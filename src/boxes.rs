@@ -32,6 +32,10 @@ pub struct BoxProfile {
     /// Extra `docker create` arguments for the docker provider.
     #[serde(default)]
     pub docker_args: Vec<String>,
+    /// The container's command for the docker provider (`/sbin/init` to boot
+    /// systemd); empty keeps the image's own.
+    #[serde(default)]
+    pub docker_cmd: Vec<String>,
 }
 
 fn default_interface() -> String {
@@ -48,6 +52,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ubuntu1504", include_str!("../boxes/ubuntu1504.toml")),
     ("ubuntu2204", include_str!("../boxes/ubuntu2204.toml")),
     ("debian-docker", include_str!("../boxes/debian-docker.toml")),
+    (
+        "debian-systemd",
+        include_str!("../boxes/debian-systemd.toml"),
+    ),
 ];
 
 fn parse_profile(name: &str, text: &str, origin: &str) -> Result<BoxProfile, String> {
@@ -110,6 +118,7 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
             user: default_user(),
             ssh_port: default_ssh_port(),
             docker_args: Vec::new(),
+            docker_cmd: Vec::new(),
         },
     };
     match provider {

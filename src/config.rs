@@ -39,12 +39,37 @@ impl fmt::Display for Provider {
     }
 }
 
+/// Who makes each machine's Docker engine reachable from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineDriver {
+    /// docker-machine's generic driver, as the seed did.
+    #[default]
+    DockerMachine,
+    /// lab itself: its own CA, certificates copied over SSH, dockerd on TLS.
+    Native,
+}
+
+/// Which kind of Swarm the lab forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The seed's standalone Swarm: Consul discovery, `--swarm*` agents and
+    /// cluster-store (gone from Docker Engine 23).
+    #[default]
+    Classic,
+    /// Docker's built-in swarm mode: `swarm init`/`join` and an overlay network.
+    Swarm,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     name: Option<Spanned<String>>,
     #[serde(default)]
     provider: Provider,
+    engine: Option<Spanned<EngineDriver>>,
+    mode: Option<Spanned<Mode>>,
     #[serde(rename = "box")]
     box_name: Option<Spanned<String>>,
     #[serde(default)]
@@ -55,6 +80,23 @@ struct RawConfig {
     consul: RawConsul,
     #[serde(default)]
     swarm: RawSwarm,
+    #[serde(default)]
+    docker: RawDocker,
+    #[serde(default)]
+    verify: RawVerify,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocker {
+    port: Option<Spanned<u16>>,
+    install_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerify {
+    image: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +116,7 @@ struct RawMachines {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConsul {
+    enabled: Option<Spanned<bool>>,
     name: Option<Spanned<String>>,
     image: Option<String>,
     args: Option<Vec<String>>,
@@ -88,6 +131,7 @@ struct RawSwarm {
     nodes: Option<Spanned<u32>>,
     advertise_port: Option<u16>,
     engine_opts: Option<Vec<Spanned<String>>>,
+    network: Option<Spanned<String>>,
 }
 
 /// What a machine is for in the lab; it decides its docker-machine flags.
@@ -145,6 +189,8 @@ impl fmt::Display for Subnet {
 
 #[derive(Debug, Clone)]
 pub struct Consul {
+    /// Classic mode needs Consul; in swarm mode it is an optional extra machine.
+    pub enabled: bool,
     pub image: String,
     pub args: Vec<String>,
     pub port: u16,
@@ -160,6 +206,8 @@ pub struct Lab {
     /// The directory holding lab.toml; `.lab/` lives here.
     pub root: PathBuf,
     pub provider: Provider,
+    pub engine: EngineDriver,
+    pub mode: Mode,
     pub profile: BoxProfile,
     pub subnet: Subnet,
     pub interface: String,
@@ -168,7 +216,17 @@ pub struct Lab {
     pub consul: Consul,
     pub advertise_port: u16,
     pub engine_opts: Vec<String>,
-    /// consul first, then the master, then the nodes: the order they are built in.
+    /// The attachable overlay network of a swarm-mode lab.
+    pub network: String,
+    /// The TCP port each engine serves its TLS API on (native engines).
+    pub docker_port: u16,
+    /// Where a native engine's installer comes from when a machine has no
+    /// Docker; empty means never install.
+    pub install_url: String,
+    /// The image `lab verify` runs its probes from.
+    pub probe_image: String,
+    /// consul (when enabled) first, then the master, then the nodes: the order
+    /// they are built in.
     pub machines: Vec<Machine>,
 }
 
@@ -177,11 +235,34 @@ impl Lab {
         self.machines.iter().find(|m| m.name == name)
     }
 
-    pub fn consul_machine(&self) -> &Machine {
+    pub fn consul_machine(&self) -> Option<&Machine> {
+        self.machines.iter().find(|m| m.role == Role::Consul)
+    }
+
+    pub fn master(&self) -> &Machine {
         self.machines
             .iter()
-            .find(|m| m.role == Role::Consul)
-            .expect("a lab always has a consul machine")
+            .find(|m| m.role == Role::Master)
+            .expect("a lab always has a master")
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Machine> {
+        self.machines.iter().filter(|m| m.role == Role::Node)
+    }
+
+    /// Where lab keeps its CA, client and server certificates.
+    pub fn certs_dir(&self) -> PathBuf {
+        self.state_dir().join("certs")
+    }
+
+    /// The programs `lab up` and `lab destroy` drive for this lab.
+    pub fn tools(&self) -> Vec<crate::runner::Tool> {
+        use crate::runner::Tool;
+        let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
+        if self.engine == EngineDriver::DockerMachine {
+            tools.push(Tool::DockerMachine);
+        }
+        tools
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -296,7 +377,31 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         Some(p) => *p.get_ref(),
         None => 8500,
     };
+    let mode = raw.mode.as_ref().map_or(Mode::default(), |m| *m.get_ref());
+    let engine = raw
+        .engine
+        .as_ref()
+        .map_or(EngineDriver::default(), |e| *e.get_ref());
+    if let (Some(e), Mode::Classic) = (&raw.engine, mode) {
+        if *e.get_ref() == EngineDriver::Native {
+            return Err(src.error(
+                e,
+                "engine = \"native\" forms Docker's built-in swarm; the classic Swarm agents come from docker-machine: add mode = \"swarm\" or use engine = \"docker-machine\"",
+            ));
+        }
+    }
+    let consul_enabled = match (&raw.consul.enabled, mode) {
+        (Some(e), Mode::Classic) if !*e.get_ref() => {
+            return Err(src.error(
+                e,
+                "classic Swarm finds its nodes through Consul, so consul.enabled must stay true; use mode = \"swarm\" for a lab without Consul",
+            ))
+        }
+        (Some(e), _) => *e.get_ref(),
+        (None, _) => true,
+    };
     let consul = Consul {
+        enabled: consul_enabled,
         image: raw
             .consul
             .image
@@ -344,16 +449,41 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         engine_opts.push(opt.get_ref().clone());
     }
 
-    let mut machines = vec![
-        Machine {
+    let network = named(
+        &src,
+        raw.swarm.network.as_ref(),
+        "swarm.network",
+        "lab-overlay",
+    )?;
+    let docker_port = match &raw.docker.port {
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p, "docker.port must be between 1 and 65535"))
+        }
+        Some(p) => *p.get_ref(),
+        None => 2376,
+    };
+    let probe_image = match &raw.verify.image {
+        Some(i) if i.get_ref().trim().is_empty() || i.get_ref().starts_with('-') => {
+            return Err(src.error(
+                i,
+                "verify.image must name an image, like \"busybox:latest\"",
+            ))
+        }
+        Some(i) => i.get_ref().clone(),
+        None => "busybox:latest".to_string(),
+    };
+
+    let mut machines = Vec::new();
+    if consul_enabled {
+        machines.push(Machine {
             name: consul_name,
             role: Role::Consul,
-        },
-        Machine {
-            name: master,
-            role: Role::Master,
-        },
-    ];
+        });
+    }
+    machines.push(Machine {
+        name: master,
+        role: Role::Master,
+    });
     machines.extend((1..=nodes).map(|i| Machine {
         name: format!("{prefix}{i:02}"),
         role: Role::Node,
@@ -370,6 +500,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         file: file.to_path_buf(),
         root,
         provider: raw.provider,
+        engine,
+        mode,
         profile,
         subnet,
         interface,
@@ -378,6 +510,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         consul,
         advertise_port: raw.swarm.advertise_port.unwrap_or(2376),
         engine_opts,
+        network,
+        docker_port,
+        install_url: raw
+            .docker
+            .install_url
+            .clone()
+            .unwrap_or_else(|| "https://get.docker.com".into()),
+        probe_image,
         machines,
     })
 }

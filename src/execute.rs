@@ -6,10 +6,13 @@ use std::fmt;
 
 use tokio::task::JoinSet;
 
-use crate::observe::engine_flags;
+use std::time::Duration;
+
+use crate::engine::Engine;
 use crate::plan::{Action, Plan, Step};
-use crate::runner::{Cmd, Runner, Tool};
+use crate::runner::Runner;
 use crate::ui::{Task, Ui};
+use crate::{swarm, tls};
 
 /// One machine's failed step.
 #[derive(Debug)]
@@ -122,9 +125,41 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             runner.run(command, &on_line).await?;
         }
         Action::Docker { engine, args } => {
-            let mut full = engine_flags(runner, engine).await?;
-            full.extend(args.iter().cloned());
-            runner.run(&Cmd::new(Tool::Docker, full), &on_line).await?;
+            let cmd = engine.docker(runner, args).await?;
+            runner.run(&cmd, &on_line).await?;
+        }
+        Action::EnsureCa { dir, lab } => tls::ensure_ca(dir, lab)?,
+        Action::IssueCert {
+            dir,
+            lab,
+            machine,
+            names,
+        } => tls::issue_server(dir, lab, machine, names)?,
+        Action::WriteFile { path, text } => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, text)
+                .map_err(|e| anyhow::anyhow!("could not write {}: {e}", path.display()))?;
+        }
+        Action::Upload { command, from } => {
+            let bytes = std::fs::read(from)
+                .map_err(|e| anyhow::anyhow!("could not read {}: {e}", from.display()))?;
+            runner.run_with_input(command, &bytes).await?;
+        }
+        Action::WaitEngine { engine } => wait_engine(runner, task, engine).await?,
+        Action::SwarmJoin {
+            node,
+            manager,
+            advertise,
+            manager_addr,
+        } => {
+            let token_cmd = manager.docker(runner, &swarm::join_token_args()).await?;
+            let token = runner.quiet(&token_cmd).await?.stdout.trim().to_string();
+            let join = node
+                .docker(runner, &swarm::join_args(&token, advertise, manager_addr))
+                .await?;
+            runner.run(&join, &on_line).await?;
         }
         Action::RemoveDir { path } => {
             if path.exists() {
@@ -137,6 +172,35 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
 }
 
 /// The start of a command line, for a bar's one line.
+/// A restarted engine takes a few seconds before it answers; a TLS
+/// handshake with the lab's certificates is the proof that it is ready.
+async fn wait_engine(runner: &Runner, task: &Task, engine: &Engine) -> anyhow::Result<()> {
+    const TRIES: u32 = 60;
+    let args: Vec<String> = ["version", "--format", "{{.Server.Version}}"]
+        .map(String::from)
+        .to_vec();
+    let cmd = engine.docker(runner, &args).await?;
+    let mut last = None;
+    for attempt in 1..=TRIES {
+        match runner.quiet(&cmd).await {
+            Ok(out) => {
+                task.progress(&format!("Docker {} answers over TLS", out.stdout.trim()));
+                return Ok(());
+            }
+            Err(e) => last = Some(e),
+        }
+        if attempt < TRIES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{}'s engine did not answer over TLS within {TRIES}s: {}\nhint: look at its log with `vagrant ssh {} -c 'sudo journalctl -u docker -n 30'` in .lab/",
+        engine.machine(),
+        last.map(|e| e.to_string()).unwrap_or_default(),
+        engine.machine()
+    ))
+}
+
 fn short(text: &str) -> String {
     const MAX: usize = 72;
     if text.chars().count() <= MAX {

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod docker_machine;
+pub mod engine;
 pub mod execute;
 pub mod exit;
 pub mod hooks;
@@ -19,6 +20,8 @@ pub mod plan;
 pub mod render;
 pub mod runner;
 pub mod shell;
+pub mod swarm;
+pub mod tls;
 pub mod ui;
 pub mod vagrant;
 

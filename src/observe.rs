@@ -8,9 +8,11 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::config::Lab;
+use crate::config::{EngineDriver, Lab, Mode};
 use crate::docker_machine::{self, DmMachine};
-use crate::runner::{Cmd, Runner, Tool};
+use crate::engine::Engine;
+use crate::runner::Runner;
+use crate::swarm::{self, SwarmInfo, SwarmNode};
 use crate::vagrant::{self, SshConfig, VmStatus};
 use crate::{discover, hooks::consul::CONTAINER};
 
@@ -33,6 +35,15 @@ pub struct Observed {
     /// docker-machine entries of this lab's machines only.
     pub dm: BTreeMap<String, DmMachine>,
     pub consul_container: ContainerState,
+    /// Native engines: the lab's CA and client certificate exist.
+    pub ca_ready: bool,
+    /// Each engine's swarm state, or why it did not answer (swarm mode and
+    /// native engines only).
+    pub engines: BTreeMap<String, Result<SwarmInfo, String>>,
+    /// The master's `docker node ls`, when it manages a swarm.
+    pub nodes: Option<Vec<SwarmNode>>,
+    /// The driver of the lab's overlay network on the master, if it exists.
+    pub network: Option<String>,
 }
 
 impl Observed {
@@ -42,6 +53,18 @@ impl Observed {
 
     pub fn is_running(&self, name: &str) -> bool {
         self.vm(name).is_some_and(VmStatus::is_running)
+    }
+
+    pub fn swarm_info(&self, name: &str) -> Option<&SwarmInfo> {
+        self.engines.get(name).and_then(|r| r.as_ref().ok())
+    }
+
+    /// Whether `name`'s engine can take commands now.
+    pub fn engine_ready(&self, lab: &Lab, name: &str) -> bool {
+        match lab.engine {
+            EngineDriver::DockerMachine => self.dm.get(name).is_some_and(DmMachine::is_healthy),
+            EngineDriver::Native => self.swarm_info(name).is_some(),
+        }
     }
 }
 
@@ -174,20 +197,11 @@ pub async fn docker_machines(
         .collect())
 }
 
-/// Docker client arguments that reach `machine`'s engine, from `docker-machine config`.
-pub async fn engine_flags(runner: &Runner, machine: &str) -> anyhow::Result<Vec<String>> {
-    let out = runner
-        .quiet(&docker_machine::config(machine))
-        .await
-        .with_context(|| format!("reading how to reach {machine}'s Docker engine"))?;
-    Ok(docker_machine::parse_config(&out.stdout))
-}
-
 /// `docker ps -a` with names and states, one per line.
-pub fn container_list(flags: &[String]) -> Cmd {
-    let mut args = flags.to_vec();
-    args.extend(["ps", "-a", "--format", "{{.Names}}\t{{.State}}"].map(String::from));
-    Cmd::new(Tool::Docker, args)
+pub fn container_list_args() -> Vec<String> {
+    ["ps", "-a", "--format", "{{.Names}}\t{{.State}}"]
+        .map(String::from)
+        .to_vec()
 }
 
 pub fn parse_container_state(ps: &str, name: &str) -> ContainerState {
@@ -203,22 +217,104 @@ pub fn parse_container_state(ps: &str, name: &str) -> ContainerState {
         })
 }
 
-/// The Consul container on the consul machine's engine, if that engine is up.
+/// The Consul container's state, once consul's engine can be asked.
 pub async fn consul_container(
     runner: &Runner,
     lab: &Lab,
-    dm: &BTreeMap<String, DmMachine>,
+    seen: &Observed,
 ) -> anyhow::Result<ContainerState> {
-    let consul = lab.consul_machine();
-    if !dm.get(&consul.name).is_some_and(DmMachine::is_healthy) {
+    let Some(consul) = lab.consul_machine() else {
+        return Ok(ContainerState::Unknown);
+    };
+    if !seen.engine_ready(lab, &consul.name) {
         return Ok(ContainerState::Unknown);
     }
-    let flags = engine_flags(runner, &consul.name).await?;
+    let cmd = Engine::of(lab, seen, &consul.name)
+        .docker(runner, &container_list_args())
+        .await?;
     let out = runner
-        .quiet(&container_list(&flags))
+        .quiet(&cmd)
         .await
         .with_context(|| format!("listing the containers on {}", consul.name))?;
     Ok(parse_container_state(&out.stdout, CONTAINER))
+}
+
+/// Asks every engine that could answer for its swarm state, all at once.
+/// An engine that does not answer is recorded with the reason, not an
+/// error: the plan provisions it.
+pub async fn engines(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+) -> BTreeMap<String, Result<SwarmInfo, String>> {
+    let mut tasks = JoinSet::new();
+    for m in &lab.machines {
+        let reachable = match lab.engine {
+            EngineDriver::DockerMachine => seen.dm.get(&m.name).is_some_and(DmMachine::is_healthy),
+            EngineDriver::Native => seen.ca_ready && seen.ips.contains_key(&m.name),
+        };
+        if !reachable {
+            continue;
+        }
+        let engine = Engine::of(lab, seen, &m.name);
+        let runner = runner.clone();
+        tasks.spawn(async move {
+            let result = async {
+                let cmd = engine
+                    .docker(&runner, &swarm::info_args())
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                let out = runner.quiet(&cmd).await.map_err(|e| e.to_string())?;
+                swarm::parse_info(&out.stdout)
+            }
+            .await;
+            (engine.machine().to_string(), result)
+        });
+    }
+    let mut found = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((name, result)) = joined {
+            found.insert(name, result);
+        }
+    }
+    found
+}
+
+/// The master's view of its swarm: its nodes and the lab's network.
+pub async fn swarm_view(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+) -> anyhow::Result<(Option<Vec<SwarmNode>>, Option<String>)> {
+    let master = &lab.master().name;
+    if !seen
+        .swarm_info(master)
+        .is_some_and(|i| i.is_active() && i.manager)
+    {
+        return Ok((None, None));
+    }
+    let engine = Engine::of(lab, seen, master);
+    let out = runner
+        .quiet(&engine.docker(runner, &swarm::node_ls_args()).await?)
+        .await
+        .with_context(|| format!("listing the swarm's nodes on {master}"))?;
+    let nodes = swarm::parse_node_ls(&out.stdout).map_err(anyhow::Error::msg)?;
+    let out = runner
+        .quiet(&engine.docker(runner, &swarm::network_ls_args()).await?)
+        .await
+        .with_context(|| format!("listing the networks on {master}"))?;
+    Ok((
+        Some(nodes),
+        swarm::network_driver(&out.stdout, &lab.network),
+    ))
+}
+
+/// Whether the lab's CA and client certificate are on disk.
+pub fn ca_ready(lab: &Lab) -> bool {
+    let dir = lab.certs_dir();
+    [crate::tls::CA, crate::tls::CLIENT, crate::tls::CLIENT_KEY]
+        .iter()
+        .all(|f| dir.join(f).exists())
 }
 
 /// Everything `lab up` plans from, once Vagrant's machines are up; `vms`
@@ -229,15 +325,40 @@ pub async fn everything(
     vms: Vec<VmStatus>,
 ) -> anyhow::Result<Observed> {
     let ssh = ssh_configs(runner, lab, &vms).await?;
-    let (ips, dm) = tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
-    let consul_container = consul_container(runner, lab, &dm).await?;
-    Ok(Observed {
+    let mut seen = Observed {
         vms,
-        ssh,
-        ips,
-        dm,
-        consul_container,
-    })
+        ca_ready: lab.engine == EngineDriver::Native && ca_ready(lab),
+        ..Observed::default()
+    };
+    if lab.engine == EngineDriver::DockerMachine {
+        let (ips, dm) =
+            tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
+        seen.ips = ips;
+        seen.dm = dm;
+    } else {
+        seen.ips = addresses(runner, lab, &ssh).await?;
+    }
+    seen.ssh = ssh;
+    engines_and_services(runner, lab, &mut seen).await?;
+    Ok(seen)
+}
+
+/// The engine side of [`everything`], from what is already observed.
+pub async fn engines_and_services(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &mut Observed,
+) -> anyhow::Result<()> {
+    if lab.mode == Mode::Swarm || lab.engine == EngineDriver::Native {
+        seen.engines = engines(runner, lab, seen).await;
+    }
+    if lab.mode == Mode::Swarm {
+        let (nodes, network) = swarm_view(runner, lab, seen).await?;
+        seen.nodes = nodes;
+        seen.network = network;
+    }
+    seen.consul_container = consul_container(runner, lab, seen).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Lab;
+use crate::engine::Engine;
 use crate::hooks::Hook;
 use crate::observe::Observed;
 use crate::runner::{quote, Cmd};
@@ -16,9 +17,18 @@ use crate::vagrant;
 /// starts only when the one before it has finished without error.
 pub mod stage {
     pub const MACHINES: u8 = 0;
-    pub const CONSUL_MACHINE: u8 = 1;
-    pub const CONSUL_SERVICE: u8 = 2;
-    pub const SWARM: u8 = 3;
+    /// The lab's certificate authority, before any machine needs it.
+    pub const CA: u8 = 1;
+    /// Engines that everything else needs: consul's in classic mode, every
+    /// machine's in swarm mode.
+    pub const ENGINES: u8 = 2;
+    pub const CONSUL_SERVICE: u8 = 3;
+    /// Classic: the swarm master and nodes; swarm mode: `swarm init`.
+    pub const SWARM: u8 = 4;
+    /// Swarm mode: nodes join, the overlay network is made.
+    pub const JOIN: u8 = 5;
+    /// Swarm mode: entries of nodes that left and came back are removed.
+    pub const CLEANUP: u8 = 6;
 
     pub const UNREGISTER: u8 = 1;
     pub const DESTROY_MACHINES: u8 = 2;
@@ -31,14 +41,45 @@ pub enum Action {
     Run {
         command: Cmd,
     },
-    /// `docker $(docker-machine config ENGINE) ARGS...`, the seed's way to
-    /// reach one machine's engine; the flags are read when the step runs.
+    /// `docker ARGS...` on one machine's engine.
     Docker {
-        engine: String,
+        engine: Engine,
         args: Vec<String>,
     },
     RemoveDir {
         path: PathBuf,
+    },
+    /// The lab's CA and client certificate, unless they exist.
+    EnsureCa {
+        dir: PathBuf,
+        lab: String,
+    },
+    /// A server certificate for one machine's engine.
+    IssueCert {
+        dir: PathBuf,
+        lab: String,
+        machine: String,
+        names: Vec<String>,
+    },
+    WriteFile {
+        path: PathBuf,
+        text: String,
+    },
+    /// `command` with the file's contents on its stdin (an `ssh ... cat >`).
+    Upload {
+        command: Cmd,
+        from: PathBuf,
+    },
+    /// Asks the engine for its version until it answers over TLS.
+    WaitEngine {
+        engine: Engine,
+    },
+    /// Reads a worker token from the manager and joins the node with it.
+    SwarmJoin {
+        node: Engine,
+        manager: Engine,
+        advertise: String,
+        manager_addr: String,
     },
 }
 
@@ -47,7 +88,7 @@ impl fmt::Display for Action {
         match self {
             Action::Run { command } => write!(f, "{command}"),
             Action::Docker { engine, args } => {
-                write!(f, "docker $(docker-machine config {})", quote(engine))?;
+                write!(f, "{engine}")?;
                 for arg in args {
                     write!(f, " {}", quote(arg))?;
                 }
@@ -56,6 +97,38 @@ impl fmt::Display for Action {
             Action::RemoveDir { path } => {
                 write!(f, "rm -rf {}", quote(&path.display().to_string()))
             }
+            Action::EnsureCa { dir, .. } => write!(
+                f,
+                "make the lab's CA and client certificate in {}",
+                dir.display()
+            ),
+            Action::IssueCert {
+                dir,
+                machine,
+                names,
+                ..
+            } => write!(
+                f,
+                "issue {machine}'s server certificate for {} in {}",
+                names.join(", "),
+                crate::tls::server_dir(dir, machine).display()
+            ),
+            Action::WriteFile { path, .. } => write!(f, "write {}", path.display()),
+            Action::Upload { command, from } => {
+                write!(f, "{command} < {}", quote(&from.display().to_string()))
+            }
+            Action::WaitEngine { engine } => {
+                write!(f, "{engine} version   # until it answers over TLS")
+            }
+            Action::SwarmJoin {
+                node,
+                manager,
+                advertise,
+                manager_addr,
+            } => write!(
+                f,
+                "{node} swarm join --token \"$({manager} swarm join-token -q worker)\" --advertise-addr {advertise} {manager_addr}"
+            ),
         }
     }
 }

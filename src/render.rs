@@ -48,6 +48,7 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     ctx.insert("vagrant_box", &lab.profile.vagrant_box);
     ctx.insert("image", &lab.profile.image);
     ctx.insert("docker_args", &lab.profile.docker_args);
+    ctx.insert("docker_cmd", &lab.profile.docker_cmd);
     ctx.insert("subnet", &lab.subnet.to_string());
     ctx.insert("first_host", &lab.subnet.first_host().to_string());
     ctx.insert("netmask", &lab.subnet.netmask().to_string());

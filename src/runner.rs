@@ -279,6 +279,22 @@ impl Runner {
         cmd: &Cmd,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
+        self.exec(cmd, None, on_line).await
+    }
+
+    /// `run` with `input` on the child's stdin: how file contents (keys
+    /// among them) reach a machine without appearing in any command line.
+    pub async fn run_with_input(&self, cmd: &Cmd, input: &[u8]) -> Result<Output, RunError> {
+        let output = self.exec(cmd, Some(input), &|_| {}).await?;
+        Self::checked(cmd, output)
+    }
+
+    async fn exec(
+        &self,
+        cmd: &Cmd,
+        input: Option<&[u8]>,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
         let line = cmd.to_string();
         let program = self
             .tools
@@ -289,7 +305,11 @@ impl Runner {
         command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // A dropped future (a failed sibling, Ctrl-C) must not leave the child running.
@@ -299,6 +319,14 @@ impl Runner {
             line: line.clone(),
             source,
         })?;
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            use tokio::io::AsyncWriteExt as _;
+            let input = input.to_vec();
+            // Written beside the reads below, so a child that talks first cannot deadlock it.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+            });
+        }
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let collect = async {
@@ -347,6 +375,10 @@ impl Runner {
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
         let output = self.output(cmd, on_line).await?;
+        Self::checked(cmd, output)
+    }
+
+    fn checked(cmd: &Cmd, output: Output) -> Result<Output, RunError> {
         if output.success() {
             Ok(output)
         } else {

@@ -407,7 +407,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
         let machine = row["machine"].as_str().unwrap();
         assert_eq!(row["vagrant"], "running", "{row}");
         assert_eq!(row["ip"], ips[machine].as_str(), "{row}");
-        assert_eq!(row["docker_machine"], "Running", "{row}");
+        assert_eq!(row["engine"], "Running", "{row}");
         assert_eq!(row["url"], format!("tcp://{}:2376", ips[machine]).as_str());
     }
     let table = lab.ok(&["status"]);

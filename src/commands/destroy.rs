@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::cli::PlanArgs;
-use crate::config::Lab;
+use crate::config::{EngineDriver, Lab};
 use crate::execute::execute;
 use crate::hooks;
 use crate::observe::{self, Observed};
@@ -23,22 +23,27 @@ pub async fn run(
         return super::dry_run::print(lab, args.json, plan::destroy).await;
     }
     let hooks = hooks::standard();
-    let tools = [Tool::Vagrant, Tool::DockerMachine];
+    let mut tools = vec![Tool::Vagrant];
+    if lab.engine == EngineDriver::DockerMachine {
+        tools.push(Tool::DockerMachine);
+    }
     let runner = if lab.state_dir().exists() {
         super::runner(lab, &tools, timeout)?
     } else {
         super::reader(&tools)?
     };
     let ui = Ui::new(quiet);
-    let seen = Observed {
+    let mut seen = Observed {
         vms: observe::vms(&runner, lab).await?,
-        dm: observe::docker_machines(&runner, lab).await?,
         ..Observed::default()
     };
+    if lab.engine == EngineDriver::DockerMachine {
+        seen.dm = observe::docker_machines(&runner, lab).await?;
+    }
     let plan = plan::destroy(lab, &seen, &hooks);
     if plan.is_empty() {
         ui.say(
-            "nothing to destroy: no machine, docker-machine entry or .lab state of this lab exists",
+            "nothing to destroy: no machine, docker-machine entry, certificate or .lab state of this lab exists",
         );
         return Ok(());
     }

@@ -1,6 +1,6 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
-use crate::config::Lab;
+use crate::config::{EngineDriver, Lab};
 use crate::hooks::{self, Hook};
 use crate::observe::{self, Observed};
 use crate::plan::Plan;
@@ -9,7 +9,7 @@ use crate::runner::{Runner, Tool, Tools};
 /// What a dry run can see without changing anything; what it cannot see
 /// (a missing program, machines not up yet) is assumed not to exist.
 async fn look(lab: &Lab) -> Observed {
-    let (tools, missing) = Tools::available(&Tool::ALL);
+    let (tools, missing) = Tools::available(&lab.tools());
     for tool in &missing {
         eprintln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"
@@ -42,15 +42,16 @@ async fn look(lab: &Lab) -> Observed {
             seen.ssh = ssh;
         }
     }
-    if tools.has(Tool::DockerMachine) {
+    seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
+    if lab.engine == EngineDriver::DockerMachine && tools.has(Tool::DockerMachine) {
         match observe::docker_machines(&runner, lab).await {
             Ok(dm) => seen.dm = dm,
             Err(e) => eprintln!("note: {e:#}"),
         }
-        if tools.has(Tool::Docker) {
-            seen.consul_container = observe::consul_container(&runner, lab, &seen.dm)
-                .await
-                .unwrap_or_default();
+    }
+    if tools.has(Tool::Docker) {
+        if let Err(e) = observe::engines_and_services(&runner, lab, &mut seen).await {
+            eprintln!("note: {e:#}");
         }
     }
     seen

@@ -5,8 +5,9 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
-use crate::config::{Lab, Role};
+use crate::config::{EngineDriver, Lab, Mode, Role};
 use crate::docker_machine;
+use crate::engine;
 use crate::runner::Tool;
 use crate::shell::{self, Shell};
 
@@ -52,12 +53,22 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
     })?;
-    let swarm = machine.role == Role::Master && !args.no_swarm;
+    // Classic Swarm has its own API beside the master's engine; in swarm
+    // mode the master's engine is the cluster's API.
+    let swarm = machine.role == Role::Master && lab.mode == Mode::Classic && !args.no_swarm;
     if args.no_swarm {
         again.push("--no-swarm".into());
     }
     again.push(machine.name.clone());
 
+    if lab.engine == EngineDriver::Native {
+        let vars = engine::native_from_state(lab, &machine.name)?.env();
+        print!(
+            "{}",
+            shell::render_set(shell, &vars, &shell_words::join(&again))
+        );
+        return Ok(());
+    }
     let runner = super::reader(&[Tool::DockerMachine])?;
     let out = runner.quiet(&docker_machine::env(&machine.name, swarm)).await.with_context(|| {
         format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)

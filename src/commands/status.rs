@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::config::Lab;
-use crate::observe;
+use crate::config::{EngineDriver, Lab, Mode, Role};
+use crate::observe::{self, Observed};
 use crate::runner::Tool;
 
 #[derive(Debug, Serialize)]
@@ -15,69 +15,131 @@ pub struct Row {
     pub role: &'static str,
     pub vagrant: String,
     pub ip: Option<Ipv4Addr>,
-    pub docker_machine: String,
+    /// docker-machine's state of its entry, or for native engines "Running"
+    /// when the engine answers over TLS.
+    pub engine: String,
     pub url: String,
+    /// Swarm mode: the node's status in the master's `docker node ls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<String>,
     pub problem: Option<String>,
 }
 
 pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
-    let runner = super::reader(&[Tool::Vagrant, Tool::DockerMachine, Tool::Ssh])?;
+    let mut tools = vec![Tool::Vagrant, Tool::Ssh, Tool::Docker];
+    if lab.engine == EngineDriver::DockerMachine {
+        tools.push(Tool::DockerMachine);
+    }
+    let runner = super::reader(&tools)?;
     let vms = observe::vms(&runner, lab).await?;
     let ssh = observe::ssh_configs(&runner, lab, &vms).await?;
-    let (ips, dm) = tokio::join!(
-        observe::addresses_each(&runner, lab, &ssh),
-        observe::docker_machines(&runner, lab)
-    );
-    let dm = dm?;
+    let ips = observe::addresses_each(&runner, lab, &ssh).await;
+    let mut seen = Observed {
+        vms,
+        ssh,
+        ips: ips
+            .iter()
+            .filter_map(|(m, r)| r.as_ref().ok().map(|ip| (m.clone(), *ip)))
+            .collect(),
+        ca_ready: lab.engine == EngineDriver::Native && observe::ca_ready(lab),
+        ..Observed::default()
+    };
+    if lab.engine == EngineDriver::DockerMachine {
+        seen.dm = observe::docker_machines(&runner, lab).await?;
+    }
+    let lab_problem = observe::engines_and_services(&runner, lab, &mut seen)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
 
     let rows: Vec<Row> = lab
         .machines
         .iter()
-        .map(|m| {
-            let vm = vms.iter().find(|v| v.name == m.name);
-            let entry = dm.get(&m.name);
-            let address = ips.get(&m.name);
-            let problem = match (address, entry) {
-                (Some(Err(e)), _) => Some(e.clone()),
-                (_, Some(e)) if !e.is_healthy() => Some(e.problem()),
-                _ => None,
-            };
-            Row {
-                machine: m.name.clone(),
-                role: m.role.as_str(),
-                vagrant: vm.map_or_else(|| "not_created".to_string(), |v| v.state.clone()),
-                ip: address.and_then(|r| r.as_ref().ok()).copied(),
-                docker_machine: entry.map_or_else(|| "absent".to_string(), |e| e.state.clone()),
-                url: entry.map(|e| e.url.clone()).unwrap_or_default(),
-                problem,
-            }
-        })
+        .map(|m| row(lab, &seen, ips.get(&m.name), m))
         .collect();
 
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "lab": lab.name, "machines": rows })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lab": lab.name,
+                "engine": lab.engine,
+                "mode": lab.mode,
+                "machines": rows,
+                "problem": lab_problem,
+            }))?
         );
     } else {
         print!("{}", table(&rows));
+        if let Some(problem) = lab_problem {
+            println!("problem: {problem}");
+        }
     }
     Ok(())
 }
 
+fn row(
+    lab: &Lab,
+    seen: &Observed,
+    address: Option<&Result<Ipv4Addr, String>>,
+    m: &crate::config::Machine,
+) -> Row {
+    let vm = seen.vm(&m.name);
+    let (engine, url, engine_problem) = match lab.engine {
+        EngineDriver::DockerMachine => match seen.dm.get(&m.name) {
+            Some(e) => (
+                e.state.clone(),
+                e.url.clone(),
+                (!e.is_healthy()).then(|| e.problem()),
+            ),
+            None => ("absent".to_string(), String::new(), None),
+        },
+        EngineDriver::Native => {
+            let url = seen
+                .ips
+                .get(&m.name)
+                .map_or_else(String::new, |ip| format!("tcp://{ip}:{}", lab.docker_port));
+            match seen.engines.get(&m.name) {
+                Some(Ok(_)) => ("Running".to_string(), url, None),
+                Some(Err(e)) => ("Unreachable".to_string(), url, Some(e.clone())),
+                None => ("absent".to_string(), String::new(), None),
+            }
+        }
+    };
+    let swarm = (lab.mode == Mode::Swarm && m.role != Role::Consul).then(|| {
+        let id = seen.swarm_info(&m.name).map(|i| i.node_id.as_str());
+        let listed = seen
+            .nodes
+            .iter()
+            .flatten()
+            .find(|n| Some(n.id.as_str()) == id && !n.id.is_empty());
+        match listed {
+            Some(n) if n.manager_status.is_empty() => n.status.clone(),
+            Some(n) => format!("{} {}", n.status, n.manager_status.to_lowercase()),
+            None => "not joined".to_string(),
+        }
+    });
+    let problem = match address {
+        Some(Err(e)) => Some(e.clone()),
+        _ => engine_problem,
+    };
+    Row {
+        machine: m.name.clone(),
+        role: m.role.as_str(),
+        vagrant: vm.map_or_else(|| "not_created".to_string(), |v| v.state.clone()),
+        ip: address.and_then(|r| r.as_ref().ok()).copied(),
+        engine,
+        url,
+        swarm,
+        problem,
+    }
+}
+
 pub fn table(rows: &[Row]) -> String {
     let header = [
-        "MACHINE",
-        "ROLE",
-        "VAGRANT",
-        "IP",
-        "DOCKER-MACHINE",
-        "URL",
-        "PROBLEM",
+        "MACHINE", "ROLE", "VAGRANT", "IP", "ENGINE", "URL", "SWARM", "PROBLEM",
     ];
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -85,12 +147,13 @@ pub fn table(rows: &[Row]) -> String {
                 r.role.to_string(),
                 r.vagrant.clone(),
                 r.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
-                r.docker_machine.clone(),
+                r.engine.clone(),
                 if r.url.is_empty() {
                     "-".to_string()
                 } else {
                     r.url.clone()
                 },
+                r.swarm.clone().unwrap_or_else(|| "-".to_string()),
                 r.problem.clone().unwrap_or_default(),
             ]
         })

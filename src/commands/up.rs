@@ -8,7 +8,6 @@ use crate::execute::execute;
 use crate::hooks;
 use crate::observe::{self, Observed};
 use crate::plan;
-use crate::runner::Tool;
 use crate::ui::Ui;
 
 const RETRY: &str =
@@ -24,7 +23,7 @@ pub async fn run(
         return super::dry_run::print(lab, args.json, plan::up).await;
     }
     let hooks = hooks::standard();
-    let runner = super::runner(lab, &Tool::ALL, timeout)?;
+    let runner = super::runner(lab, &lab.tools(), timeout)?;
     let ui = Ui::new(quiet);
     super::write_vagrantfile(lab)?;
 

@@ -2,6 +2,7 @@
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
 use crate::config::{Lab, Machine, Role};
+use crate::engine::Engine;
 use crate::observe::{ContainerState, Observed};
 use crate::plan::{stage, Action, Step};
 
@@ -43,7 +44,7 @@ impl Hook for Server {
         if machine.role != Role::Consul {
             return Vec::new();
         }
-        let engine_is_new = !seen.dm.get(&machine.name).is_some_and(|m| m.is_healthy());
+        let engine_is_new = !seen.engine_ready(lab, &machine.name);
         let (reason, args) = match seen.consul_container {
             ContainerState::Running if !engine_is_new => return Vec::new(),
             ContainerState::Stopped if !engine_is_new => (
@@ -61,7 +62,7 @@ impl Hook for Server {
             hook: self.name(),
             reason,
             action: Action::Docker {
-                engine: machine.name.clone(),
+                engine: Engine::of(lab, seen, &machine.name),
                 args,
             },
         }]

@@ -1,7 +1,7 @@
 //! Registers each machine with docker-machine's generic driver, as the
 //! seed's after-up triggers did, and unregisters it before destroy.
 
-use crate::config::{Lab, Machine, Role};
+use crate::config::{EngineDriver, Lab, Machine, Mode, Role};
 use crate::docker_machine::{self, CreateSpec, SwarmFlags};
 use crate::observe::Observed;
 use crate::plan::{stage, Action, Step};
@@ -12,14 +12,16 @@ pub struct Register;
 
 /// The seed's create flags for one machine.
 pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec {
-    let consul = format!(
-        "consul://{}:{}",
-        ip_of(lab, seen, &lab.consul_machine().name),
-        lab.consul.port
+    let consul_ip = lab.consul_machine().map_or_else(
+        || "<no consul machine>".to_string(),
+        |c| ip_of(lab, seen, &c.name),
     );
-    let (swarm, engine_opts) = match machine.role {
-        Role::Consul => (None, Vec::new()),
-        Role::Master | Role::Node => {
+    let consul = format!("consul://{consul_ip}:{}", lab.consul.port);
+    let (swarm, engine_opts) = match (machine.role, lab.mode) {
+        // Swarm mode forms its cluster with `swarm init`/`join` afterwards.
+        (_, Mode::Swarm) => (None, lab.engine_opts.clone()),
+        (Role::Consul, Mode::Classic) => (None, Vec::new()),
+        (Role::Master | Role::Node, Mode::Classic) => {
             let mut opts = vec![
                 format!("cluster-store={consul}"),
                 format!("cluster-advertise={}:{}", lab.interface, lab.advertise_port),
@@ -54,8 +56,11 @@ impl Hook for Register {
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
-        let stage = if machine.role == Role::Consul {
-            stage::CONSUL_MACHINE
+        if lab.engine != EngineDriver::DockerMachine {
+            return Vec::new();
+        }
+        let stage = if machine.role == Role::Consul || lab.mode == Mode::Swarm {
+            stage::ENGINES
         } else {
             stage::SWARM
         };

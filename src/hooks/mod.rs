@@ -6,6 +6,8 @@
 
 pub mod consul;
 pub mod docker_machine;
+pub mod native_engine;
+pub mod swarm_mode;
 
 use crate::config::{Lab, Machine};
 use crate::docker_machine::absolute_key;
@@ -22,9 +24,15 @@ pub trait Hook: Send + Sync {
     fn on_destroy(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step>;
 }
 
-/// The hooks of the seed's lab, in the order their steps are planned.
+/// Every hook, in the order their steps are planned; each one plans
+/// nothing for a lab whose engine driver or mode it does not serve.
 pub fn standard() -> Vec<Box<dyn Hook>> {
-    vec![Box::new(docker_machine::Register), Box::new(consul::Server)]
+    vec![
+        Box::new(docker_machine::Register),
+        Box::new(native_engine::Provision),
+        Box::new(consul::Server),
+        Box::new(swarm_mode::Cluster),
+    ]
 }
 
 /// A machine's private address, or a placeholder while it is unknown (dry run).
@@ -41,4 +49,18 @@ pub fn key_of(seen: &Observed, machine: &str) -> String {
         || format!("<{machine} key from vagrant ssh-config>"),
         absolute_key,
     )
+}
+
+/// Vagrant's SSH settings for a machine, or placeholders while they are unknown.
+pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::vagrant::SshConfig {
+    seen.ssh
+        .get(machine)
+        .cloned()
+        .unwrap_or_else(|| crate::vagrant::SshConfig {
+            host: machine.to_string(),
+            hostname: format!("<{machine} ssh address>"),
+            user: lab.profile.user.clone(),
+            port: lab.profile.ssh_port,
+            identity_files: vec![format!("<{machine} key from vagrant ssh-config>").into()],
+        })
 }

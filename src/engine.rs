@@ -1,0 +1,183 @@
+//! How lab reaches one machine's Docker engine: through docker-machine, as
+//! the seed did (`docker $(docker-machine config NAME) ...`), or with lab's
+//! own TLS certificates (`engine = "native"`). Everything that talks to an
+//! engine goes through here, so the two differ in this file only.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::config::{EngineDriver, Lab};
+use crate::docker_machine;
+use crate::hooks::ip_of;
+use crate::observe::Observed;
+use crate::runner::{quote, Cmd, Runner, Tool};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "via", rename_all = "kebab-case")]
+pub enum Engine {
+    DockerMachine {
+        machine: String,
+    },
+    Tls {
+        machine: String,
+        /// `tcp://IP:PORT`
+        host: String,
+        /// Holds ca.pem, cert.pem and key.pem, as `DOCKER_CERT_PATH` expects.
+        certs: PathBuf,
+    },
+}
+
+impl Engine {
+    /// The engine of `machine`, at its private address as far as it is known.
+    pub fn of(lab: &Lab, seen: &Observed, machine: &str) -> Engine {
+        match lab.engine {
+            EngineDriver::DockerMachine => Engine::DockerMachine {
+                machine: machine.to_string(),
+            },
+            EngineDriver::Native => Engine::Tls {
+                machine: machine.to_string(),
+                host: format!("tcp://{}:{}", ip_of(lab, seen, machine), lab.docker_port),
+                certs: absolute(lab.certs_dir()),
+            },
+        }
+    }
+
+    pub fn machine(&self) -> &str {
+        match self {
+            Engine::DockerMachine { machine } | Engine::Tls { machine, .. } => machine,
+        }
+    }
+
+    /// `docker ARGS` aimed at this engine. docker-machine's flags are read
+    /// when the command is made, as the seed's `$(...)` did.
+    pub async fn docker(&self, runner: &Runner, args: &[String]) -> anyhow::Result<Cmd> {
+        match self {
+            Engine::DockerMachine { machine } => {
+                let out = runner
+                    .quiet(&docker_machine::config(machine))
+                    .await
+                    .with_context(|| format!("reading how to reach {machine}'s Docker engine"))?;
+                let mut full = docker_machine::parse_config(&out.stdout);
+                full.extend(args.iter().cloned());
+                Ok(Cmd::new(Tool::Docker, full))
+            }
+            Engine::Tls { .. } => Ok(self.tls_docker(args)),
+        }
+    }
+
+    fn tls_docker(&self, args: &[String]) -> Cmd {
+        let mut full = Vec::new();
+        if let Engine::Tls { host, .. } = self {
+            full.extend(["--tlsverify".to_string(), "-H".to_string(), host.clone()]);
+        }
+        full.extend(args.iter().cloned());
+        let mut cmd = Cmd::new(Tool::Docker, full);
+        for (k, v) in self.tls_env() {
+            cmd = cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// The variables a `docker` client needs for this engine (native only;
+    /// docker-machine prints its own).
+    pub fn env(&self) -> Vec<(String, String)> {
+        match self {
+            Engine::DockerMachine { .. } => Vec::new(),
+            Engine::Tls { host, .. } => {
+                let mut vars = vec![
+                    ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
+                    ("DOCKER_HOST".to_string(), host.clone()),
+                ];
+                vars.extend(self.tls_env().into_iter().map(|(k, v)| (k.to_string(), v)));
+                vars
+            }
+        }
+    }
+
+    fn tls_env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Engine::DockerMachine { .. } => Vec::new(),
+            Engine::Tls { certs, .. } => vec![("DOCKER_CERT_PATH", certs.display().to_string())],
+        }
+    }
+}
+
+/// Where `lab up` notes a native engine's address for `lab env`, which so
+/// needs neither Vagrant nor ssh.
+pub fn url_file(lab: &Lab, machine: &str) -> PathBuf {
+    crate::tls::server_dir(&lab.certs_dir(), machine).join("url")
+}
+
+/// A native engine as the last `lab up` left it.
+pub fn native_from_state(lab: &Lab, machine: &str) -> anyhow::Result<Engine> {
+    let path = url_file(lab, machine);
+    let host = std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_string())
+        .ok()
+        .filter(|h| h.starts_with("tcp://"))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{machine} has no engine set up by lab yet ({} is missing)\nhint: run `lab up` (it redoes what is missing), then `lab status`",
+                path.display()
+            )
+        })?;
+    Ok(Engine::Tls {
+        machine: machine.to_string(),
+        host,
+        certs: absolute(lab.certs_dir()),
+    })
+}
+
+/// Shown the way a person would type it.
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Engine::DockerMachine { machine } => {
+                write!(f, "docker $(docker-machine config {})", quote(machine))
+            }
+            Engine::Tls { .. } => write!(f, "{}", self.tls_docker(&[])),
+        }
+    }
+}
+
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn native_engines_are_reached_with_labs_certificates() {
+        let lab = crate::config::parse(
+            Path::new("/srv/class/lab.toml"),
+            "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 2400\n",
+        )
+        .unwrap();
+        let mut seen = Observed::default();
+        seen.ips
+            .insert("swarm-master".into(), "10.0.0.3".parse().unwrap());
+        let engine = Engine::of(&lab, &seen, "swarm-master");
+        let cmd = engine.tls_docker(&["node".into(), "ls".into()]);
+        assert_eq!(
+            cmd.to_string(),
+            "DOCKER_CERT_PATH=/srv/class/.lab/certs docker --tlsverify -H tcp://10.0.0.3:2400 node ls"
+        );
+        let env = engine.env();
+        assert!(env.contains(&("DOCKER_HOST".into(), "tcp://10.0.0.3:2400".into())));
+        assert!(env.contains(&("DOCKER_TLS_VERIFY".into(), "1".into())));
+    }
+
+    #[test]
+    fn docker_machine_engines_read_their_flags_when_run() {
+        let lab = crate::config::parse(Path::new("lab.toml"), "box = \"x/y\"\n").unwrap();
+        let engine = Engine::of(&lab, &Observed::default(), "consul");
+        assert_eq!(engine.to_string(), "docker $(docker-machine config consul)");
+        assert!(engine.env().is_empty());
+    }
+}

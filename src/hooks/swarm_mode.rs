@@ -1,0 +1,319 @@
+//! `mode = "swarm"`: the master inits a swarm, the nodes join it as workers,
+//! and the lab gets an attachable overlay network, the modern form of the
+//! seed's Consul-backed cluster.
+
+use crate::config::{Lab, Machine, Mode, Role};
+use crate::engine::Engine;
+use crate::observe::Observed;
+use crate::plan::{stage, Action, Step};
+use crate::swarm;
+
+use super::{ip_of, Hook};
+
+pub struct Cluster;
+
+impl Cluster {
+    fn step(&self, stage: u8, machine: &str, reason: impl Into<String>, action: Action) -> Step {
+        Step {
+            stage,
+            machine: Some(machine.to_string()),
+            hook: "swarm",
+            reason: reason.into(),
+            action,
+        }
+    }
+
+    fn docker(&self, lab: &Lab, seen: &Observed, machine: &str, args: Vec<String>) -> Action {
+        Action::Docker {
+            engine: Engine::of(lab, seen, machine),
+            args,
+        }
+    }
+
+    fn master(&self, lab: &Lab, m: &Machine, seen: &Observed) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let info = seen.swarm_info(&m.name);
+        let leads = info.is_some_and(|i| i.is_active() && i.manager);
+        if !leads {
+            if info.is_some_and(|i| i.is_active()) {
+                steps.push(self.step(
+                    stage::SWARM,
+                    &m.name,
+                    "it is a worker of another swarm",
+                    self.docker(lab, seen, &m.name, swarm::leave_args()),
+                ));
+            }
+            steps.push(self.step(
+                stage::SWARM,
+                &m.name,
+                "no swarm yet",
+                self.docker(
+                    lab,
+                    seen,
+                    &m.name,
+                    swarm::init_args(&ip_of(lab, seen, &m.name)),
+                ),
+            ));
+        }
+        if !leads || seen.network.is_none() {
+            steps.push(self.step(
+                stage::JOIN,
+                &m.name,
+                format!("no overlay network `{}` yet", lab.network),
+                self.docker(lab, seen, &m.name, swarm::network_create_args(&lab.network)),
+            ));
+        }
+        // A node that left and joined again is a new node; its old entry
+        // stays Down in `docker node ls` until the manager removes it.
+        let current: Vec<&str> = lab
+            .machines
+            .iter()
+            .filter_map(|x| seen.swarm_info(&x.name))
+            .map(|i| i.node_id.as_str())
+            .collect();
+        for node in seen.nodes.iter().flatten() {
+            let ours = lab.machine(&node.hostname).is_some();
+            if ours && !node.is_ready() && !current.contains(&node.id.as_str()) {
+                steps.push(self.step(
+                    stage::CLEANUP,
+                    &m.name,
+                    format!(
+                        "{} left the swarm; its old entry {} is {}",
+                        node.hostname, node.id, node.status
+                    ),
+                    self.docker(
+                        lab,
+                        seen,
+                        &m.name,
+                        vec![
+                            "node".into(),
+                            "rm".into(),
+                            "--force".into(),
+                            node.id.clone(),
+                        ],
+                    ),
+                ));
+            }
+        }
+        steps
+    }
+
+    fn node(&self, lab: &Lab, m: &Machine, seen: &Observed) -> Vec<Step> {
+        let master = lab.master();
+        let master_leads = seen
+            .swarm_info(&master.name)
+            .is_some_and(|i| i.is_active() && i.manager);
+        let info = seen.swarm_info(&m.name);
+        let known_to_master = info.is_some_and(|i| {
+            i.is_active() && seen.nodes.iter().flatten().any(|n| n.id == i.node_id)
+        });
+        if master_leads && known_to_master {
+            return Vec::new();
+        }
+        let mut steps = Vec::new();
+        if info.is_some_and(|i| i.is_active()) {
+            steps.push(self.step(
+                stage::JOIN,
+                &m.name,
+                format!("it is in a swarm that {} does not lead", master.name),
+                self.docker(lab, seen, &m.name, swarm::leave_args()),
+            ));
+        }
+        let reason =
+            if info.is_some_and(|i| i.node_id.is_empty() && !i.is_active()) || info.is_none() {
+                "not in the swarm".to_string()
+            } else {
+                "not in the master's swarm".to_string()
+            };
+        steps.push(self.step(
+            stage::JOIN,
+            &m.name,
+            reason,
+            Action::SwarmJoin {
+                node: Engine::of(lab, seen, &m.name),
+                manager: Engine::of(lab, seen, &master.name),
+                advertise: ip_of(lab, seen, &m.name),
+                manager_addr: format!("{}:{}", ip_of(lab, seen, &master.name), swarm::MANAGER_PORT),
+            },
+        ));
+        steps
+    }
+}
+
+impl Hook for Cluster {
+    fn name(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
+        if lab.mode != Mode::Swarm {
+            return Vec::new();
+        }
+        match machine.role {
+            Role::Consul => Vec::new(),
+            Role::Master => self.master(lab, machine, seen),
+            Role::Node => self.node(lab, machine, seen),
+        }
+    }
+
+    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
+        // The swarm goes with its machines.
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::swarm::{SwarmInfo, SwarmNode};
+    use std::path::Path;
+
+    fn lab() -> Lab {
+        crate::config::parse(
+            Path::new("lab.toml"),
+            "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 2\n",
+        )
+        .unwrap()
+    }
+
+    fn info(id: &str, manager: bool) -> SwarmInfo {
+        SwarmInfo {
+            node_id: id.into(),
+            state: "active".into(),
+            manager,
+            error: String::new(),
+        }
+    }
+
+    fn node(id: &str, host: &str, status: &str) -> SwarmNode {
+        SwarmNode {
+            id: id.into(),
+            hostname: host.into(),
+            status: status.into(),
+            ..SwarmNode::default()
+        }
+    }
+
+    /// A formed swarm: master leads, both nodes joined, network there.
+    fn formed(lab: &Lab) -> Observed {
+        let mut seen = Observed::default();
+        for (i, m) in lab.machines.iter().enumerate() {
+            seen.ips
+                .insert(m.name.clone(), format!("10.0.0.{}", i + 2).parse().unwrap());
+            let id = format!("id{i}");
+            seen.engines
+                .insert(m.name.clone(), Ok(info(&id, m.role == Role::Master)));
+            seen.nodes
+                .get_or_insert_with(Vec::new)
+                .push(node(&id, &m.name, "Ready"));
+        }
+        seen.network = Some("overlay".into());
+        seen
+    }
+
+    fn plan(lab: &Lab, seen: &Observed) -> Vec<Step> {
+        lab.machines
+            .iter()
+            .flat_map(|m| Cluster.on_create(lab, m, seen))
+            .collect()
+    }
+
+    #[test]
+    fn machines_without_swarm_get_init_join_and_network() {
+        let lab = lab();
+        let mut seen = Observed::default();
+        for m in &lab.machines {
+            seen.engines.insert(
+                m.name.clone(),
+                Ok(SwarmInfo {
+                    state: "inactive".into(),
+                    ..SwarmInfo::default()
+                }),
+            );
+        }
+        seen.ips
+            .insert("swarm-master".into(), "10.0.0.2".parse().unwrap());
+        seen.ips
+            .insert("swarm-node01".into(), "10.0.0.3".parse().unwrap());
+        let steps = plan(&lab, &seen);
+        let shown: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} {}", s.stage, s.action))
+            .collect();
+        assert_eq!(steps.len(), 4, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("4 ")
+                && shown[0].ends_with("swarm init --advertise-addr 10.0.0.2"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[1].ends_with("network create --driver overlay --attachable lab-overlay"),
+            "{}",
+            shown[1]
+        );
+        assert!(
+            shown[2].contains("swarm join --token")
+                && shown[2].ends_with("--advertise-addr 10.0.0.3 10.0.0.2:2377"),
+            "{}",
+            shown[2]
+        );
+        assert!(steps[2..].iter().all(|s| s.stage == stage::JOIN));
+    }
+
+    #[test]
+    fn a_formed_swarm_needs_nothing() {
+        let lab = lab();
+        assert_eq!(plan(&lab, &formed(&lab)), Vec::new());
+    }
+
+    #[test]
+    fn a_node_that_left_rejoins_and_its_old_entry_goes() {
+        let lab = lab();
+        let mut seen = formed(&lab);
+        seen.engines.insert(
+            "swarm-node02".into(),
+            Ok(SwarmInfo {
+                state: "inactive".into(),
+                ..SwarmInfo::default()
+            }),
+        );
+        seen.nodes.as_mut().unwrap()[2].status = "Down".into();
+        let steps = plan(&lab, &seen);
+        let what: Vec<(u8, &str)> = steps
+            .iter()
+            .map(|s| (s.stage, s.machine.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            what,
+            [
+                (stage::CLEANUP, "swarm-master"),
+                (stage::JOIN, "swarm-node02")
+            ]
+        );
+        assert!(steps[0].action.to_string().ends_with("node rm --force id2"));
+        assert!(matches!(steps[1].action, Action::SwarmJoin { .. }));
+    }
+
+    #[test]
+    fn a_node_in_a_foreign_swarm_leaves_first() {
+        let lab = lab();
+        let mut seen = formed(&lab);
+        seen.engines
+            .insert("swarm-node01".into(), Ok(info("stranger", false)));
+        let steps = plan(&lab, &seen);
+        assert_eq!(steps.len(), 2, "{steps:#?}");
+        assert!(steps[0].action.to_string().ends_with("swarm leave --force"));
+        assert!(matches!(steps[1].action, Action::SwarmJoin { .. }));
+    }
+
+    #[test]
+    fn a_lost_network_is_made_again() {
+        let lab = lab();
+        let mut seen = formed(&lab);
+        seen.network = None;
+        let steps = plan(&lab, &seen);
+        assert_eq!(steps.len(), 1);
+        assert!(steps[0].action.to_string().contains("network create"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Docker's swarm mode as lab sees it: the docker commands it runs and pure
+//! parsers of what they print.
+
+use serde::{Deserialize, Serialize};
+
+/// `docker info --format '{{json .Swarm}}'`, the parts lab needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmInfo {
+    #[serde(rename = "NodeID", default)]
+    pub node_id: String,
+    /// "inactive", "pending", "active", "error" or "locked".
+    #[serde(rename = "LocalNodeState", default)]
+    pub state: String,
+    #[serde(rename = "ControlAvailable", default)]
+    pub manager: bool,
+    #[serde(rename = "Error", default)]
+    pub error: String,
+}
+
+impl SwarmInfo {
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
+    }
+}
+
+pub fn info_args() -> Vec<String> {
+    ["info", "--format", "{{json .Swarm}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn parse_info(text: &str) -> Result<SwarmInfo, String> {
+    serde_json::from_str(text.trim())
+        .map_err(|e| format!("unexpected `docker info` output ({e}): {}", text.trim()))
+}
+
+/// One line of `docker node ls --format '{{json .}}'`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmNode {
+    #[serde(rename = "ID", default)]
+    pub id: String,
+    #[serde(rename = "Hostname", default)]
+    pub hostname: String,
+    /// "Ready", "Down", "Unknown", "Disconnected".
+    #[serde(rename = "Status", default)]
+    pub status: String,
+    #[serde(rename = "Availability", default)]
+    pub availability: String,
+    /// "Leader", "Reachable", "Unreachable" or empty for workers.
+    #[serde(rename = "ManagerStatus", default)]
+    pub manager_status: String,
+}
+
+impl SwarmNode {
+    pub fn is_ready(&self) -> bool {
+        self.status == "Ready"
+    }
+}
+
+pub fn node_ls_args() -> Vec<String> {
+    ["node", "ls", "--format", "{{json .}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn parse_node_ls(text: &str) -> Result<Vec<SwarmNode>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .map_err(|e| format!("unexpected `docker node ls` line ({e}): {l}"))
+        })
+        .collect()
+}
+
+pub fn network_ls_args() -> Vec<String> {
+    [
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The driver of network `name` in `docker network ls` output, if it is there.
+pub fn network_driver(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let mut cols = l.split('\t');
+        (cols.next() == Some(name)).then(|| cols.next().unwrap_or_default().to_string())
+    })
+}
+
+/// The swarm's manager port: `swarm join` goes to MASTER_IP:2377.
+pub const MANAGER_PORT: u16 = 2377;
+
+pub fn init_args(advertise: &str) -> Vec<String> {
+    vec![
+        "swarm".into(),
+        "init".into(),
+        "--advertise-addr".into(),
+        advertise.into(),
+    ]
+}
+
+pub fn join_token_args() -> Vec<String> {
+    ["swarm", "join-token", "-q", "worker"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn join_args(token: &str, advertise: &str, manager: &str) -> Vec<String> {
+    vec![
+        "swarm".into(),
+        "join".into(),
+        "--token".into(),
+        token.into(),
+        "--advertise-addr".into(),
+        advertise.into(),
+        manager.into(),
+    ]
+}
+
+pub fn leave_args() -> Vec<String> {
+    ["swarm", "leave", "--force"].map(String::from).to_vec()
+}
+
+pub fn network_create_args(name: &str) -> Vec<String> {
+    vec![
+        "network".into(),
+        "create".into(),
+        "--driver".into(),
+        "overlay".into(),
+        "--attachable".into(),
+        name.into(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swarm_info_of_a_manager_a_worker_and_a_loner() {
+        let manager = r#"{"NodeID":"k1x","NodeAddr":"10.0.0.3","LocalNodeState":"active","ControlAvailable":true,"Error":"","RemoteManagers":[{"NodeID":"k1x","Addr":"10.0.0.3:2377"}],"Nodes":3,"Managers":1,"Cluster":{"ID":"c9"}}"#;
+        let info = parse_info(manager).unwrap();
+        assert!(info.is_active() && info.manager);
+        assert_eq!(info.node_id, "k1x");
+        let worker = parse_info(r#"{"NodeID":"w2","NodeAddr":"10.0.0.4","LocalNodeState":"active","ControlAvailable":false,"Error":"","RemoteManagers":null}"#).unwrap();
+        assert!(worker.is_active() && !worker.manager);
+        let alone = parse_info(r#"{"NodeID":"","NodeAddr":"","LocalNodeState":"inactive","ControlAvailable":false,"Error":"","RemoteManagers":null}"#).unwrap();
+        assert!(!alone.is_active());
+        assert!(parse_info("Cannot connect to the Docker daemon").is_err());
+    }
+
+    #[test]
+    fn node_list_lines() {
+        let text = "{\"Availability\":\"Active\",\"EngineVersion\":\"20.10.24+dfsg1\",\"Hostname\":\"swarm-master\",\"ID\":\"k1x\",\"ManagerStatus\":\"Leader\",\"Self\":true,\"Status\":\"Ready\",\"TLSStatus\":\"Ready\"}\n{\"Availability\":\"Active\",\"EngineVersion\":\"20.10.24+dfsg1\",\"Hostname\":\"swarm-node01\",\"ID\":\"w2\",\"ManagerStatus\":\"\",\"Self\":false,\"Status\":\"Down\",\"TLSStatus\":\"Ready\"}\n";
+        let nodes = parse_node_ls(text).unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert!(nodes[0].is_ready());
+        assert_eq!(nodes[1].hostname, "swarm-node01");
+        assert!(!nodes[1].is_ready());
+        assert!(parse_node_ls("ID HOSTNAME\n").is_err());
+    }
+
+    #[test]
+    fn network_by_exact_name() {
+        let text =
+            "bridge\tbridge\tlocal\nlab-overlay-old\toverlay\tswarm\nlab-overlay\toverlay\tswarm\n";
+        assert_eq!(
+            network_driver(text, "lab-overlay").as_deref(),
+            Some("overlay")
+        );
+        assert_eq!(network_driver(text, "lab"), None);
+    }
+}

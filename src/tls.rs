@@ -1,0 +1,168 @@
+//! The lab's own certificate authority for `engine = "native"`: what
+//! docker-machine keeps in `~/.docker/machine/certs`, kept in `.lab/certs`.
+//!
+//! The CA's key stays on the host; each machine gets a server certificate for
+//! its private address and name, the host a client certificate for `docker`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+pub const CA: &str = "ca.pem";
+const CA_KEY: &str = "ca-key.pem";
+pub const CLIENT: &str = "cert.pem";
+pub const CLIENT_KEY: &str = "key.pem";
+pub const SERVER: &str = "server.pem";
+pub const SERVER_KEY: &str = "server-key.pem";
+
+/// The CA's parameters. They are the same every time, so a CA written by
+/// an earlier run signs again from its saved key alone.
+fn ca_params(lab: &str) -> anyhow::Result<CertificateParams> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("lab {lab} CA"));
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "lab");
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok(params)
+}
+
+fn write(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Makes the CA and the client certificate in `dir` unless they are there.
+pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (ca, ca_key) = (dir.join(CA), dir.join(CA_KEY));
+    match (ca.exists(), ca_key.exists()) {
+        (true, true) => {}
+        (false, false) => {
+            let key = KeyPair::generate().context("generating the CA key")?;
+            let cert = ca_params(lab)?.self_signed(&key)?;
+            write(&ca_key, &key.serialize_pem(), 0o600)?;
+            write(&ca, &cert.pem(), 0o644)?;
+        }
+        _ => anyhow::bail!(
+            "{} holds only half of the lab's CA (ca.pem and ca-key.pem go together)\nhint: run `lab destroy` and `lab up` to start with new certificates",
+            dir.display()
+        ),
+    }
+    if !dir.join(CLIENT).exists() || !dir.join(CLIENT_KEY).exists() {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("lab {lab} client"));
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &issuer(dir, lab)?)?;
+        write(&dir.join(CLIENT_KEY), &key.serialize_pem(), 0o600)?;
+        write(&dir.join(CLIENT), &cert.pem(), 0o644)?;
+    }
+    Ok(())
+}
+
+fn issuer(dir: &Path, lab: &str) -> anyhow::Result<Issuer<'static, KeyPair>> {
+    let key = KeyPair::from_pem(&read(&dir.join(CA_KEY))?).context("the CA key is unreadable")?;
+    Ok(Issuer::new(ca_params(lab)?, key))
+}
+
+/// Where a machine's server certificate and key are kept.
+pub fn server_dir(dir: &Path, machine: &str) -> PathBuf {
+    dir.join(machine)
+}
+
+/// Issues `machine`'s server certificate for `names` (addresses and host
+/// names), replacing an older one.
+pub fn issue_server(dir: &Path, lab: &str, machine: &str, names: &[String]) -> anyhow::Result<()> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(names.to_vec())
+        .with_context(|| format!("{names:?} are not valid certificate names"))?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, machine.to_string());
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params.signed_by(&key, &issuer(dir, lab)?)?;
+    let out = server_dir(dir, machine);
+    std::fs::create_dir_all(&out)?;
+    write(&out.join(SERVER_KEY), &key.serialize_pem(), 0o600)?;
+    write(&out.join(SERVER), &cert.pem(), 0o644)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn keys_are_private_and_the_ca_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure_ca(dir.path(), "t").unwrap();
+        let ca = read(&dir.path().join(CA)).unwrap();
+        assert_eq!(mode(&dir.path().join(CA_KEY)), 0o600);
+        assert_eq!(mode(&dir.path().join(CLIENT_KEY)), 0o600);
+        ensure_ca(dir.path(), "t").unwrap();
+        assert_eq!(
+            read(&dir.path().join(CA)).unwrap(),
+            ca,
+            "a second run keeps the CA"
+        );
+
+        issue_server(
+            dir.path(),
+            "t",
+            "node1",
+            &["10.0.0.5".into(), "node1".into()],
+        )
+        .unwrap();
+        let server = server_dir(dir.path(), "node1");
+        assert_eq!(mode(&server.join(SERVER_KEY)), 0o600);
+        assert!(read(&server.join(SERVER))
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn half_a_ca_is_an_error_not_a_silent_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure_ca(dir.path(), "t").unwrap();
+        std::fs::remove_file(dir.path().join(CA_KEY)).unwrap();
+        let err = ensure_ca(dir.path(), "t").unwrap_err().to_string();
+        assert!(err.contains("half of the lab's CA"), "{err}");
+    }
+}
