@@ -234,6 +234,23 @@ fn output_block(stderr: &str, stdout: &str) -> String {
     }
 }
 
+/// What `lab env` and `docker-machine env` export to aim a shell's `docker`
+/// at a lab machine.
+const AIMING: [&str; 4] = [
+    "DOCKER_HOST",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "DOCKER_MACHINE_NAME",
+];
+
+/// After `eval "$(lab env swarm-master)"` lab's children must still see the
+/// host's engine: Vagrant's docker provider would otherwise look for its
+/// machines inside the lab. A plain `DOCKER_HOST` (rootless Docker, say) is
+/// the host's own and is kept.
+fn shell_is_aimed_at_a_machine() -> bool {
+    AIMING[1..].iter().any(|v| std::env::var_os(v).is_some())
+}
+
 /// Runs commands and logs each one with its complete output.
 #[derive(Clone)]
 pub struct Runner {
@@ -302,6 +319,11 @@ impl Runner {
             .cloned()
             .unwrap_or_else(|| PathBuf::from(cmd.tool.program()));
         let mut command = tokio::process::Command::new(program);
+        if shell_is_aimed_at_a_machine() {
+            for var in AIMING {
+                command.env_remove(var);
+            }
+        }
         command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))

@@ -40,11 +40,11 @@ pub async fn run(
         }
     }
 
-    ui.say("reading SSH settings, private addresses and docker-machine's entries");
+    ui.say("reading SSH settings, private addresses and the engines' state");
     let seen = observe::everything(&runner, lab, seen.vms).await?;
     let plan = plan::create_hooks(lab, &seen, &hooks);
     if plan.is_empty() {
-        ui.say("every machine is registered and Consul is running: nothing to do");
+        ui.say("every engine, service and swarm member is in place: nothing to do");
     }
     execute(&plan, &runner, &ui, RETRY).await?;
 

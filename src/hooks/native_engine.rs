@@ -21,9 +21,7 @@ const DROP_IN: &str = "/etc/systemd/system/docker.service.d/10-lab.conf";
 
 /// Installs Docker only when the machine has none, so boxes with Docker
 /// inside need no network. `$1` is the install URL; empty means never.
-const INSTALL: &str = r#"if command -v dockerd >/dev/null 2>&1; then exit 0; fi
-if [ -z "$1" ]; then echo "Docker is not installed on this machine and lab.toml's [docker] install_url is empty" >&2; exit 3; fi
-curl -fsSL "$1" | sh"#;
+const INSTALL: &str = r#"command -v dockerd >/dev/null 2>&1 && exit 0; [ -n "$1" ] || { echo "Docker is missing here and [docker] install_url is empty" >&2; exit 3; }; curl -fsSL "$1" | sh"#;
 
 /// Writes stdin to `$2` in directory `$1` with mode `$3`; a key is never
 /// readable by others, not even for a moment.

@@ -64,22 +64,23 @@ impl Cluster {
             ));
         }
         // A node that left and joined again is a new node; its old entry
-        // stays Down in `docker node ls` until the manager removes it.
-        let current: Vec<&str> = lab
-            .machines
-            .iter()
-            .filter_map(|x| seen.swarm_info(&x.name))
-            .map(|i| i.node_id.as_str())
-            .collect();
-        for node in seen.nodes.iter().flatten() {
-            let ours = lab.machine(&node.hostname).is_some();
-            if ours && !node.is_ready() && !current.contains(&node.id.as_str()) {
+        // stays in `docker node ls` (Ready for a while, then Down) until
+        // the manager removes it. An entry is stale when its machine's
+        // engine answers with another node ID, or with none.
+        for entry in seen.nodes.iter().flatten() {
+            let Some(now) = lab
+                .machine(&entry.hostname)
+                .and_then(|x| seen.swarm_info(&x.name))
+            else {
+                continue;
+            };
+            if now.node_id != entry.id {
                 steps.push(self.step(
                     stage::CLEANUP,
                     &m.name,
                     format!(
-                        "{} left the swarm; its old entry {} is {}",
-                        node.hostname, node.id, node.status
+                        "{} left the swarm; its old entry {} ({}) goes",
+                        entry.hostname, entry.id, entry.status
                     ),
                     self.docker(
                         lab,
@@ -89,7 +90,7 @@ impl Cluster {
                             "node".into(),
                             "rm".into(),
                             "--force".into(),
-                            node.id.clone(),
+                            entry.id.clone(),
                         ],
                     ),
                 ));
@@ -302,9 +303,10 @@ mod tests {
         seen.engines
             .insert("swarm-node01".into(), Ok(info("stranger", false)));
         let steps = plan(&lab, &seen);
-        assert_eq!(steps.len(), 2, "{steps:#?}");
-        assert!(steps[0].action.to_string().ends_with("swarm leave --force"));
-        assert!(matches!(steps[1].action, Action::SwarmJoin { .. }));
+        assert_eq!(steps.len(), 3, "{steps:#?}");
+        assert!(steps[0].action.to_string().ends_with("node rm --force id1"));
+        assert!(steps[1].action.to_string().ends_with("swarm leave --force"));
+        assert!(matches!(steps[2].action, Action::SwarmJoin { .. }));
     }
 
     #[test]
