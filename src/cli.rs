@@ -39,7 +39,8 @@ Exit codes:
   1  a step failed (the error names the machine, the command and its stderr)
   2  wrong usage (unknown command, flag or machine name)
   3  lab.toml is missing or invalid (the error names the line and column)
-  4  a required program (vagrant, docker-machine, docker, ssh) is not installed";
+  4  a required program (vagrant, docker-machine, docker, ssh) is not installed
+  5  lab verify: at least one check failed (each is printed with FAIL)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -59,6 +60,13 @@ pub enum Command {
     /// One row per machine: role, Vagrant state, private address,
     /// docker-machine state, engine URL.
     Status(StatusArgs),
+
+    /// Check the lab end to end, as the seed did by hand: machines running,
+    /// engines answering, every swarm node Ready, the overlay network there,
+    /// and probe containers on two different machines pinging each other by
+    /// address and by name. One PASS/FAIL line per check; the probes are
+    /// removed afterwards. Exit 0 only if every check passes.
+    Verify(VerifyArgs),
 
     /// Print the Vagrantfile lab.toml renders to (written to .lab/Vagrantfile by `up`).
     Render,
@@ -98,6 +106,13 @@ pub struct EnvArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// One JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// One JSON document: {"lab", "passed", "checks": [{"name", "passed", "detail"}]}.
     #[arg(long)]
     pub json: bool,
 }

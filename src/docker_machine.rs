@@ -212,6 +212,11 @@ pub fn config(name: &str) -> Cmd {
 
 /// docker-machine keeps its own copy of the key, so the path only has to
 /// exist when create runs; an absolute path keeps it valid from any cwd.
+/// `docker-machine config --swarm NAME`: the classic Swarm manager's API.
+pub fn config_swarm(name: &str) -> Cmd {
+    Cmd::new(Tool::DockerMachine, ["config", "--swarm", name])
+}
+
 pub fn absolute_key(key: &Path) -> String {
     std::path::absolute(key)
         .unwrap_or_else(|_| key.to_path_buf())

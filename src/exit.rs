@@ -8,6 +8,7 @@ pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const CONFIG: u8 = 3;
 pub const MISSING_TOOL: u8 = 4;
+pub const VERIFY_FAILED: u8 = 5;
 
 /// The exit code for an error, from the first cause lab recognises.
 pub fn code(error: &anyhow::Error) -> u8 {
@@ -17,6 +18,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<MissingTools>() {
             return MISSING_TOOL;
+        }
+        if cause.is::<crate::verify::VerifyFailed>() {
+            return VERIFY_FAILED;
         }
         if cause.is::<UnknownMachine>() {
             return USAGE;

@@ -24,6 +24,7 @@ pub mod swarm;
 pub mod tls;
 pub mod ui;
 pub mod vagrant;
+pub mod verify;
 
 #[cfg(test)]
 mod testdata;

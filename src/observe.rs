@@ -343,6 +343,40 @@ pub async fn everything(
     Ok(seen)
 }
 
+/// What `status` and `verify` see, changing nothing: like [`everything`],
+/// but a machine whose address cannot be read is reported, not fatal, and
+/// a failure on the engine side comes back as a problem for the lab.
+pub async fn read_only(
+    runner: &Runner,
+    lab: &Lab,
+) -> anyhow::Result<(
+    Observed,
+    BTreeMap<String, Result<Ipv4Addr, String>>,
+    Option<String>,
+)> {
+    let vms = vms(runner, lab).await?;
+    let ssh = ssh_configs(runner, lab, &vms).await?;
+    let ips = addresses_each(runner, lab, &ssh).await;
+    let mut seen = Observed {
+        vms,
+        ssh,
+        ips: ips
+            .iter()
+            .filter_map(|(m, r)| r.as_ref().ok().map(|ip| (m.clone(), *ip)))
+            .collect(),
+        ca_ready: lab.engine == EngineDriver::Native && ca_ready(lab),
+        ..Observed::default()
+    };
+    if lab.engine == EngineDriver::DockerMachine {
+        seen.dm = docker_machines(runner, lab).await?;
+    }
+    let problem = engines_and_services(runner, lab, &mut seen)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    Ok((seen, ips, problem))
+}
+
 /// The engine side of [`everything`], from what is already observed.
 pub async fn engines_and_services(
     runner: &Runner,

@@ -137,6 +137,25 @@ pub fn network_create_args(name: &str) -> Vec<String> {
     ]
 }
 
+/// Classic Swarm's `docker info --format '{{json .SystemStatus}}'`: pairs
+/// such as `["Nodes","3"]`, then per node `[" └ Status","Healthy"]`.
+/// Returns (nodes, healthy).
+pub fn parse_classic_status(text: &str) -> Option<(usize, usize)> {
+    let pairs: Vec<(String, String)> = serde_json::from_str(text.trim()).ok()?;
+    let nodes = pairs
+        .iter()
+        .find(|(k, _)| k.trim() == "Nodes")?
+        .1
+        .trim()
+        .parse()
+        .ok()?;
+    let healthy = pairs
+        .iter()
+        .filter(|(k, v)| k.trim_start_matches([' ', '└']).trim() == "Status" && v == "Healthy")
+        .count();
+    Some((nodes, healthy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +182,13 @@ mod tests {
         assert_eq!(nodes[1].hostname, "swarm-node01");
         assert!(!nodes[1].is_ready());
         assert!(parse_node_ls("ID HOSTNAME\n").is_err());
+    }
+
+    #[test]
+    fn classic_swarm_counts_healthy_nodes() {
+        let text = r#"[["Role","primary"],["Strategy","spread"],["Filters","health, port"],["Nodes","2"],[" └ swarm-master","10.0.0.3:2376"],["  └ Status","Healthy"],[" └ swarm-node01","10.0.0.4:2376"],["  └ Status","Pending"]]"#;
+        assert_eq!(parse_classic_status(text), Some((2, 1)));
+        assert_eq!(parse_classic_status("null"), None);
     }
 
     #[test]

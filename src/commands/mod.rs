@@ -5,6 +5,7 @@ pub mod dry_run;
 pub mod env;
 pub mod status;
 pub mod up;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Destroy(args) => destroy::run(&lab, &args, cli.quiet, timeout).await,
         Command::Env(args) => env::run(&lab, &args, &cli.file).await,
         Command::Status(args) => status::run(&lab, &args).await,
+        Command::Verify(args) => verify::run(&lab, &args, timeout).await,
         Command::Render => {
             print!("{}", crate::render::vagrantfile(&lab)?);
             Ok(())

@@ -31,26 +31,7 @@ pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
         tools.push(Tool::DockerMachine);
     }
     let runner = super::reader(&tools)?;
-    let vms = observe::vms(&runner, lab).await?;
-    let ssh = observe::ssh_configs(&runner, lab, &vms).await?;
-    let ips = observe::addresses_each(&runner, lab, &ssh).await;
-    let mut seen = Observed {
-        vms,
-        ssh,
-        ips: ips
-            .iter()
-            .filter_map(|(m, r)| r.as_ref().ok().map(|ip| (m.clone(), *ip)))
-            .collect(),
-        ca_ready: lab.engine == EngineDriver::Native && observe::ca_ready(lab),
-        ..Observed::default()
-    };
-    if lab.engine == EngineDriver::DockerMachine {
-        seen.dm = observe::docker_machines(&runner, lab).await?;
-    }
-    let lab_problem = observe::engines_and_services(&runner, lab, &mut seen)
-        .await
-        .err()
-        .map(|e| format!("{e:#}"));
+    let (seen, ips, lab_problem) = observe::read_only(&runner, lab).await?;
 
     let rows: Vec<Row> = lab
         .machines

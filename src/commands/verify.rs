@@ -1,0 +1,310 @@
+//! `lab verify`: one line per check, exit 0 only when all pass.
+
+use std::time::Duration;
+
+use crate::cli::VerifyArgs;
+use crate::config::{Lab, Mode};
+use crate::engine::Engine;
+use crate::observe::{self, Observed};
+use crate::runner::Runner;
+use crate::verify::{self, on, words, Check, VerifyFailed};
+
+/// Prints each check as it is made (or all as JSON at the end).
+struct Report {
+    json: bool,
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn add(&mut self, check: Check) {
+        if !self.json {
+            println!("{}", check.line());
+        }
+        self.checks.push(check);
+    }
+}
+
+pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> anyhow::Result<()> {
+    let runner = if lab.state_dir().exists() {
+        super::runner(lab, &lab.tools(), timeout)?
+    } else {
+        super::reader(&lab.tools())?
+    };
+    let (seen, _, problem) = observe::read_only(&runner, lab).await?;
+    let mut report = Report {
+        json: args.json,
+        checks: Vec::new(),
+    };
+    for check in verify::static_checks(lab, &seen) {
+        report.add(check);
+    }
+    if let Some(problem) = problem {
+        report.add(Check::fail("lab state", problem));
+    }
+    if lab.mode == Mode::Classic && report.checks.iter().all(|c| c.passed) {
+        report.add(classic_nodes(&runner, lab).await);
+    }
+    if report.checks.iter().all(|c| c.passed) {
+        probes(&runner, lab, &seen, &mut report).await;
+    } else {
+        report.add(Check::fail(
+            "probes",
+            "not started: the checks above must pass first",
+        ));
+    }
+
+    let failed = report.checks.iter().filter(|c| !c.passed).count();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lab": lab.name,
+                "passed": failed == 0,
+                "checks": report.checks,
+            }))?
+        );
+    }
+    if failed > 0 {
+        return Err(VerifyFailed {
+            failed,
+            total: report.checks.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Classic Swarm: the swarm manager's own count of healthy nodes.
+async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
+    let master = &lab.master().name;
+    let result = async {
+        let out = runner
+            .quiet(&crate::docker_machine::config_swarm(master))
+            .await?;
+        let mut args = crate::docker_machine::parse_config(&out.stdout);
+        args.extend(words(&["info", "--format", "{{json .SystemStatus}}"]));
+        let out = runner
+            .quiet(&crate::runner::Cmd::new(crate::runner::Tool::Docker, args))
+            .await?;
+        anyhow::Ok(out.stdout)
+    }
+    .await;
+    let expected = lab.machines.len() - 1;
+    match result.map(|text| crate::swarm::parse_classic_status(&text)) {
+        Ok(Some((nodes, healthy))) if nodes == expected && healthy == expected => Check::pass(
+            "swarm nodes",
+            format!("{healthy} of {expected} healthy (classic Swarm on {master})"),
+        ),
+        Ok(Some((nodes, healthy))) => Check::fail(
+            "swarm nodes",
+            format!("{nodes} nodes, {healthy} healthy; expected {expected}"),
+        ),
+        Ok(None) => Check::fail("swarm nodes", "the swarm manager reported no node list"),
+        Err(e) => Check::fail("swarm nodes", format!("{e:#}")),
+    }
+}
+
+/// Probe containers on two machines, pinging each other over the overlay
+/// network; whatever was started is removed afterwards.
+async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Report) {
+    let (a, b) = verify::probe_machines(lab);
+    let master = Engine::of(lab, seen, &lab.master().name);
+    let pair = [
+        (a.clone(), Engine::of(lab, seen, &a)),
+        (b.clone(), Engine::of(lab, seen, &b)),
+    ];
+    let mut started: Vec<(Engine, String)> = Vec::new();
+    let mut made_network = false;
+    let image_file = lab.state_dir().join("probe-image.tar");
+
+    probe_steps(
+        runner,
+        lab,
+        &master,
+        &pair,
+        &image_file,
+        &mut started,
+        &mut made_network,
+        report,
+    )
+    .await;
+
+    let mut leftovers = Vec::new();
+    for (engine, name) in &started {
+        if let Err(e) = on(runner, engine, &words(&["rm", "-f", name])).await {
+            leftovers.push(format!("{name} on {}: {e:#}", engine.machine()));
+        }
+    }
+    if made_network {
+        if let Err(e) = on(runner, &master, &words(&["network", "rm", &lab.network])).await {
+            leftovers.push(format!("network {}: {e:#}", lab.network));
+        }
+    }
+    let _ = std::fs::remove_file(&image_file);
+    if !leftovers.is_empty() {
+        report.add(Check::fail("clean up", leftovers.join("\n")));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn probe_steps(
+    runner: &Runner,
+    lab: &Lab,
+    master: &Engine,
+    pair: &[(String, Engine); 2],
+    image_file: &std::path::Path,
+    started: &mut Vec<(Engine, String)>,
+    made_network: &mut bool,
+    report: &mut Report,
+) {
+    if lab.mode == Mode::Classic {
+        // The seed's compose file made the overlay network; verify makes a
+        // short-lived one when the lab has none.
+        let listed = on(runner, master, &crate::swarm::network_ls_args()).await;
+        if listed.is_ok_and(|t| crate::swarm::network_driver(&t, &lab.network).is_none()) {
+            let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
+            match on(runner, master, &args).await {
+                Ok(_) => *made_network = true,
+                Err(e) => return report.add(Check::fail("overlay network", format!("{e:#}"))),
+            }
+        }
+    }
+    for (machine, engine) in pair {
+        let check = ensure_image(runner, lab, machine, engine, image_file).await;
+        let ok = check.passed;
+        report.add(check);
+        if !ok {
+            return;
+        }
+    }
+    let mut ips = Vec::new();
+    for (machine, engine) in pair {
+        let name = verify::probe_name(lab, machine);
+        let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
+        if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
+            return report.add(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
+        }
+        started.push((engine.clone(), name.clone()));
+        let inspect = words(&[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Networks}}",
+            &name,
+        ]);
+        let ip = on(runner, engine, &inspect)
+            .await
+            .ok()
+            .and_then(|j| verify::parse_probe_ip(&j, &lab.network));
+        let Some(ip) = ip else {
+            return report.add(Check::fail(
+                format!("probe on {machine}"),
+                format!("{name} has no address on {}", lab.network),
+            ));
+        };
+        let iface = interface_line(runner, engine, &name, &ip).await;
+        report.add(Check::pass(
+            format!("probe on {machine}"),
+            format!("{name} at {ip} ({iface})"),
+        ));
+        ips.push((name, ip));
+    }
+    for (from, to) in [(0, 1), (1, 0)] {
+        let (engine, from_name) = (&pair[from].1, &ips[from].0);
+        for (how, target) in [("by IP", &ips[to].1), ("by name", &ips[to].0)] {
+            let check_name = format!("ping {how}");
+            let detail = format!("{} -> {} ({target})", pair[from].0, pair[to].0);
+            report.add(match ping(runner, engine, from_name, target).await {
+                Ok(()) => Check::pass(check_name, detail),
+                Err(e) => Check::fail(check_name, format!("{detail}: {e:#}")),
+            });
+        }
+    }
+}
+
+/// `eth0 mtu 1450`, the overlay interface as the probe sees it.
+async fn interface_line(runner: &Runner, engine: &Engine, probe: &str, ip: &str) -> String {
+    let addrs = on(
+        runner,
+        engine,
+        &words(&["exec", probe, "ip", "-o", "addr", "show"]),
+    )
+    .await;
+    let Some(iface) = addrs.ok().and_then(|t| verify::interface_of(&t, ip)) else {
+        return "interface unknown".into();
+    };
+    let mtu_file = format!("/sys/class/net/{iface}/mtu");
+    match on(runner, engine, &words(&["exec", probe, "cat", &mtu_file])).await {
+        Ok(mtu) => format!("{iface} mtu {}", mtu.trim()),
+        Err(_) => iface,
+    }
+}
+
+/// An overlay network takes a moment to reach a new container's peers.
+async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> anyhow::Result<()> {
+    const TRIES: u32 = 10;
+    let args = words(&["exec", from, "ping", "-c", "1", "-W", "2", target]);
+    let mut last = None;
+    for attempt in 1..=TRIES {
+        match on(runner, engine, &args).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        if attempt < TRIES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    Err(last.expect("at least one try"))
+}
+
+/// The probe image on `machine`: there already, loaded from this host's
+/// engine (no registry needed), or pulled.
+async fn ensure_image(
+    runner: &Runner,
+    lab: &Lab,
+    machine: &str,
+    engine: &Engine,
+    file: &std::path::Path,
+) -> Check {
+    let name = format!("probe image on {machine}");
+    let image = &lab.probe_image;
+    let inspect = words(&["image", "inspect", "--format", "{{.Id}}", image]);
+    if on(runner, engine, &inspect).await.is_ok() {
+        return Check::pass(name, format!("{image} is there"));
+    }
+    if runner
+        .quiet(&verify::host_has_image_cmd(image))
+        .await
+        .is_ok()
+    {
+        let loaded = async {
+            if !file.exists() {
+                runner
+                    .quiet(&verify::save_cmd(image, &file.to_path_buf()))
+                    .await?;
+            }
+            on(
+                runner,
+                engine,
+                &words(&["load", "-i", &file.display().to_string()]),
+            )
+            .await
+        }
+        .await;
+        return match loaded {
+            Ok(_) => Check::pass(name, format!("{image} loaded from this host's engine")),
+            Err(e) => Check::fail(
+                name,
+                format!("loading {image} from this host failed: {e:#}"),
+            ),
+        };
+    }
+    match on(runner, engine, &words(&["pull", image])).await {
+        Ok(_) => Check::pass(name, format!("{image} pulled")),
+        Err(e) => Check::fail(
+            name,
+            format!(
+                "{image} is neither on {machine} nor on this host, and pulling it failed: {e:#}\nhint: `docker pull {image}` (or build it) on this host, or set [verify] image in lab.toml"
+            ),
+        ),
+    }
+}
