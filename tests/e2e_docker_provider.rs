@@ -144,28 +144,11 @@ impl Lab {
     }
 
     fn leftover_containers(&self) -> Vec<String> {
-        let out = Command::new("docker")
-            .args([
-                "ps",
-                "-a",
-                "--format",
-                "{{.Names}}",
-                "--filter",
-                &format!("name={}-", self.name),
-            ])
-            .output()
-            .unwrap();
-        text(&out.stdout).lines().map(String::from).collect()
+        support::containers_named(&self.name)
     }
 
     fn network_exists(&self) -> bool {
-        let network = format!("vagrant_network_{}", self.subnet);
-        Command::new("docker")
-            .args(["network", "inspect", &network])
-            .output()
-            .unwrap()
-            .status
-            .success()
+        support::network_exists(&self.subnet)
     }
 
     fn stored_machines(&self) -> Vec<String> {
@@ -186,12 +169,7 @@ impl Drop for Lab {
     /// Whatever happened, nothing of the lab stays on the host.
     fn drop(&mut self) {
         let _ = self.lab(&["destroy", "-q"]);
-        for name in self.leftover_containers() {
-            let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-        }
-        let _ = Command::new("docker")
-            .args(["network", "rm", &format!("vagrant_network_{}", self.subnet)])
-            .output();
+        support::remove_leftovers(&self.name, &self.subnet);
     }
 }
 

@@ -45,3 +45,42 @@ pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Host containers of lab `name` (each named `NAME-MACHINE`).
+pub fn containers_named(name: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            &format!("name={name}-"),
+        ])
+        .output()
+        .unwrap();
+    text(&out.stdout).lines().map(String::from).collect()
+}
+
+/// Whether Vagrant's docker network for `subnet` exists on the host.
+pub fn network_exists(subnet: &str) -> bool {
+    Command::new("docker")
+        .args(["network", "inspect", &format!("vagrant_network_{subnet}")])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Removes what a failed test may have left: the lab's containers (with
+/// their anonymous volumes) and its Vagrant network.
+pub fn remove_leftovers(name: &str, subnet: &str) {
+    for container in containers_named(name) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &container])
+            .output();
+    }
+    let _ = Command::new("docker")
+        .args(["network", "rm", &format!("vagrant_network_{subnet}")])
+        .output();
+}
