@@ -697,6 +697,41 @@ mod tests {
     }
 
     #[test]
+    fn native_engines_need_swarm_mode() {
+        let err = parse_str("box = \"x/y\"\nengine = \"native\"\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 10), "{err}");
+        assert!(err.message.contains("mode = \"swarm\""), "{err}");
+        let lab = parse_str("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n").unwrap();
+        assert_eq!((lab.engine, lab.mode), (EngineDriver::Native, Mode::Swarm));
+        assert!(!lab.tools().contains(&crate::runner::Tool::DockerMachine));
+    }
+
+    #[test]
+    fn consul_is_optional_in_swarm_mode_only() {
+        let err = parse_str("box = \"x/y\"\n[consul]\nenabled = false\n").unwrap_err();
+        assert!(
+            err.message
+                .contains("classic Swarm finds its nodes through Consul"),
+            "{err}"
+        );
+        let lab =
+            parse_str("box = \"x/y\"\nmode = \"swarm\"\n[consul]\nenabled = false\n").unwrap();
+        let names: Vec<_> = lab.machines.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["swarm-master", "swarm-node01", "swarm-node02"]);
+        assert!(lab.consul_machine().is_none());
+    }
+
+    #[test]
+    fn unknown_engine_or_mode_lists_the_choices() {
+        let err = parse_str("box = \"x/y\"\nmode = \"swarmkit\"\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(
+            err.message.contains("classic") && err.message.contains("swarm"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn engine_opts_must_be_flag_equals_value() {
         let err = parse_str("box = \"x/y\"\n[swarm]\nengine_opts = [\"--debug\"]\n").unwrap_err();
         assert_eq!(err.line, 3);

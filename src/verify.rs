@@ -2,7 +2,7 @@
 //! line a person reads and a record a script parses; probes lab starts are
 //! removed afterwards, also when a check fails.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -215,7 +215,7 @@ pub fn interface_of(ip_addr: &str, ip: &str) -> Option<String> {
 }
 
 /// Host-side pieces of the probe image's way to an offline node.
-pub fn save_cmd(image: &str, file: &PathBuf) -> Cmd {
+pub fn save_cmd(image: &str, file: &Path) -> Cmd {
     Cmd::new(
         Tool::Docker,
         ["save", "-o", &file.display().to_string(), image],

@@ -82,14 +82,7 @@ impl Lab {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.lab(args);
-        assert!(
-            out.status.success(),
-            "lab {args:?} failed:\n{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        support::succeeded(&self.lab(args), args)
     }
 
     /// `lab destroy`, then no container, network, docker-machine entry or

@@ -48,14 +48,7 @@ impl Lab {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.lab(args);
-        assert!(
-            out.status.success(),
-            "lab {args:?} failed:\n{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        support::succeeded(&self.lab(args), args)
     }
 
     /// `docker ARGS` with the real client, in a bash that ran

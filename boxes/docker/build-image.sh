@@ -6,7 +6,8 @@
 #
 #   boxes/docker/build-image.sh [IMAGE] [SUITE] [MIRROR]
 #
-# The image has sshd, sudo, iproute2 and docker.io, a `vagrant` user with
+# With a registry at hand, `docker build boxes/docker` (the Dockerfile) makes
+# the same image. It has sshd, sudo, iproute2 and docker.io, a `vagrant` user with
 # passwordless sudo and Vagrant's well-known insecure public key (Vagrant
 # replaces it with a fresh key pair on first boot, as it does on VMs).
 set -euo pipefail
@@ -24,34 +25,14 @@ fi
 rootfs=$(mktemp -d /var/tmp/lab-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 
-packages=openssh-server,sudo,iproute2,iputils-ping,ca-certificates,curl,docker.io,iptables,procps,net-tools,kmod,systemd-sysv,systemd,dbus
+packages=$(tr ' ' ',' < "$here/packages.txt" | tr -d '\n')
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 
-chroot "$rootfs" useradd --create-home --shell /bin/bash vagrant
-echo 'vagrant ALL=(ALL) NOPASSWD:ALL' > "$rootfs/etc/sudoers.d/vagrant"
-chmod 0440 "$rootfs/etc/sudoers.d/vagrant"
-install -d -m 0700 -o 1000 -g 1000 "$rootfs/home/vagrant/.ssh"
-install -m 0600 -o 1000 -g 1000 "$here/vagrant-insecure.pub" "$rootfs/home/vagrant/.ssh/authorized_keys"
-chroot "$rootfs" ssh-keygen -A
-# docker-machine's systemd drop-in starts /usr/bin/dockerd (the docker-ce
-# layout); Debian's docker.io ships it in /usr/sbin only.
-ln -sf /usr/sbin/dockerd "$rootfs/usr/bin/dockerd"
-# Units that cannot work inside a container would keep systemd "degraded".
-for unit in getty@tty1.service console-getty.service systemd-udevd.service \
-            systemd-udev-trigger.service systemd-firstboot.service systemd-remount-fs.service \
-            sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount; do
-  ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
-done
-# Without systemd as PID 1 (the default command), sshd is the machine's only
-# service; /run is a fresh tmpfs, so its privilege separation directory is
-# made at start.
-cat > "$rootfs/usr/local/sbin/lab-sshd" <<'SH'
-#!/bin/sh
-mkdir -p /run/sshd
-exec /usr/sbin/sshd -D -e
-SH
-chmod 0755 "$rootfs/usr/local/sbin/lab-sshd"
-rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+# The same setup as the Dockerfile's, run inside the new root.
+install -d "$rootfs/tmp/lab"
+cp "$here/provision.sh" "$here/vagrant-insecure.pub" "$rootfs/tmp/lab/"
+chroot "$rootfs" sh /tmp/lab/provision.sh
+rm -rf "$rootfs/tmp/lab"
 
 tar -C "$rootfs" -c . | docker import \
   -c 'CMD ["/usr/local/sbin/lab-sshd"]' \

@@ -279,7 +279,7 @@ async fn ensure_image(
         let loaded = async {
             if !file.exists() {
                 runner
-                    .quiet(&verify::save_cmd(image, &file.to_path_buf()))
+                    .quiet(&verify::save_cmd(image, file))
                     .await?;
             }
             on(

@@ -2,7 +2,7 @@
 //! TLS itself, the steps docker-machine's generic driver runs over SSH
 //! (see the contract's create-ok-debug.txt), without docker-machine.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::config::{EngineDriver, Lab, Machine};
 use crate::discover::{remote_command, ssh};
@@ -120,18 +120,15 @@ impl Hook for Provision {
         let ip = ip_of(lab, seen, name);
         let target = ssh_of(lab, seen, name);
         let server = tls::server_dir(&certs, name);
-        let upload = |from: &Path, to: &str, mode: &str| Action::Upload {
-            command: ssh(&target, &sudo_sh(WRITE, &[parent_dir(to), to, mode])),
-            from: from.to_path_buf(),
-        };
         let drop_in_file = server.join("docker.conf");
-        let m = Some(name.clone());
-        let r = reason.as_str();
-        steps.extend([
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
+        let upload = |from: PathBuf, to: &str, mode: &str| Action::Upload {
+            command: ssh(&target, &sudo_sh(WRITE, &[parent_dir(to), to, mode])),
+            from,
+        };
+        let remote = |file: &str| format!("{REMOTE_DIR}/{file}");
+        let actions = [
+            (
+                reason.as_str(),
                 Action::IssueCert {
                     dir: certs.clone(),
                     lab: lab.name.clone(),
@@ -144,85 +141,64 @@ impl Hook for Provision {
                     ],
                 },
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
+            (
+                reason.as_str(),
                 Action::WriteFile {
                     path: drop_in_file.clone(),
                     text: drop_in(lab, name),
                 },
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
+            (
                 "`lab env` reads the engine's address from here",
                 Action::WriteFile {
                     path: crate::engine::url_file(lab, name),
                     text: format!("tcp://{ip}:{}\n", lab.docker_port),
                 },
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
+            (
                 "Docker is installed only where it is missing",
                 Action::Run {
                     command: ssh(&target, &sudo_sh(INSTALL, &[&lab.install_url])),
                 },
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
-                upload(
-                    &certs.join(tls::CA),
-                    &format!("{REMOTE_DIR}/{}", tls::CA),
-                    "0644",
-                ),
+            (
+                reason.as_str(),
+                upload(certs.join(tls::CA), &remote(tls::CA), "0644"),
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
-                upload(
-                    &server.join(tls::SERVER),
-                    &format!("{REMOTE_DIR}/{}", tls::SERVER),
-                    "0644",
-                ),
+            (
+                reason.as_str(),
+                upload(server.join(tls::SERVER), &remote(tls::SERVER), "0644"),
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
+            (
+                reason.as_str(),
                 upload(
-                    &server.join(tls::SERVER_KEY),
-                    &format!("{REMOTE_DIR}/{}", tls::SERVER_KEY),
+                    server.join(tls::SERVER_KEY),
+                    &remote(tls::SERVER_KEY),
                     "0600",
                 ),
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
-                upload(&drop_in_file, DROP_IN, "0644"),
+            (
+                reason.as_str(),
+                upload(drop_in_file.clone(), DROP_IN, "0644"),
             ),
-            step(
-                stage::ENGINES,
-                m.clone(),
-                r,
+            (
+                reason.as_str(),
                 Action::Run {
                     command: ssh(&target, &sudo_sh(RESTART, &[])),
                 },
             ),
-            step(
-                stage::ENGINES,
-                m,
-                r,
+            (
+                reason.as_str(),
                 Action::WaitEngine {
                     engine: Engine::of(lab, seen, name),
                 },
             ),
-        ]);
+        ];
+        steps.extend(
+            actions
+                .into_iter()
+                .map(|(why, action)| step(stage::ENGINES, Some(name.clone()), why, action)),
+        );
         steps
     }
 
@@ -246,7 +222,7 @@ mod tests {
 
     fn lab() -> Lab {
         crate::config::parse(
-            Path::new("/class/lab.toml"),
+            std::path::Path::new("/class/lab.toml"),
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\nengine_opts = [\"log-opt=tag=a b\"]\n",
         )
         .unwrap()

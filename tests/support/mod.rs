@@ -84,3 +84,14 @@ pub fn remove_leftovers(name: &str, subnet: &str) {
         .args(["network", "rm", &format!("vagrant_network_{subnet}")])
         .output();
 }
+
+/// The stdout of a lab run that must have succeeded; else its output, failed.
+pub fn succeeded(out: &Output, args: &[&str]) -> String {
+    assert!(
+        out.status.success(),
+        "lab {args:?} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
