@@ -373,6 +373,86 @@ mod tests {
         assert!(shown[2].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[2]);
     }
 
+    fn parse(text: &str) -> Lab {
+        crate::config::parse(Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn docker_machine_in_swarm_mode_registers_every_engine_plainly_then_forms_the_swarm() {
+        let lab = parse("box = \"x/y\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let by_stage: Vec<(u8, String)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.stage, s.action.to_string()))
+            .collect();
+        let creates: Vec<&(u8, String)> = by_stage
+            .iter()
+            .filter(|(_, a)| a.starts_with("docker-machine create"))
+            .collect();
+        assert_eq!(creates.len(), 3, "{by_stage:#?}");
+        assert!(creates.iter().all(|(stage, a)| *stage == stage::ENGINES
+            && !a.contains("--swarm")
+            && !a.contains("cluster-store")));
+        let consul_run = by_stage
+            .iter()
+            .find(|(_, a)| a.contains(" run -d --name consul"))
+            .unwrap();
+        assert_eq!(consul_run.0, stage::CONSUL_SERVICE);
+        assert!(
+            consul_run
+                .1
+                .starts_with("docker $(docker-machine config consul)"),
+            "{}",
+            consul_run.1
+        );
+        assert!(
+            by_stage.contains(&(
+                stage::SWARM,
+                "docker $(docker-machine config swarm-master) swarm init --advertise-addr 10.0.0.3"
+                    .into()
+            )),
+            "{by_stage:#?}"
+        );
+        assert!(by_stage
+            .iter()
+            .any(|(stage, a)| *stage == stage::JOIN && a.contains("swarm join")));
+    }
+
+    #[test]
+    fn native_swarm_with_consul_runs_it_over_tls_after_the_engines() {
+        let lab =
+            parse("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let consul: Vec<&Step> = plan.steps.iter().filter(|s| s.hook == "consul").collect();
+        assert_eq!(consul.len(), 1);
+        assert_eq!(consul[0].stage, stage::CONSUL_SERVICE);
+        assert!(
+            consul[0]
+                .action
+                .to_string()
+                .contains("docker --tlsverify -H tcp://10.0.0.2:2376 run -d --name consul"),
+            "{}",
+            consul[0].action
+        );
+        assert!(plan
+            .steps
+            .iter()
+            .all(|s| !s.action.to_string().contains("docker-machine")));
+        let first_engine_step = plan
+            .steps
+            .iter()
+            .position(|s| s.stage == stage::ENGINES)
+            .unwrap();
+        assert_eq!(plan.steps[first_engine_step - 1].stage, stage::CA);
+    }
+
     #[test]
     fn a_failed_create_is_removed_and_redone_alone() {
         let lab = lab();

@@ -176,3 +176,62 @@ fn fixtures_match_the_shared_contract() {
         }
     }
 }
+
+#[test]
+fn native_swarm_dry_run_needs_no_docker_machine() {
+    let dir = lab_dir(
+        "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 1\n",
+    );
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("make the lab's CA and client certificate"),
+        "{plan}"
+    );
+    assert!(plan.contains("/etc/docker/server-key.pem 0600"), "{plan}");
+    assert!(plan.contains("swarm init --advertise-addr"), "{plan}");
+    assert!(
+        plan.contains("network create --driver overlay --attachable lab-overlay"),
+        "{plan}"
+    );
+    assert!(!plan.contains("docker-machine"), "{plan}");
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("docker-machine is not installed"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join(".lab").exists(),
+        "a dry run writes nothing"
+    );
+}
+
+#[test]
+fn env_of_a_native_engine_before_up_says_what_to_do() {
+    let dir = lab_dir("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n");
+    let out = run_lab(
+        dir.path(),
+        &empty_path(dir.path()),
+        &["env", "swarm-master"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("swarm-master has no engine set up by lab yet"),
+        "{err}"
+    );
+    assert!(err.contains("run `lab up`"), "{err}");
+}
+
+#[test]
+fn native_engines_with_classic_mode_are_refused_before_anything_runs() {
+    let dir = lab_dir("box = \"x/y\"\nengine = \"native\"\n");
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("lab.toml:2:10"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -278,9 +278,7 @@ async fn ensure_image(
     {
         let loaded = async {
             if !file.exists() {
-                runner
-                    .quiet(&verify::save_cmd(image, file))
-                    .await?;
+                runner.quiet(&verify::save_cmd(image, file)).await?;
             }
             on(
                 runner,

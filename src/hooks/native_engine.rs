@@ -228,6 +228,35 @@ mod tests {
         .unwrap()
     }
 
+    /// The install script, run for real by `sh` (without sudo).
+    fn install(path: &std::path::Path, url: &str) -> std::process::Output {
+        std::process::Command::new("/bin/sh")
+            .args(["-c", INSTALL, "sh", url])
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn docker_is_installed_only_where_it_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = install(dir.path(), "");
+        assert_eq!(out.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("install_url is empty"));
+
+        // With dockerd present nothing is fetched, whatever the URL.
+        let dockerd = dir.path().join("dockerd");
+        std::fs::write(&dockerd, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dockerd, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = install(dir.path(), "http://127.0.0.1:9/never");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     #[test]
     fn drop_in_serves_tls_beside_the_socket() {
         let text = drop_in(&lab(), "swarm-master");
