@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
+    /// Print every external command as it starts (to stderr).
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
     /// Stop any external command that runs longer than this many seconds.
     #[arg(long, global = true, env = "LAB_TIMEOUT", value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -68,6 +72,14 @@ pub enum Command {
     /// removed afterwards. Exit 0 only if every check passes.
     Verify(VerifyArgs),
 
+    /// Open a shell on a machine, or run a command there:
+    /// `lab ssh swarm-node01 -- docker ps`. Exits with the remote command's code.
+    Ssh(SshArgs),
+
+    /// Print a completion script: `lab completions bash > /etc/bash_completion.d/lab`,
+    /// `lab completions zsh > ~/.zfunc/_lab`, `lab completions fish > ~/.config/fish/completions/lab.fish`.
+    Completions(CompletionsArgs),
+
     /// Print the Vagrantfile lab.toml renders to (written to .lab/Vagrantfile by `up`).
     Render,
 }
@@ -87,8 +99,14 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// A machine of the lab, e.g. swarm-master.
-    #[arg(required_unless_present = "unset")]
+    #[arg(required_unless_present_any = ["unset", "all"])]
     pub machine: Option<String>,
+
+    /// A handout for students: every machine's variables in one file, the
+    /// master's active; `lab_use MACHINE` switches (`lab env --all --shell bash > env.sh`,
+    /// then `source env.sh`).
+    #[arg(long, conflicts_with_all = ["machine", "unset", "no_swarm"])]
+    pub all: bool,
 
     /// The shell to write for (default: from $SHELL).
     #[arg(long, value_enum)]
@@ -108,6 +126,11 @@ pub struct StatusArgs {
     /// One JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+
+    /// Every lab on this host (from lab's list of labs), one row each:
+    /// name, lab.toml, subnet, machines running.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -115,4 +138,20 @@ pub struct VerifyArgs {
     /// One JSON document: {"lab", "passed", "checks": [{"name", "passed", "detail"}]}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// A machine of the lab.
+    pub machine: String,
+
+    /// The command to run there (after `--`); none opens a login shell.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

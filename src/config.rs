@@ -210,6 +210,9 @@ pub struct Lab {
     pub mode: Mode,
     pub profile: BoxProfile,
     pub subnet: Subnet,
+    /// Whether lab.toml names the subnet; otherwise the host's registry
+    /// picks one that no other lab uses.
+    pub subnet_configured: bool,
     pub interface: String,
     pub memory: u32,
     pub cpus: u32,
@@ -265,8 +268,37 @@ impl Lab {
         tools
     }
 
+    /// `.lab` beside lab.toml, or `.lab-NAME` for a named lab, so that two
+    /// labs described in one directory keep apart.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".lab")
+        if self.has_default_name() {
+            self.root.join(".lab")
+        } else {
+            self.root.join(format!(".lab-{}", self.name))
+        }
+    }
+
+    /// Whether this lab has the default name, under which the seed's
+    /// docker-machine names and the `.lab` directory stay as they were.
+    pub fn has_default_name(&self) -> bool {
+        self.name == DEFAULT_NAME
+    }
+
+    /// The machine's docker-machine name: global on a host, so prefixed
+    /// with the lab's name unless that is the default.
+    pub fn dm_name(&self, machine: &str) -> String {
+        if self.has_default_name() {
+            machine.to_string()
+        } else {
+            self.host_name(machine)
+        }
+    }
+
+    /// The lab machine a docker-machine name belongs to.
+    pub fn machine_of_dm_name(&self, dm_name: &str) -> Option<&Machine> {
+        self.machines
+            .iter()
+            .find(|m| self.dm_name(&m.name) == dm_name)
     }
 
     /// The VM or container name on the host for one of the lab's machines.
@@ -342,7 +374,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
             check_name(&src, n, "name")?;
             n.get_ref().clone()
         }
-        None => "lab".to_string(),
+        None => DEFAULT_NAME.to_string(),
     };
 
     let box_name = raw.box_name.as_ref().ok_or_else(|| {
@@ -504,6 +536,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         mode,
         profile,
         subnet,
+        subnet_configured: raw.network.subnet.is_some(),
         interface,
         memory,
         cpus,
@@ -521,6 +554,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         machines,
     })
 }
+
+pub const DEFAULT_NAME: &str = "lab";
 
 /// The seed got Vagrant's old DHCP default 172.28.128.0/24, which VirtualBox
 /// 6.1.28+ refuses on Linux and macOS hosts; this one is inside the allowed

@@ -16,6 +16,12 @@ use crate::vagrant::SshConfig;
 /// An ssh command through Vagrant's settings for `ssh`. The remote side
 /// hands `remote` to a shell, so callers quote it (see [`remote_command`]).
 pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
+    session(config, Some(remote), false)
+}
+
+/// ssh to a machine: `remote` run there, or a login shell when `None`;
+/// `tty` asks for a terminal (interactive use).
+pub fn session(config: &SshConfig, remote: Option<&str>, tty: bool) -> Cmd {
     let mut args: Vec<String> = [
         "-F",
         "/dev/null",
@@ -38,6 +44,9 @@ pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
         args.push("-i".into());
         args.push(key.display().to_string());
     }
+    if tty {
+        args.push("-t".into());
+    }
     args.extend([
         "-p".into(),
         config.port.to_string(),
@@ -45,7 +54,9 @@ pub fn ssh(config: &SshConfig, remote: &str) -> Cmd {
         config.user.clone(),
         config.hostname.clone(),
     ]);
-    args.extend(["--".into(), remote.to_string()]);
+    if let Some(remote) = remote {
+        args.extend(["--".into(), remote.to_string()]);
+    }
     Cmd::new(Tool::Ssh, args)
 }
 

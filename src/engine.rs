@@ -35,7 +35,7 @@ impl Engine {
     pub fn of(lab: &Lab, seen: &Observed, machine: &str) -> Engine {
         match lab.engine {
             EngineDriver::DockerMachine => Engine::DockerMachine {
-                machine: machine.to_string(),
+                machine: lab.dm_name(machine),
             },
             EngineDriver::Native => Engine::Tls {
                 machine: machine.to_string(),

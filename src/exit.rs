@@ -13,7 +13,13 @@ pub const VERIFY_FAILED: u8 = 5;
 /// The exit code for an error, from the first cause lab recognises.
 pub fn code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
-        if cause.is::<ConfigError>() || cause.is::<ConfigMissing>() {
+        if let Some(crate::commands::ssh::RemoteExit(code)) = cause.downcast_ref() {
+            return u8::try_from(*code).unwrap_or(FAILED);
+        }
+        if cause.is::<ConfigError>()
+            || cause.is::<ConfigMissing>()
+            || cause.is::<crate::registry::Clash>()
+        {
             return CONFIG;
         }
         if cause.is::<MissingTools>() {

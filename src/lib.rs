@@ -17,6 +17,7 @@ pub mod exit;
 pub mod hooks;
 pub mod observe;
 pub mod plan;
+pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod shell;

@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     match runtime.block_on(lab::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("lab: error: {error:#}");
+            // `lab ssh`: the remote command has said what went wrong.
+            if !error.is::<lab::commands::ssh::RemoteExit>() {
+                eprintln!("lab: error: {error:#}");
+            }
             ExitCode::from(lab::exit::code(&error))
         }
     }

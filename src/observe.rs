@@ -192,8 +192,7 @@ pub async fn docker_machines(
         .context("listing docker-machine's machines")?;
     Ok(docker_machine::parse_ls(&out.stdout)
         .into_iter()
-        .filter(|m| lab.machine(&m.name).is_some())
-        .map(|m| (m.name.clone(), m))
+        .filter_map(|m| Some((lab.machine_of_dm_name(&m.name)?.name.clone(), m)))
         .collect())
 }
 
@@ -258,6 +257,7 @@ pub async fn engines(
         }
         let engine = Engine::of(lab, seen, &m.name);
         let runner = runner.clone();
+        let name = m.name.clone();
         tasks.spawn(async move {
             let result = async {
                 let cmd = engine
@@ -268,7 +268,7 @@ pub async fn engines(
                 swarm::parse_info(&out.stdout)
             }
             .await;
-            (engine.machine().to_string(), result)
+            (name, result)
         });
     }
     let mut found = BTreeMap::new();

@@ -251,6 +251,17 @@ fn shell_is_aimed_at_a_machine() -> bool {
     AIMING[1..].iter().any(|v| std::env::var_os(v).is_some())
 }
 
+/// `-v`: every command line goes to stderr as it starts.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Runs commands and logs each one with its complete output.
 #[derive(Clone)]
 pub struct Runner {
@@ -313,6 +324,9 @@ impl Runner {
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
         let line = cmd.to_string();
+        if verbose() {
+            eprintln!("+ {line}");
+        }
         let program = self
             .tools
             .path(cmd.tool)
@@ -411,6 +425,43 @@ impl Runner {
                 stderr: output.stderr,
             })
         }
+    }
+
+    /// Runs `cmd` on the user's own terminal (stdin, stdout and stderr
+    /// inherited), for `lab ssh`; returns its exit code.
+    pub async fn interactive(&self, cmd: &Cmd) -> Result<i32, RunError> {
+        let line = cmd.to_string();
+        if verbose() {
+            eprintln!("+ {line}");
+        }
+        let program = self
+            .tools
+            .path(cmd.tool)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(cmd.tool.program()));
+        let mut command = tokio::process::Command::new(program);
+        if shell_is_aimed_at_a_machine() {
+            for var in AIMING {
+                command.env_remove(var);
+            }
+        }
+        command
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let status = command.status().await.map_err(|source| RunError::Spawn {
+            line: line.clone(),
+            source,
+        })?;
+        self.write_log(
+            &line,
+            "(terminal)",
+            "(terminal)",
+            &exit_text(status.code()),
+            started.elapsed(),
+        );
+        Ok(status.code().unwrap_or(128))
     }
 
     /// `run` without progress.

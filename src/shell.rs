@@ -103,11 +103,113 @@ pub fn render_unset(shell: Shell, names: &[&str], command: &str) -> String {
     out + &hint(shell, command)
 }
 
+/// Every machine's variables as one `lab_use MACHINE` function, then the
+/// default machine in use: a file students `source`.
+pub fn render_handout(
+    shell: Shell,
+    lab: &str,
+    machines: &[(String, Vec<(String, String)>)],
+    default: &str,
+) -> Result<String, String> {
+    let names: Vec<&str> = machines.iter().map(|(m, _)| m.as_str()).collect();
+    let unknown = format!(
+        "lab_use: no machine $1 in lab {lab} (machines: {})",
+        names.join(", ")
+    );
+    let mut out = format!("# Docker environments of lab {lab}, written by `lab env --all`.\n");
+    match shell {
+        Shell::Bash => {
+            out += "# Load with `source FILE`; `lab_use MACHINE` switches machines.\nlab_use() {\n  case \"$1\" in\n";
+            for (machine, vars) in machines {
+                out += &format!("    {machine})\n");
+                for (k, v) in vars {
+                    out += &format!("      {}\n", set_line(shell, k, v));
+                }
+                out += "      ;;\n";
+            }
+            out += &format!("    *)\n      echo \"{}\" >&2\n      return 1\n      ;;\n  esac\n}}\n", unknown.replace('"', "\\\""));
+        }
+        Shell::Fish => {
+            out += "# Load with `source FILE`; `lab_use MACHINE` switches machines.\nfunction lab_use\n  switch $argv[1]\n";
+            for (machine, vars) in machines {
+                out += &format!("    case {machine}\n");
+                for (k, v) in vars {
+                    out += &format!("      {}\n", set_line(shell, k, v));
+                }
+            }
+            out += &format!("    case '*'\n      echo \"{}\" >&2\n      return 1\n  end\nend\n", unknown.replace("$1", "$argv[1]"));
+        }
+        Shell::Powershell => {
+            out += "# Load with `. FILE`; `lab_use MACHINE` switches machines.\nfunction lab_use([string]$Machine) {\n  switch ($Machine) {\n";
+            for (machine, vars) in machines {
+                out += &format!("    '{machine}' {{\n");
+                for (k, v) in vars {
+                    out += &format!("      {}\n", set_line(shell, k, v));
+                }
+                out += "    }\n";
+            }
+            out += &format!("    default {{ Write-Error \"{}\" }}\n  }}\n}}\n", unknown.replace("$1", "$Machine"));
+        }
+        Shell::Cmd => {
+            return Err("cmd.exe has no functions for a handout: use --shell bash, fish or powershell, or `lab env --shell cmd MACHINE` per machine".into())
+        }
+    }
+    out += &format!("lab_use {default}\n");
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::docker_machine::parse_env;
     use crate::testdata::dm_stdout;
+
+    fn run(program: &str, script: &str) -> String {
+        let out = std::process::Command::new(program)
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn a_bash_handout_switches_machines_and_keeps_odd_paths_intact() {
+        let var = |host: &str| {
+            vec![
+                ("DOCKER_HOST".to_string(), format!("tcp://{host}:2376")),
+                (
+                    "DOCKER_CERT_PATH".to_string(),
+                    "/home/a b/$x \"q\"/certs".to_string(),
+                ),
+            ]
+        };
+        let machines = vec![
+            ("swarm-master".to_string(), var("10.0.0.2")),
+            ("swarm-node01".to_string(), var("10.0.0.3")),
+        ];
+        let text = render_handout(Shell::Bash, "class", &machines, "swarm-master").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env.sh");
+        std::fs::write(&file, &text).unwrap();
+        let seen = run(
+            "bash",
+            &format!(
+                "source '{}'; echo \"$DOCKER_HOST\"; lab_use swarm-node01; echo \"$DOCKER_HOST|$DOCKER_CERT_PATH\"; lab_use nope 2>&1 || echo refused",
+                file.display()
+            ),
+        );
+        let lines: Vec<&str> = seen.lines().collect();
+        assert_eq!(lines[0], "tcp://10.0.0.2:2376");
+        assert_eq!(lines[1], "tcp://10.0.0.3:2376|/home/a b/$x \"q\"/certs");
+        assert!(lines[2].contains("no machine nope in lab class"), "{seen}");
+        assert_eq!(lines[3], "refused");
+        assert!(render_handout(Shell::Cmd, "class", &machines, "swarm-master").is_err());
+    }
 
     #[test]
     fn bash_lines_match_docker_machine() {

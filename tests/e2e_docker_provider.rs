@@ -105,7 +105,7 @@ impl Lab {
             "{:?}",
             self.stored_machines()
         );
-        assert!(!self.path().join(".lab").exists());
+        assert!(!self.state_dir().exists());
     }
 
     /// The calls the stand-ins received since the last look, as argv.
@@ -118,8 +118,14 @@ impl Lab {
             .collect()
     }
 
+    /// The host-wide name of a machine: its container and its docker-machine entry.
     fn container(&self, machine: &str) -> String {
         format!("{}-{machine}", self.name)
+    }
+
+    /// `.lab-NAME`: a named lab's state directory.
+    fn state_dir(&self) -> std::path::PathBuf {
+        self.path().join(format!(".lab-{}", self.name))
     }
 
     /// The machine's address on the lab network, as Docker itself reports it.
@@ -179,9 +185,9 @@ fn expected_create(
     ips: &BTreeMap<&str, String>,
     swarm: Option<bool>,
 ) -> Vec<String> {
-    let key = lab.path().join(format!(
-        ".lab/.vagrant/machines/{machine}/docker/private_key"
-    ));
+    let key = lab
+        .state_dir()
+        .join(format!(".vagrant/machines/{machine}/docker/private_key"));
     let mut argv: Vec<String> = [
         "docker-machine",
         "create",
@@ -208,7 +214,7 @@ fn expected_create(
         argv.extend(["--engine-opt".into(), format!("cluster-store={consul}")]);
         argv.extend(["--engine-opt".into(), "cluster-advertise=eth1:2376".into()]);
     }
-    argv.push(machine.into());
+    argv.push(lab.container(machine));
     argv
 }
 
@@ -227,7 +233,7 @@ fn destroy_cleans_up_a_half_built_lab() {
         return;
     }
     let lab = Lab::new(1, 1);
-    let out = lab.lab_with(("STANDIN_FAIL_CREATE", "consul"), &["up"]);
+    let out = lab.lab_with(("STANDIN_FAIL_CREATE", &lab.container("consul")), &["up"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("consul failed"),
@@ -236,7 +242,7 @@ fn destroy_cleans_up_a_half_built_lab() {
     );
     assert_eq!(
         lab.stored_machines(),
-        ["consul"],
+        [lab.container("consul")],
         "the swarm stage never started"
     );
     assert_eq!(lab.leftover_containers().len(), 3);
@@ -277,15 +283,14 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     }
     // The stand-in logged in over SSH with exactly that key, port and user.
     for machine in machines {
-        let proof =
-            std::fs::read_to_string(lab.path().join(format!("dm/machines/{machine}/ssh-proof")))
-                .unwrap();
+        let stored = lab.path().join("dm/machines").join(lab.container(machine));
+        let proof = std::fs::read_to_string(stored.join("ssh-proof")).unwrap();
         assert_eq!(proof.trim(), machine);
     }
     // The Consul container, on consul's engine, after consul's create and before the others'.
     let position = |pred: &dyn Fn(&Vec<String>) -> bool| calls.iter().position(pred).unwrap();
     let run = position(&|c: &Vec<String>| c[0] == "docker" && c.contains(&"run".to_string()));
-    let consul_dir = lab.path().join("dm/machines/consul");
+    let consul_dir = lab.path().join("dm/machines").join(lab.container("consul"));
     let expected_run: Vec<String> = [
         "docker".to_string(),
         "--tlsverify".into(),
@@ -316,7 +321,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     .collect();
     assert_eq!(calls[run], expected_run);
     let consul_create = position(&|c: &Vec<String>| {
-        c.len() > 2 && c[1] == "create" && c.last().unwrap() == "consul"
+        c.len() > 2 && c[1] == "create" && *c.last().unwrap() == lab.container("consul")
     });
     let first_swarm_create = position(&|c: &Vec<String>| {
         c.len() > 2 && c[1] == "create" && c.contains(&"--swarm".to_string())
@@ -389,13 +394,16 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
 
     // A create that fails (stored, unprovisioned, as the real one leaves it)...
     let rm = Command::new("docker-machine")
-        .args(["rm", "-y", "swarm-node02"])
+        .args(["rm", "-y", &lab.container("swarm-node02")])
         .envs(lab.env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
     assert!(rm.status.success());
     lab.take_calls();
-    let out = lab.lab_with(("STANDIN_FAIL_CREATE", "swarm-node02"), &["up"]);
+    let out = lab.lab_with(
+        ("STANDIN_FAIL_CREATE", &lab.container("swarm-node02")),
+        &["up"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("swarm-node02 failed"), "{err}");
@@ -421,7 +429,10 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
         .filter(|c| c[0] == "docker-machine" && matches!(c[1].as_str(), "rm" | "create"))
         .collect();
     assert_eq!(changes.len(), 2, "{calls:#?}");
-    assert_eq!(*changes[0], ["docker-machine", "rm", "-y", "swarm-node02"]);
+    assert_eq!(
+        *changes[0],
+        ["docker-machine", "rm", "-y", &lab.container("swarm-node02")]
+    );
     assert_eq!(
         *changes[1],
         expected_create(&lab, "swarm-node02", &ips, Some(false))

@@ -158,7 +158,8 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
         !bare.status.success(),
         "an engine answered without a client certificate"
     );
-    let certs = lab.path().join(".lab/certs");
+    let state = lab.path().join(format!(".lab-{}", lab.name));
+    let certs = state.join("certs");
     assert_eq!(mode(&certs.join("ca-key.pem")), 0o600);
     assert_eq!(mode(&certs.join("key.pem")), 0o600);
     assert_eq!(mode(&certs.join("swarm-node01/server-key.pem")), 0o600);
@@ -219,7 +220,7 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     lab.ok(&["destroy"]);
     assert!(support::containers_named(&lab.name).is_empty());
     assert!(!support::network_exists(&lab.subnet));
-    assert!(!lab.path().join(".lab").exists());
+    assert!(!state.exists());
     let new_volumes: Vec<String> = volumes().difference(&volumes_before).cloned().collect();
     assert!(new_volumes.is_empty(), "volumes left: {new_volumes:?}");
 }

@@ -42,12 +42,14 @@ pub async fn run(
     }
     let plan = plan::destroy(lab, &seen, &hooks);
     if plan.is_empty() {
+        crate::registry::unregister(&crate::registry::path(), lab)?;
         ui.say(
             "nothing to destroy: no machine, docker-machine entry, certificate or .lab state of this lab exists",
         );
         return Ok(());
     }
     execute(&plan, &runner, &ui, RETRY).await?;
+    crate::registry::unregister(&crate::registry::path(), lab)?;
     ui.say("the lab is gone");
     Ok(())
 }

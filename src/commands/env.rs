@@ -26,6 +26,22 @@ pub struct UnknownMachine {
     pub known: String,
 }
 
+/// The machine called `name`, or the error that lists the lab's machines.
+pub fn known_machine<'a>(
+    lab: &'a Lab,
+    name: &str,
+) -> Result<&'a crate::config::Machine, UnknownMachine> {
+    lab.machine(name).ok_or_else(|| UnknownMachine {
+        name: name.to_string(),
+        known: lab
+            .machines
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::detect);
     let mut again = vec!["lab".to_string(), "env".to_string()];
@@ -43,16 +59,10 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let name = args.machine.as_deref().unwrap_or_default();
-    let machine = lab.machine(name).ok_or_else(|| UnknownMachine {
-        name: name.to_string(),
-        known: lab
-            .machines
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
+    if args.all {
+        return handout(lab, shell).await;
+    }
+    let machine = known_machine(lab, args.machine.as_deref().unwrap_or_default())?;
     // Classic Swarm has its own API beside the master's engine; in swarm
     // mode the master's engine is the cluster's API.
     let swarm = machine.role == Role::Master && lab.mode == Mode::Classic && !args.no_swarm;
@@ -61,16 +71,26 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
     }
     again.push(machine.name.clone());
 
+    let vars = variables(lab, machine, swarm).await?;
+    print!(
+        "{}",
+        shell::render_set(shell, &vars, &shell_words::join(&again))
+    );
+    Ok(())
+}
+
+/// The variables that aim `docker` at `machine` (at the classic swarm when
+/// `swarm`).
+async fn variables(
+    lab: &Lab,
+    machine: &crate::config::Machine,
+    swarm: bool,
+) -> anyhow::Result<Vec<(String, String)>> {
     if lab.engine == EngineDriver::Native {
-        let vars = engine::native_from_state(lab, &machine.name)?.env();
-        print!(
-            "{}",
-            shell::render_set(shell, &vars, &shell_words::join(&again))
-        );
-        return Ok(());
+        return Ok(engine::native_from_state(lab, &machine.name)?.env());
     }
     let runner = super::reader(&[Tool::DockerMachine])?;
-    let out = runner.quiet(&docker_machine::env(&machine.name, swarm)).await.with_context(|| {
+    let out = runner.quiet(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {
         format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)
     })?;
     let vars = docker_machine::parse_env(&out.stdout);
@@ -81,9 +101,21 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
             out.stdout
         );
     }
+    Ok(vars)
+}
+
+/// `lab env --all`: a handout with every machine's variables, the master's
+/// active; `lab_use MACHINE` switches.
+async fn handout(lab: &Lab, shell: Shell) -> anyhow::Result<()> {
+    let mut machines = Vec::new();
+    for machine in &lab.machines {
+        let swarm = machine.role == Role::Master && lab.mode == Mode::Classic;
+        machines.push((machine.name.clone(), variables(lab, machine, swarm).await?));
+    }
     print!(
         "{}",
-        shell::render_set(shell, &vars, &shell_words::join(&again))
+        shell::render_handout(shell, &lab.name, &machines, &lab.master().name)
+            .map_err(anyhow::Error::msg)?
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod destroy;
 pub mod dry_run;
 pub mod env;
+pub mod ssh;
 pub mod status;
 pub mod up;
 pub mod verify;
@@ -15,7 +16,20 @@ use crate::runner::{Runner, Tool, Tools};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::runner::set_verbose(cli.verbose);
+    if let Command::Completions(args) = &cli.command {
+        // Needs no lab.toml: it is installed once, before any lab exists.
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(args.shell, &mut command, "lab", &mut std::io::stdout());
+        return Ok(());
+    }
+    if let Command::Status(args) = &cli.command {
+        if args.all {
+            return status::all(args).await;
+        }
+    }
     let lab = config::load(&cli.file)?;
+    let lab = crate::registry::settle(lab, &crate::registry::load(&crate::registry::path())?)?;
     let timeout = cli.timeout.map(Duration::from_secs);
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, cli.quiet, timeout).await,
@@ -23,6 +37,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Env(args) => env::run(&lab, &args, &cli.file).await,
         Command::Status(args) => status::run(&lab, &args).await,
         Command::Verify(args) => verify::run(&lab, &args, timeout).await,
+        Command::Ssh(args) => ssh::run(&lab, &args).await,
+        Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {
             print!("{}", crate::render::vagrantfile(&lab)?);
             Ok(())

@@ -117,13 +117,10 @@ fn row(
 }
 
 pub fn table(rows: &[Row]) -> String {
-    let header = [
-        "MACHINE", "ROLE", "VAGRANT", "IP", "ENGINE", "URL", "SWARM", "PROBLEM",
-    ];
-    let cells: Vec<[String; 8]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.machine.clone(),
                 r.role.to_string(),
                 r.vagrant.clone(),
@@ -139,8 +136,18 @@ pub fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
+    columns(
+        &[
+            "MACHINE", "ROLE", "VAGRANT", "IP", "ENGINE", "URL", "SWARM", "PROBLEM",
+        ],
+        &cells,
+    )
+}
+
+/// Left-aligned columns two spaces apart; the last column runs free.
+pub fn columns(header: &[&str], cells: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in cells {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
         }
@@ -156,9 +163,80 @@ pub fn table(rows: &[Row]) -> String {
         }
         text.trim_end().to_string() + "\n"
     };
-    let mut out = line(&header.map(String::from));
-    for row in &cells {
+    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for row in cells {
         out.push_str(&line(row));
     }
     out
+}
+
+/// One row of `lab status --all`.
+#[derive(Debug, Serialize)]
+pub struct LabRow {
+    pub name: String,
+    pub file: String,
+    pub subnet: String,
+    pub running: usize,
+    pub machines: usize,
+    pub problem: Option<String>,
+}
+
+/// `lab status --all`: every lab recorded on this host.
+pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
+    let registry = crate::registry::path();
+    let entries = crate::registry::load(&registry)?;
+    let runner = super::reader(&[Tool::Vagrant])?;
+    let mut rows = Vec::new();
+    for entry in &entries {
+        let mut row = LabRow {
+            name: entry.name.clone(),
+            file: entry.file.display().to_string(),
+            subnet: entry.subnet.clone(),
+            running: 0,
+            machines: 0,
+            problem: None,
+        };
+        match crate::config::load(&entry.file) {
+            Ok(lab) => {
+                row.machines = lab.machines.len();
+                match observe::vms(&runner, &lab).await {
+                    Ok(vms) => row.running = vms.iter().filter(|v| v.is_running()).count(),
+                    Err(e) => row.problem = Some(format!("{e:#}")),
+                }
+            }
+            Err(e) => row.problem = Some(format!("{e:#}")),
+        }
+        rows.push(row);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "registry": registry.display().to_string(),
+                "labs": rows,
+            }))?
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no lab on this host ({} lists none)", registry.display());
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                format!("{}/{}", r.running, r.machines),
+                r.subnet.clone(),
+                r.file.clone(),
+                r.problem.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        columns(&["LAB", "RUNNING", "SUBNET", "FILE", "PROBLEM"], &cells)
+    );
+    Ok(())
 }

@@ -25,6 +25,7 @@ pub async fn run(
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
     let ui = Ui::new(quiet);
+    crate::registry::register(&crate::registry::path(), lab)?;
     super::write_vagrantfile(lab)?;
 
     let mut seen = Observed {

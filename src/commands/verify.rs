@@ -79,7 +79,7 @@ async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
     let master = &lab.master().name;
     let result = async {
         let out = runner
-            .quiet(&crate::docker_machine::config_swarm(master))
+            .quiet(&crate::docker_machine::config_swarm(&lab.dm_name(master)))
             .await?;
         let mut args = crate::docker_machine::parse_config(&out.stdout);
         args.extend(words(&["info", "--format", "{{json .SystemStatus}}"]));

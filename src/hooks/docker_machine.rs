@@ -37,7 +37,7 @@ pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec 
         }
     };
     CreateSpec {
-        name: machine.name.clone(),
+        name: lab.dm_name(&machine.name),
         ip: ip_of(lab, seen, &machine.name),
         ssh_key: key_of(seen, &machine.name),
         ssh_port: lab.profile.ssh_port,
@@ -98,7 +98,7 @@ impl Hook for Register {
                 step(
                     reason.clone(),
                     Action::Run {
-                        command: docker_machine::rm(&machine.name),
+                        command: docker_machine::rm(&lab.dm_name(&machine.name)),
                     },
                 ),
                 step(reason, create),
@@ -106,7 +106,7 @@ impl Hook for Register {
         }
     }
 
-    fn on_destroy(&self, _lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
+    fn on_destroy(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
         if !seen.dm.contains_key(&machine.name) {
             return Vec::new();
         }
@@ -116,7 +116,7 @@ impl Hook for Register {
             hook: self.name(),
             reason: "registered with docker-machine".into(),
             action: Action::Run {
-                command: docker_machine::rm(&machine.name),
+                command: docker_machine::rm(&lab.dm_name(&machine.name)),
             },
         }]
     }

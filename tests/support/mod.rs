@@ -35,7 +35,11 @@ pub fn repo() -> PathBuf {
 /// Runs lab in `dir` with `env` and returns what it did.
 pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut cmd = Command::new(lab_binary());
-    cmd.args(args).current_dir(dir).env_remove("LAB_FILE");
+    // Each test's labs are recorded in its own list, not the host's.
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("LAB_FILE")
+        .env("LAB_REGISTRY", dir.join(".labs.json"));
     for (k, v) in env {
         cmd.env(k, v);
     }

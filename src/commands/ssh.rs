@@ -1,0 +1,46 @@
+//! `lab ssh NAME [-- CMD...]`: Vagrant's SSH settings, plain ssh, the
+//! user's terminal.
+
+use std::io::IsTerminal as _;
+
+use anyhow::Context as _;
+
+use crate::cli::SshArgs;
+use crate::config::Lab;
+use crate::discover::{remote_command, session};
+use crate::runner::Tool;
+use crate::vagrant;
+
+/// The remote command's exit code, handed on as lab's own.
+#[derive(Debug, thiserror::Error)]
+#[error("the remote command exited with {0}")]
+pub struct RemoteExit(pub i32);
+
+pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
+    let machine = super::env::known_machine(lab, &args.machine)?;
+    let runner = super::reader(&[Tool::Vagrant, Tool::Ssh])?;
+    let out = runner
+        .quiet(&vagrant::ssh_config(lab, Some(&machine.name)))
+        .await
+        .with_context(|| {
+            format!(
+                "{} is not reachable over SSH\nhint: `lab status` shows its state; `lab up` starts it",
+                machine.name
+            )
+        })?;
+    let config = vagrant::parse_ssh_config(&out.stdout)
+        .into_iter()
+        .next()
+        .with_context(|| format!("vagrant printed no SSH settings for {}", machine.name))?;
+    let words: Vec<&str> = args.command.iter().map(String::as_str).collect();
+    let remote = (!words.is_empty()).then(|| remote_command(&words));
+    let tty = remote.is_none() && std::io::stdin().is_terminal();
+    let code = runner
+        .interactive(&session(&config, remote.as_deref(), tty))
+        .await?;
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(RemoteExit(code).into())
+    }
+}
