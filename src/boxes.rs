@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::config::Provider;
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BoxProfile {
     #[serde(skip)]
@@ -19,8 +19,22 @@ pub struct BoxProfile {
     /// The Vagrant box, for VirtualBox.
     #[serde(rename = "box")]
     pub vagrant_box: Option<String>,
+    /// The box version to use (VirtualBox); any when unset.
+    pub box_version: Option<String>,
+    /// A local `.box` file (USB stick, class share), relative to lab.toml's
+    /// directory: added to Vagrant without the internet.
+    pub box_file: Option<String>,
+    /// Vagrant box metadata JSON on a class server (name, versions, URLs).
+    pub box_url: Option<String>,
     /// The local image, for the docker provider.
     pub image: Option<String>,
+    /// A `docker save` archive of the image, relative to lab.toml's directory.
+    pub image_file: Option<String>,
+    /// Whether the box's Docker engine still has cluster-store, which the
+    /// seed's classic Swarm needs (gone in Docker 23; Debian's 20.10 build
+    /// refuses it too).
+    #[serde(default = "yes")]
+    pub cluster_store: bool,
     /// The guest's interface on the lab's private network.
     #[serde(default = "default_interface")]
     pub interface: String,
@@ -36,6 +50,51 @@ pub struct BoxProfile {
     /// systemd); empty keeps the image's own.
     #[serde(default)]
     pub docker_cmd: Vec<String>,
+}
+
+impl BoxProfile {
+    /// The command that puts this box (or image) on the host from its local
+    /// copy, the file first, then the class server; `None` when the profile
+    /// names neither or the file is not there.
+    pub fn local_add(&self, root: &Path, provider: Provider) -> Option<crate::runner::Cmd> {
+        match provider {
+            Provider::Virtualbox => {
+                let name = self.vagrant_box.as_deref()?;
+                let file = self.box_file.as_ref().map(|f| root.join(f));
+                match (file, &self.box_url) {
+                    (Some(file), _) if file.exists() => {
+                        Some(crate::vagrant::box_add_file(name, &file))
+                    }
+                    (_, Some(url)) => Some(crate::vagrant::box_add_url(
+                        url,
+                        self.box_version.as_deref(),
+                    )),
+                    _ => None,
+                }
+            }
+            Provider::Docker => {
+                let file = root.join(self.image_file.as_ref()?);
+                file.exists().then(|| {
+                    crate::runner::Cmd::new(
+                        crate::runner::Tool::Docker,
+                        ["load".to_string(), "-i".into(), file.display().to_string()],
+                    )
+                })
+            }
+        }
+    }
+
+    /// Whether Vagrant's installed boxes hold this profile's box.
+    pub fn is_installed(&self, boxes: &[crate::vagrant::InstalledBox]) -> bool {
+        boxes.iter().any(|b| {
+            Some(b.name.as_str()) == self.vagrant_box.as_deref()
+                && self.box_version.as_deref().is_none_or(|v| v == b.version)
+        })
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_interface() -> String {
@@ -117,8 +176,8 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
             interface: default_interface(),
             user: default_user(),
             ssh_port: default_ssh_port(),
-            docker_args: Vec::new(),
-            docker_cmd: Vec::new(),
+            cluster_store: true,
+            ..BoxProfile::default()
         },
     };
     match provider {

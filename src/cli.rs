@@ -44,14 +44,15 @@ Exit codes:
   2  wrong usage (unknown command, flag or machine name)
   3  lab.toml is missing or invalid (the error names the line and column)
   4  a required program (vagrant, docker-machine, docker, ssh) is not installed
-  5  lab verify: at least one check failed (each is printed with FAIL)";
+  5  lab verify: at least one check failed (each is printed with FAIL)
+  6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the lab, or finish building it: vagrant up, find each machine's
     /// private address, register the machines with docker-machine, start Consul.
     /// Re-running it creates nothing that exists and redoes what failed.
-    Up(PlanArgs),
+    Up(UpArgs),
 
     /// Take the lab down: docker-machine rm for each registered machine, then
     /// vagrant destroy, then remove .lab/. Safe on a half-built lab and when run twice.
@@ -80,8 +81,29 @@ pub enum Command {
     /// `lab completions zsh > ~/.zfunc/_lab`, `lab completions fish > ~/.config/fish/completions/lab.fish`.
     Completions(CompletionsArgs),
 
+    /// Check this host before `lab up` (which runs the same checks first):
+    /// programs and versions, VirtualBox's allowed networks, memory, disk,
+    /// the box, the engine and mode combination, the interface. One
+    /// PASS/WARN/FAIL line each, with the fix; exit 6 when something blocks.
+    Doctor(DoctorArgs),
+
+    /// Boxes without the internet: `lab box add [PROFILE]` adds a profile's
+    /// box from its local file or class server (or loads its docker image).
+    #[command(subcommand)]
+    Box(BoxCommand),
+
     /// Print the Vagrantfile lab.toml renders to (written to .lab/Vagrantfile by `up`).
     Render,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// Do not run `lab doctor`'s checks first.
+    #[arg(long)]
+    pub skip_doctor: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,4 +176,22 @@ pub struct SshArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// One JSON document: {"lab", "passed", "checks": [{"name", "passed", "warning", "detail"}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BoxCommand {
+    /// Add a profile's box to Vagrant from `box_file` (a .box on a USB stick
+    /// or share) or `box_url` (metadata JSON on a class server); for the
+    /// docker provider, `docker load` its `image_file`. Default: lab.toml's box.
+    Add {
+        /// A profile from boxes/ (see README "Box profiles").
+        profile: Option<String>,
+    },
 }

@@ -9,6 +9,7 @@ pub const USAGE: u8 = 2;
 pub const CONFIG: u8 = 3;
 pub const MISSING_TOOL: u8 = 4;
 pub const VERIFY_FAILED: u8 = 5;
+pub const DOCTOR_FAILED: u8 = 6;
 
 /// The exit code for an error, from the first cause lab recognises.
 pub fn code(error: &anyhow::Error) -> u8 {
@@ -24,6 +25,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<MissingTools>() {
             return MISSING_TOOL;
+        }
+        if cause.is::<crate::commands::doctor::DoctorFailed>() {
+            return DOCTOR_FAILED;
         }
         if cause.is::<crate::verify::VerifyFailed>() {
             return VERIFY_FAILED;

@@ -6,11 +6,13 @@
 //! one [`runner`] seam.
 
 pub mod boxes;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod docker_machine;
+pub mod doctor;
 pub mod engine;
 pub mod execute;
 pub mod exit;

@@ -44,6 +44,10 @@ pub struct Observed {
     pub nodes: Option<Vec<SwarmNode>>,
     /// The driver of the lab's overlay network on the master, if it exists.
     pub network: Option<String>,
+    /// Vagrant's installed boxes, when `vagrant up` is coming (VirtualBox).
+    pub boxes: Option<Vec<crate::vagrant::InstalledBox>>,
+    /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
+    pub image_present: Option<bool>,
 }
 
 impl Observed {
@@ -307,6 +311,29 @@ pub async fn swarm_view(
         Some(nodes),
         swarm::network_driver(&out.stdout, &lab.network),
     ))
+}
+
+/// What `vagrant up` will need that may come from a local copy: the
+/// installed boxes, or whether the image is there.
+pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
+    match lab.provider {
+        crate::config::Provider::Virtualbox => {
+            let out = runner
+                .quiet(&crate::vagrant::box_list())
+                .await
+                .context("listing Vagrant's boxes")?;
+            seen.boxes = Some(crate::vagrant::parse_box_list(&out.stdout));
+        }
+        crate::config::Provider::Docker => {
+            let image = lab.profile.image.clone().unwrap_or_default();
+            let inspect = crate::runner::Cmd::new(
+                crate::runner::Tool::Docker,
+                ["image", "inspect", "--format", "{{.Id}}", &image],
+            );
+            seen.image_present = Some(runner.quiet(&inspect).await.is_ok());
+        }
+    }
+    Ok(())
 }
 
 /// Whether the lab's CA and client certificate are on disk.

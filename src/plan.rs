@@ -210,7 +210,26 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     if not_running.is_empty() {
         return Plan::default();
     }
-    Plan::from_steps(vec![Step {
+    let mut steps = Vec::new();
+    let missing = match lab.provider {
+        crate::config::Provider::Virtualbox => seen
+            .boxes
+            .as_ref()
+            .is_some_and(|b| !lab.profile.is_installed(b)),
+        crate::config::Provider::Docker => seen.image_present == Some(false),
+    };
+    if missing {
+        if let Some(add) = lab.profile.local_add(&lab.root, lab.provider) {
+            steps.push(Step {
+                stage: stage::MACHINES,
+                machine: None,
+                hook: "box",
+                reason: "the box is not on this host; its local copy is used".into(),
+                action: Action::Run { command: add },
+            });
+        }
+    }
+    steps.push(Step {
         stage: stage::MACHINES,
         machine: None,
         hook: "vagrant",
@@ -218,7 +237,8 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         action: Action::Run {
             command: vagrant::up(lab),
         },
-    }])
+    });
+    Plan::from_steps(steps)
 }
 
 /// What each create hook still has to do for each machine.

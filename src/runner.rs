@@ -20,17 +20,17 @@ pub enum Tool {
     DockerMachine,
     Docker,
     Ssh,
+    VBoxManage,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 4] = [Tool::Vagrant, Tool::DockerMachine, Tool::Docker, Tool::Ssh];
-
     pub fn program(self) -> &'static str {
         match self {
             Tool::Vagrant => "vagrant",
             Tool::DockerMachine => "docker-machine",
             Tool::Docker => "docker",
             Tool::Ssh => "ssh",
+            Tool::VBoxManage => "VBoxManage",
         }
     }
 
@@ -42,6 +42,7 @@ impl Tool {
             }
             Tool::Docker => "install the Docker client (Debian/Ubuntu: apt-get install docker.io)",
             Tool::Ssh => "install an OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)",
+            Tool::VBoxManage => "install VirtualBox 6.1 or 7 (virtualbox.org), or use provider = \"docker\" on Linux",
         }
     }
 }

@@ -25,6 +25,16 @@ impl Ui {
         }
     }
 
+    /// Something to read even with `-q`: a warning or a problem found.
+    pub fn warn(&self, text: &str) {
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
     /// A line of news, above the bars on a terminal.
     pub fn say(&self, text: &str) {
         if self.quiet {

@@ -142,10 +142,92 @@ pub fn destroy(lab: &Lab) -> Cmd {
     vagrant(lab, &["destroy", "-f"])
 }
 
+/// One box Vagrant has installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledBox {
+    pub name: String,
+    pub provider: String,
+    pub version: String,
+}
+
+pub fn box_list() -> Cmd {
+    Cmd::new(Tool::Vagrant, ["box", "list", "--machine-readable"])
+}
+
+/// `vagrant box list --machine-readable`: `box-name`, `box-provider` and
+/// `box-version` lines, in that order, per box.
+pub fn parse_box_list(text: &str) -> Vec<InstalledBox> {
+    let mut boxes: Vec<InstalledBox> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.splitn(4, ',');
+        let (_, _, kind, data) = (fields.next(), fields.next(), fields.next(), fields.next());
+        let data = data.unwrap_or_default().to_string();
+        match kind {
+            Some("box-name") => boxes.push(InstalledBox {
+                name: data,
+                provider: String::new(),
+                version: String::new(),
+            }),
+            Some("box-provider") => {
+                if let Some(b) = boxes.last_mut() {
+                    b.provider = data;
+                }
+            }
+            Some("box-version") => {
+                if let Some(b) = boxes.last_mut() {
+                    b.version = data;
+                }
+            }
+            _ => {}
+        }
+    }
+    boxes
+}
+
+/// `vagrant box add` from a local `.box` file (named, version 0) or from a
+/// class server's metadata JSON (which names the box and its versions).
+pub fn box_add_file(name: &str, file: &Path) -> Cmd {
+    Cmd::new(
+        Tool::Vagrant,
+        [
+            "box".to_string(),
+            "add".into(),
+            "--name".into(),
+            name.into(),
+            file.display().to_string(),
+        ],
+    )
+}
+
+pub fn box_add_url(url: &str, version: Option<&str>) -> Cmd {
+    let mut args = vec!["box".to_string(), "add".into()];
+    if let Some(v) = version {
+        args.extend(["--box-version".into(), v.into()]);
+    }
+    args.push(url.into());
+    Cmd::new(Tool::Vagrant, args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testdata::vagrant_stdout;
+
+    #[test]
+    fn installed_boxes_from_vagrant_2_3_4() {
+        // Recorded from `vagrant box list --machine-readable` here.
+        let one = "1795609340,,ui,info,lab/fake (docker%!(VAGRANT_COMMA) 0)\n1795609340,,box-name,lab/fake\n1795609340,,box-provider,docker\n1795609340,,box-version,0\n";
+        assert_eq!(
+            parse_box_list(one),
+            [InstalledBox {
+                name: "lab/fake".into(),
+                provider: "docker".into(),
+                version: "0".into()
+            }]
+        );
+        let none = "1795609342,,ui,warn,There are no installed boxes! Use `vagrant box add` to add some.\n";
+        assert!(parse_box_list(none).is_empty());
+    }
 
     #[test]
     fn status_of_a_mixed_environment() {

@@ -4,44 +4,11 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
+pub use crate::check::Check;
 use crate::config::{Lab, Mode, Role};
 use crate::engine::Engine;
 use crate::observe::Observed;
 use crate::runner::{Cmd, Runner, Tool};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub passed: bool,
-    pub detail: String,
-}
-
-impl Check {
-    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            passed: true,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn fail(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            passed: false,
-            detail: detail.into(),
-        }
-    }
-
-    /// `PASS  name  detail`, or FAIL.
-    pub fn line(&self) -> String {
-        let word = if self.passed { "PASS" } else { "FAIL" };
-        let detail = self.detail.replace('\n', &format!("\n{:35}", ""));
-        format!("{word}  {:<28} {detail}", self.name)
-    }
-}
 
 /// At least one check failed; each is in the report already printed.
 #[derive(Debug, thiserror::Error)]

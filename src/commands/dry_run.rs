@@ -42,6 +42,15 @@ async fn look(lab: &Lab) -> Observed {
             seen.ssh = ssh;
         }
     }
+    let vm_tool = match lab.provider {
+        crate::config::Provider::Virtualbox => Tool::Vagrant,
+        crate::config::Provider::Docker => Tool::Docker,
+    };
+    if tools.has(vm_tool) && lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
+        if let Err(e) = observe::box_or_image(&runner, lab, &mut seen).await {
+            eprintln!("note: {e:#}");
+        }
+    }
     seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
     if lab.engine == EngineDriver::DockerMachine && tools.has(Tool::DockerMachine) {
         match observe::docker_machines(&runner, lab).await {

@@ -1,6 +1,8 @@
 //! One file per subcommand; each takes a validated lab and does its job.
 
+pub mod boxes;
 pub mod destroy;
+pub mod doctor;
 pub mod dry_run;
 pub mod env;
 pub mod ssh;
@@ -38,6 +40,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&lab, &args).await,
         Command::Verify(args) => verify::run(&lab, &args, timeout).await,
         Command::Ssh(args) => ssh::run(&lab, &args).await,
+        Command::Doctor(args) => doctor::run(&lab, &args).await,
+        Command::Box(crate::cli::BoxCommand::Add { profile }) => {
+            boxes::add(&lab, profile.as_deref(), timeout).await
+        }
         Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {
             print!("{}", crate::render::vagrantfile(&lab)?);

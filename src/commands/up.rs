@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::PlanArgs;
+use crate::cli::UpArgs;
 use crate::config::{Lab, Role};
 use crate::execute::execute;
 use crate::hooks;
@@ -15,16 +15,19 @@ const RETRY: &str =
 
 pub async fn run(
     lab: &Lab,
-    args: &PlanArgs,
+    args: &UpArgs,
     quiet: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
-    if args.dry_run {
-        return super::dry_run::print(lab, args.json, plan::up).await;
+    if args.plan.dry_run {
+        return super::dry_run::print(lab, args.plan.json, plan::up).await;
+    }
+    let ui = Ui::new(quiet);
+    if !args.skip_doctor {
+        super::doctor::preflight(lab, &ui).await?;
     }
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
-    let ui = Ui::new(quiet);
     crate::registry::register(&crate::registry::path(), lab)?;
     super::write_vagrantfile(lab)?;
 
@@ -32,6 +35,9 @@ pub async fn run(
         vms: observe::vms(&runner, lab).await?,
         ..Observed::default()
     };
+    if lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
+        observe::box_or_image(&runner, lab, &mut seen).await?;
+    }
     let machines_up = plan::machines_up(lab, &seen);
     execute(&machines_up, &runner, &ui, RETRY).await?;
     if !machines_up.is_empty() {

@@ -1,0 +1,49 @@
+//! `lab box add [PROFILE]`: a box from its local copy, without the internet.
+
+use std::time::Duration;
+
+use crate::boxes;
+use crate::config::{Lab, Provider};
+use crate::runner::Tool;
+
+pub async fn add(
+    lab: &Lab,
+    profile: Option<&str>,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
+    let profile = match profile {
+        None => lab.profile.clone(),
+        Some(name) => boxes::resolve(&lab.root, name, lab.provider).map_err(anyhow::Error::msg)?,
+    };
+    let what = match lab.provider {
+        Provider::Virtualbox => profile.vagrant_box.clone().unwrap_or_default(),
+        Provider::Docker => profile.image.clone().unwrap_or_default(),
+    };
+    let Some(add) = profile.local_add(&lab.root, lab.provider) else {
+        let keys = match lab.provider {
+            Provider::Virtualbox => "box_file (a .box file, relative to lab.toml) or box_url (a class server's metadata JSON)",
+            Provider::Docker => "image_file (a `docker save` archive, relative to lab.toml)",
+        };
+        anyhow::bail!(
+            "box profile `{}` has no local copy of {what} (or its file is missing)\nhint: set {keys} in boxes/{}.toml next to lab.toml",
+            profile.name,
+            profile.name
+        );
+    };
+    let tool = match lab.provider {
+        Provider::Virtualbox => Tool::Vagrant,
+        Provider::Docker => Tool::Docker,
+    };
+    let runner = super::reader(&[tool])?.with_timeout(timeout);
+    if lab.provider == Provider::Virtualbox {
+        let out = runner.quiet(&crate::vagrant::box_list()).await?;
+        if profile.is_installed(&crate::vagrant::parse_box_list(&out.stdout)) {
+            println!("{what} is already installed");
+            return Ok(());
+        }
+    }
+    eprintln!("{add}");
+    runner.run(&add, &|line| eprintln!("  {line}")).await?;
+    println!("added {what}");
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Pure pieces of `lab doctor`: reading versions, VirtualBox's host-only
+//! network rules and the host's memory.
+
+use std::net::Ipv4Addr;
+
+use crate::config::{parse_subnet, Subnet};
+use crate::registry::overlaps;
+
+/// `VBoxManage --version` prints `6.1.38r153438`.
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let re = regex::Regex::new(r"(\d+)\.(\d+)\.(\d+)").expect("valid regex");
+    let caps = re.captures(text)?;
+    Some((
+        caps[1].parse().ok()?,
+        caps[2].parse().ok()?,
+        caps[3].parse().ok()?,
+    ))
+}
+
+/// VirtualBox 6.1.28 and later allow host-only networks only in the ranges
+/// of /etc/vbox/networks.conf (192.168.56.0/21 when there is none).
+pub fn vbox_restricts_networks(version: (u32, u32, u32)) -> bool {
+    version >= (6, 1, 28)
+}
+
+/// The IPv4 ranges a networks.conf allows: lines `* RANGE [RANGE...]`.
+pub fn allowed_ranges(networks_conf: Option<&str>) -> Vec<Subnet> {
+    let Some(text) = networks_conf else {
+        return vec![parse_subnet("192.168.56.0/21").expect("default range parses")];
+    };
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('*'))
+        .flat_map(|rest| rest.split_whitespace())
+        .filter_map(|word| range(word))
+        .collect()
+}
+
+/// A range as networks.conf writes it; host bits are allowed there.
+fn range(word: &str) -> Option<Subnet> {
+    let (addr, prefix) = word.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    Some(Subnet {
+        network: Ipv4Addr::from(u32::from(addr) & mask),
+        prefix,
+    })
+}
+
+/// Whether `subnet` lies inside one of `allowed`.
+pub fn subnet_allowed(subnet: &Subnet, allowed: &[Subnet]) -> bool {
+    allowed
+        .iter()
+        .any(|a| a.prefix <= subnet.prefix && overlaps(a, subnet))
+}
+
+/// `MemAvailable` of /proc/meminfo, in MiB.
+pub fn mem_available_mib(meminfo: &str) -> Option<u64> {
+    meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix("MemAvailable:")?;
+        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / 1024)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtualbox_versions_and_their_network_rule() {
+        assert_eq!(parse_version("6.1.38r153438\n"), Some((6, 1, 38)));
+        assert!(vbox_restricts_networks((6, 1, 28)));
+        assert!(vbox_restricts_networks((7, 0, 0)));
+        assert!(!vbox_restricts_networks((6, 1, 26)));
+        assert_eq!(parse_version("Vagrant 2.3.4"), Some((2, 3, 4)));
+    }
+
+    #[test]
+    fn networks_conf_decides_which_subnets_virtualbox_takes() {
+        let subnet = |s: &str| parse_subnet(s).unwrap();
+        let default = allowed_ranges(None);
+        assert!(subnet_allowed(&subnet("192.168.59.0/24"), &default));
+        assert!(!subnet_allowed(&subnet("172.28.128.0/24"), &default));
+        assert!(
+            !subnet_allowed(&subnet("192.168.0.0/16"), &default),
+            "wider than allowed"
+        );
+        let conf = "# comment\n* 10.0.0.0/8 192.168.0.0/16\n* 2001::/64\n";
+        let ranges = allowed_ranges(Some(conf));
+        assert_eq!(ranges.len(), 2);
+        assert!(subnet_allowed(&subnet("10.231.5.0/24"), &ranges));
+        assert!(!subnet_allowed(&subnet("172.28.128.0/24"), &ranges));
+        assert!(!subnet_allowed(
+            &subnet("192.168.59.0/24"),
+            &allowed_ranges(Some(""))
+        ));
+    }
+
+    #[test]
+    fn available_memory_from_meminfo() {
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20480000 kB\n";
+        assert_eq!(mem_available_mib(meminfo), Some(20000));
+        assert_eq!(mem_available_mib("MemTotal: 1 kB\n"), None);
+    }
+}
