@@ -73,6 +73,12 @@ pub enum Command {
     /// removed afterwards. Exit 0 only if every check passes.
     Verify(VerifyArgs),
 
+    /// Deploy a sample stack to the lab and show where each service runs and
+    /// the URL to open: `lab deploy examples/redmine`. Swarm mode deploys
+    /// DIR/stack.yml as a stack; classic mode sends DIR/docker-compose.yml to
+    /// the Swarm manager. Images a machine lacks are copied from this host.
+    Deploy(DeployArgs),
+
     /// Open a shell on a machine, or run a command there:
     /// `lab ssh swarm-node01 -- docker ps`. Exits with the remote command's code.
     Ssh(SshArgs),
@@ -194,4 +200,14 @@ pub enum BoxCommand {
         /// A profile from boxes/ (see README "Box profiles").
         profile: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// A directory with stack.yml (swarm mode) or docker-compose.yml (classic), or the file itself.
+    pub path: PathBuf,
+
+    /// Remove what an earlier `lab deploy` of this directory started.
+    #[arg(long)]
+    pub rm: bool,
 }

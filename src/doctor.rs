@@ -31,7 +31,7 @@ pub fn allowed_ranges(networks_conf: Option<&str>) -> Vec<Subnet> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix('*'))
         .flat_map(|rest| rest.split_whitespace())
-        .filter_map(|word| range(word))
+        .filter_map(range)
         .collect()
 }
 

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod execute;
 pub mod exit;
 pub mod hooks;
+pub mod images;
 pub mod observe;
 pub mod plan;
 pub mod registry;

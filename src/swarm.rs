@@ -137,6 +137,60 @@ pub fn network_create_args(name: &str) -> Vec<String> {
     ]
 }
 
+/// One task of `docker stack ps NAME --format '{{json .}}'`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackTask {
+    #[serde(rename = "Name", default)]
+    pub name: String,
+    #[serde(rename = "Node", default)]
+    pub node: String,
+    #[serde(rename = "CurrentState", default)]
+    pub current_state: String,
+    #[serde(rename = "DesiredState", default)]
+    pub desired_state: String,
+    #[serde(rename = "Error", default)]
+    pub error: String,
+}
+
+impl StackTask {
+    /// `redmine_db.1` → `redmine_db`.
+    pub fn service(&self) -> &str {
+        self.name.rsplit_once('.').map_or(&self.name, |(s, _)| s)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.current_state.starts_with("Running")
+    }
+}
+
+pub fn parse_stack_ps(text: &str) -> Result<Vec<StackTask>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .map_err(|e| format!("unexpected `docker stack ps` line ({e}): {l}"))
+        })
+        .collect()
+}
+
+/// `docker service inspect --format '{{json .Spec.EndpointSpec.Ports}}'`:
+/// the ports a service publishes, in either mode (ingress or host).
+pub fn parse_published_ports(json: &str) -> Vec<u16> {
+    #[derive(Deserialize)]
+    struct Port {
+        #[serde(rename = "PublishedPort", default)]
+        published: u16,
+    }
+    serde_json::from_str::<Option<Vec<Port>>>(json.trim())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.published)
+        .filter(|p| *p != 0)
+        .collect()
+}
+
 /// Classic Swarm's `docker info --format '{{json .SystemStatus}}'`: pairs
 /// such as `["Nodes","3"]`, then per node `[" └ Status","Healthy"]`.
 /// Returns (nodes, healthy).
@@ -189,6 +243,19 @@ mod tests {
         let text = r#"[["Role","primary"],["Strategy","spread"],["Filters","health, port"],["Nodes","2"],[" └ swarm-master","10.0.0.3:2376"],["  └ Status","Healthy"],[" └ swarm-node01","10.0.0.4:2376"],["  └ Status","Pending"]]"#;
         assert_eq!(parse_classic_status(text), Some((2, 1)));
         assert_eq!(parse_classic_status("null"), None);
+    }
+
+    #[test]
+    fn stack_tasks_and_ports() {
+        let ps = "{\"CurrentState\":\"Running 3 seconds ago\",\"DesiredState\":\"Running\",\"Error\":\"\",\"ID\":\"t1\",\"Image\":\"x\",\"Name\":\"redmine_db.1\",\"Node\":\"swarm-node02\",\"Ports\":\"\"}\n{\"CurrentState\":\"Rejected 1 second ago\",\"DesiredState\":\"Shutdown\",\"Error\":\"No such image: x\",\"ID\":\"t2\",\"Image\":\"x\",\"Name\":\"redmine_redmine.1\",\"Node\":\"swarm-node01\",\"Ports\":\"\"}\n";
+        let tasks = parse_stack_ps(ps).unwrap();
+        assert_eq!(tasks[0].service(), "redmine_db");
+        assert!(tasks[0].is_running() && !tasks[1].is_running());
+        assert_eq!(tasks[1].error, "No such image: x");
+        let ports =
+            r#"[{"Protocol":"tcp","TargetPort":3000,"PublishedPort":3000,"PublishMode":"host"}]"#;
+        assert_eq!(parse_published_ports(ports), [3000]);
+        assert!(parse_published_ports("null").is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One file per subcommand; each takes a validated lab and does its job.
 
 pub mod boxes;
+pub mod deploy;
 pub mod destroy;
 pub mod doctor;
 pub mod dry_run;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&lab, &args, timeout).await,
         Command::Ssh(args) => ssh::run(&lab, &args).await,
         Command::Doctor(args) => doctor::run(&lab, &args).await,
+        Command::Deploy(args) => deploy::run(&lab, &args, timeout).await,
         Command::Box(crate::cli::BoxCommand::Add { profile }) => {
             boxes::add(&lab, profile.as_deref(), timeout).await
         }

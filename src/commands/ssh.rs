@@ -32,8 +32,14 @@ pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
         .into_iter()
         .next()
         .with_context(|| format!("vagrant printed no SSH settings for {}", machine.name))?;
+    // As with ssh itself: one argument is a command line for the remote
+    // shell (`lab ssh m -- 'ls | wc -l'`); several are words, each quoted.
     let words: Vec<&str> = args.command.iter().map(String::as_str).collect();
-    let remote = (!words.is_empty()).then(|| remote_command(&words));
+    let remote = match words.as_slice() {
+        [] => None,
+        [line] => Some(line.to_string()),
+        many => Some(remote_command(many)),
+    };
     let tty = remote.is_none() && std::io::stdin().is_terminal();
     let code = runner
         .interactive(&session(&config, remote.as_deref(), tty))

@@ -170,7 +170,8 @@ async fn probe_steps(
         }
     }
     for (machine, engine) in pair {
-        let check = ensure_image(runner, lab, machine, engine, image_file).await;
+        let check =
+            crate::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file).await;
         let ok = check.passed;
         report.add(check);
         if !ok {
@@ -254,55 +255,4 @@ async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> any
         }
     }
     Err(last.expect("at least one try"))
-}
-
-/// The probe image on `machine`: there already, loaded from this host's
-/// engine (no registry needed), or pulled.
-async fn ensure_image(
-    runner: &Runner,
-    lab: &Lab,
-    machine: &str,
-    engine: &Engine,
-    file: &std::path::Path,
-) -> Check {
-    let name = format!("probe image on {machine}");
-    let image = &lab.probe_image;
-    let inspect = words(&["image", "inspect", "--format", "{{.Id}}", image]);
-    if on(runner, engine, &inspect).await.is_ok() {
-        return Check::pass(name, format!("{image} is there"));
-    }
-    if runner
-        .quiet(&verify::host_has_image_cmd(image))
-        .await
-        .is_ok()
-    {
-        let loaded = async {
-            if !file.exists() {
-                runner.quiet(&verify::save_cmd(image, file)).await?;
-            }
-            on(
-                runner,
-                engine,
-                &words(&["load", "-i", &file.display().to_string()]),
-            )
-            .await
-        }
-        .await;
-        return match loaded {
-            Ok(_) => Check::pass(name, format!("{image} loaded from this host's engine")),
-            Err(e) => Check::fail(
-                name,
-                format!("loading {image} from this host failed: {e:#}"),
-            ),
-        };
-    }
-    match on(runner, engine, &words(&["pull", image])).await {
-        Ok(_) => Check::pass(name, format!("{image} pulled")),
-        Err(e) => Check::fail(
-            name,
-            format!(
-                "{image} is neither on {machine} nor on this host, and pulling it failed: {e:#}\nhint: `docker pull {image}` (or build it) on this host, or set [verify] image in lab.toml"
-            ),
-        ),
-    }
 }

@@ -1,0 +1,258 @@
+//! `lab deploy DIR`: the seed's sample stack (or any like it) on the lab;
+//! `--rm` takes it away. Swarm mode deploys `DIR/stack.yml` as a stack;
+//! classic mode sends `DIR/docker-compose.yml` to the Swarm manager.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+
+use crate::cli::DeployArgs;
+use crate::config::{Lab, Mode, Role};
+use crate::engine::Engine;
+use crate::observe::{self, Observed};
+use crate::runner::{Cmd, Runner, Tool};
+use crate::swarm;
+use crate::verify::{on, words};
+
+/// How long the services get to start on their nodes.
+const CONVERGE: Duration = Duration::from_secs(180);
+
+pub async fn run(lab: &Lab, args: &DeployArgs, timeout: Option<Duration>) -> anyhow::Result<()> {
+    let file_name = match lab.mode {
+        Mode::Swarm => "stack.yml",
+        Mode::Classic => "docker-compose.yml",
+    };
+    let (file, name) = locate(&args.path, file_name)?;
+    let runner = super::runner(lab, &lab.tools(), timeout)?;
+    let (seen, _, _) = observe::read_only(&runner, lab).await?;
+    match lab.mode {
+        Mode::Swarm => swarm_mode(&runner, lab, &seen, &file, &name, args.rm).await,
+        Mode::Classic => classic(&runner, lab, &file, &name, args.rm).await,
+    }
+}
+
+/// The compose file and the stack's name (its directory's name).
+fn locate(path: &Path, file_name: &str) -> anyhow::Result<(PathBuf, String)> {
+    let file = if path.is_dir() {
+        path.join(file_name)
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        bail!(
+            "{} does not exist\nhint: `lab deploy DIR` wants DIR/{file_name} (see examples/redmine)",
+            file.display()
+        );
+    }
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let base = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+        .unwrap_or_else(|| "stack".into());
+    let name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok((file, name))
+}
+
+async fn swarm_mode(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+    file: &Path,
+    name: &str,
+    remove: bool,
+) -> anyhow::Result<()> {
+    let master = lab.master();
+    if seen.nodes.is_none() {
+        bail!(
+            "{} manages no swarm yet\nhint: run `lab up` first",
+            master.name
+        );
+    }
+    let manager = Engine::of(lab, seen, &master.name);
+    if remove {
+        on(runner, &manager, &words(&["stack", "rm", name])).await?;
+        println!("removed stack {name}");
+        return Ok(());
+    }
+    // Machines without a registry get the images from this host first.
+    let env = |k: &str| std::env::var(k).ok();
+    let images = crate::images::images_in(&std::fs::read_to_string(file)?, &env);
+    let archive_dir = lab.state_dir();
+    let mut problems = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        let archive = archive_dir.join(format!("deploy-image-{i}.tar"));
+        for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
+            let engine = Engine::of(lab, seen, &m.name);
+            let check = crate::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
+            if !check.passed {
+                problems.push(check.detail);
+            }
+        }
+        let _ = std::fs::remove_file(&archive);
+    }
+    if !problems.is_empty() {
+        bail!(
+            "the stack's images are not on every machine:\n{}",
+            problems.join("\n")
+        );
+    }
+    let deploy = words(&[
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        &file.display().to_string(),
+        name,
+    ]);
+    on(runner, &manager, &deploy)
+        .await
+        .with_context(|| format!("deploying {} to the swarm", file.display()))?;
+    let tasks = converge(runner, &manager, name).await?;
+    let out = on(
+        runner,
+        &manager,
+        &words(&["stack", "services", name, "--format", "{{.Name}}"]),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for service in out.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let inspect = words(&[
+            "service",
+            "inspect",
+            service,
+            "--format",
+            "{{json .Spec.EndpointSpec.Ports}}",
+        ]);
+        let published = swarm::parse_published_ports(&on(runner, &manager, &inspect).await?);
+        let task = tasks.iter().find(|t| t.service() == service);
+        // The node that runs the task answers in both publishing modes
+        // (the routing mesh's and the node's own port).
+        let ip = task
+            .and_then(|t| seen.ips.get(&t.node))
+            .or_else(|| seen.ips.get(&master.name))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let urls: Vec<String> = published
+            .iter()
+            .map(|p| format!("http://{ip}:{p}/"))
+            .collect();
+        rows.push(vec![
+            service.to_string(),
+            task.map_or("-".into(), |t| t.node.clone()),
+            task.map_or("-".into(), |t| t.current_state.clone()),
+            urls.join(" "),
+        ]);
+    }
+    print!(
+        "{}",
+        super::status::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
+    );
+    Ok(())
+}
+
+/// Waits until every service of the stack has a running task; a task that
+/// fails is reported with the swarm's own error.
+async fn converge(
+    runner: &Runner,
+    manager: &Engine,
+    name: &str,
+) -> anyhow::Result<Vec<swarm::StackTask>> {
+    let started = Instant::now();
+    let services_cmd = words(&["stack", "services", name, "--format", "{{.Name}}"]);
+    let ps = words(&["stack", "ps", name, "--no-trunc", "--format", "{{json .}}"]);
+    loop {
+        let services: Vec<String> = on(runner, manager, &services_cmd)
+            .await?
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let tasks =
+            swarm::parse_stack_ps(&on(runner, manager, &ps).await?).map_err(anyhow::Error::msg)?;
+        let running: Vec<swarm::StackTask> =
+            tasks.iter().filter(|t| t.is_running()).cloned().collect();
+        if !services.is_empty()
+            && services
+                .iter()
+                .all(|s| running.iter().any(|t| t.service() == s))
+        {
+            return Ok(running);
+        }
+        if started.elapsed() > CONVERGE {
+            let failing: Vec<String> = tasks
+                .iter()
+                .filter(|t| !t.is_running())
+                .map(|t| {
+                    format!(
+                        "{} on {}: {} {}",
+                        t.name,
+                        if t.node.is_empty() {
+                            "no node"
+                        } else {
+                            &t.node
+                        },
+                        t.current_state,
+                        t.error
+                    )
+                })
+                .collect();
+            bail!(
+                "the stack's services did not all start within {}s:\n{}\nhint: `docker stack ps {name}` on the master (`eval \"$(lab env <master>)\"`) shows why",
+                CONVERGE.as_secs(),
+                failing.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Classic Swarm: the compose file goes to the Swarm manager, whose
+/// scheduler reads the `constraint:node==` variables.
+async fn classic(
+    runner: &Runner,
+    lab: &Lab,
+    file: &Path,
+    name: &str,
+    remove: bool,
+) -> anyhow::Result<()> {
+    let master = lab.dm_name(&lab.master().name);
+    let out = runner
+        .quiet(&crate::docker_machine::config_swarm(&master))
+        .await?;
+    let mut args = crate::docker_machine::parse_config(&out.stdout);
+    args.extend(words(&[
+        "compose",
+        "-p",
+        name,
+        "-f",
+        &file.display().to_string(),
+    ]));
+    args.extend(if remove {
+        words(&["down"])
+    } else {
+        words(&["up", "-d"])
+    });
+    runner
+        .run(&Cmd::new(Tool::Docker, args), &|l| eprintln!("  {l}"))
+        .await?;
+    println!(
+        "{} {name} on the classic Swarm of {master}",
+        if remove { "removed" } else { "deployed" }
+    );
+    Ok(())
+}
