@@ -15,6 +15,7 @@ use support::{lab_binary, prerequisite, repo, run_lab, text};
 
 const MACHINE_IMAGE: &str = "lab/debian-docker:bookworm";
 const PROBE_IMAGE: &str = "lab/probe:busybox";
+const STANDIN_SERVICE: &str = "lab/standin-service:busybox";
 
 struct Lab {
     dir: tempfile::TempDir,
@@ -96,6 +97,151 @@ impl Drop for Lab {
         let _ = self.lab(&["destroy", "-q"]);
         support::remove_leftovers(&self.name, &self.subnet);
     }
+}
+
+/// examples/redmine with a local stand-in image for Redmine and PostgreSQL:
+/// each service on its named node, each reaching the other by name, the URL
+/// answering; `--rm` takes it away.
+fn deploy_the_sample_stack(lab: &Lab) {
+    let context = repo().join("tests/standin/service");
+    let built = Command::new("docker")
+        .args([
+            "build",
+            "-q",
+            "-t",
+            STANDIN_SERVICE,
+            &context.display().to_string(),
+        ])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let example = repo().join("examples/redmine").display().to_string();
+    let env = [
+        ("REDMINE_IMAGE", STANDIN_SERVICE.to_string()),
+        ("POSTGRES_IMAGE", STANDIN_SERVICE.to_string()),
+    ];
+    let out = run_lab(lab.path(), &env, &["deploy", &example]);
+    let table = support::succeeded(&out, &["deploy"]);
+    let row = |service: &str| -> Vec<String> {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{service} ")))
+            .unwrap_or_else(|| panic!("{service} missing:\n{table}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row("redmine_redmine")[1], "swarm-node01", "{table}");
+    assert_eq!(row("redmine_db")[1], "swarm-node02", "{table}");
+    let url = row("redmine_redmine").last().unwrap().clone();
+    assert!(
+        url.starts_with("http://") && url.ends_with(":3000/"),
+        "{table}"
+    );
+    assert!(!http_get(&url).is_empty(), "{url} answered nothing");
+
+    // By name over the stack's overlay network, in both directions.
+    for (node, service, peer) in [
+        ("swarm-node01", "redmine_redmine", "http://db:5432/"),
+        ("swarm-node02", "redmine_db", "http://redmine:3000/"),
+    ] {
+        let id = lab.docker_ok(
+            node,
+            &format!("ps -q --filter label=com.docker.swarm.service.name={service}"),
+        );
+        let page = lab.docker_ok(node, &format!("exec {} wget -qO- {peer}", id.trim()));
+        assert!(!page.trim().is_empty(), "{service} got nothing from {peer}");
+    }
+
+    let out = run_lab(lab.path(), &[], &["deploy", "--rm", &example]);
+    support::succeeded(&out, &["deploy", "--rm"]);
+    let stacks = lab.docker_ok("swarm-master", "stack ls --format '{{.Name}}'");
+    assert!(!stacks.contains("redmine"), "{stacks}");
+}
+
+/// A second lab in the same directory (`-f lab2.toml`), with its own name and
+/// no subnet: it gets its own subnet, state directory and machines, and
+/// `status --all` and the `env --all` handout see both.
+fn a_second_lab_beside_it(first: &Lab) {
+    let second = format!("{}b", first.name);
+    std::fs::write(
+        first.path().join("lab2.toml"),
+        format!(
+            "name = \"{second}\"\nprovider = \"docker\"\nbox = \"debian-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 1\n"
+        ),
+    )
+    .unwrap();
+    let other = |args: &[&str]| {
+        let mut all = vec!["-f", "lab2.toml"];
+        all.extend_from_slice(args);
+        run_lab(first.path(), &[], &all)
+    };
+    let cleanup = Cleanup(second.clone());
+    support::succeeded(&other(&["up"]), &["-f", "lab2.toml", "up"]);
+
+    let all: serde_json::Value =
+        serde_json::from_str(&first.ok(&["status", "--all", "--json"])).unwrap();
+    let labs = all["labs"].as_array().unwrap();
+    assert_eq!(labs.len(), 2, "{all}");
+    let subnets: BTreeSet<&str> = labs.iter().map(|l| l["subnet"].as_str().unwrap()).collect();
+    assert_eq!(subnets.len(), 2, "each lab its own subnet: {all}");
+    for lab in labs {
+        assert_eq!(lab["running"], lab["machines"], "{lab}");
+    }
+    assert!(first.path().join(format!(".lab-{second}")).is_dir());
+
+    // The handout: sourced, it points docker at the second lab's master;
+    // `lab_use` switches to its node.
+    let handout = support::succeeded(
+        &other(&["env", "--all", "--shell", "bash"]),
+        &["env", "--all"],
+    );
+    let file = first.path().join("env.sh");
+    std::fs::write(&file, handout).unwrap();
+    let script = format!(
+        "set -e; source '{}'; docker node ls --format '{{{{.Hostname}}}}' | sort | tr '\\n' ' '; lab_use swarm-node01; docker info --format '{{{{.Name}}}}'",
+        file.display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "swarm-master swarm-node01 swarm-node01"
+    );
+
+    support::succeeded(&other(&["destroy"]), &["-f", "lab2.toml", "destroy"]);
+    assert!(support::containers_named(&second).is_empty());
+    drop(cleanup);
+}
+
+/// Removes the second lab's machines if its test part fails half-way.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for container in support::containers_named(&self.0) {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &container])
+                .output();
+        }
+    }
+}
+
+/// A plain HTTP GET to one of the lab's own machines.
+fn http_get(url: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body);
+    body.split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string())
 }
 
 fn volumes() -> BTreeSet<String> {
@@ -215,6 +361,14 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     assert_eq!(failed, ["overlay network", "probes"]);
     lab.ok(&["up"]);
     lab.ok(&["verify"]);
+
+    deploy_the_sample_stack(&lab);
+    a_second_lab_beside_it(&lab);
+
+    // lab ssh runs a command line there and hands on its exit code.
+    let out = lab.lab(&["ssh", "swarm-node01", "--", "hostname; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "swarm-node01");
 
     // destroy: no container, network, volume, certificate or state left.
     lab.ok(&["destroy"]);
