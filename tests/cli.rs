@@ -235,3 +235,55 @@ fn native_engines_with_classic_mode_are_refused_before_anything_runs() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn completions_need_no_lab_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = run_lab(dir.path(), &[], &["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("verify") && script.contains("doctor"),
+            "{shell}:\n{script}"
+        );
+    }
+}
+
+#[test]
+fn doctor_names_what_is_missing_and_exits_6_as_json_too() {
+    let dir = lab_dir("provider = \"docker\"\nbox = \"debian-docker\"\n");
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.contains(&"vagrant") && failed.contains(&"docker-machine"),
+        "{failed:?}"
+    );
+    let warned = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "engine and mode")
+        .unwrap();
+    assert_eq!(
+        warned["warning"], true,
+        "classic mode on an engine without cluster-store"
+    );
+}
+
+#[test]
+fn up_stops_before_anything_when_a_program_is_missing() {
+    let dir = lab_dir("provider = \"docker\"\nbox = \"debian-docker\"\n");
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(!dir.path().join(".lab").exists(), "nothing was written");
+}
