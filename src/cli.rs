@@ -45,7 +45,9 @@ Exit codes:
   3  lab.toml is missing or invalid (the error names the line and column)
   4  a required program (vagrant, docker-machine, docker, ssh) is not installed
   5  lab verify: at least one check failed (each is printed with FAIL)
-  6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)";
+  6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)
+  7  another lab command (up, destroy, deploy) is working on this lab
+  130  interrupted by Ctrl-C (every command lab started was stopped)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

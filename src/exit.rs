@@ -10,6 +10,9 @@ pub const CONFIG: u8 = 3;
 pub const MISSING_TOOL: u8 = 4;
 pub const VERIFY_FAILED: u8 = 5;
 pub const DOCTOR_FAILED: u8 = 6;
+pub const BUSY: u8 = 7;
+/// As shells report a command ended by SIGINT.
+pub const INTERRUPTED: u8 = 130;
 
 /// The exit code for an error, from the first cause lab recognises.
 pub fn code(error: &anyhow::Error) -> u8 {
@@ -25,6 +28,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<MissingTools>() {
             return MISSING_TOOL;
+        }
+        if cause.is::<crate::state::Busy>() {
+            return BUSY;
         }
         if cause.is::<crate::commands::doctor::DoctorFailed>() {
             return DOCTOR_FAILED;

@@ -7,6 +7,7 @@
 
 pub mod boxes;
 pub mod check;
+pub mod children;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod shell;
+pub mod state;
 pub mod swarm;
 pub mod tls;
 pub mod ui;

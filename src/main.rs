@@ -11,7 +11,27 @@ fn main() -> ExitCode {
             return ExitCode::from(lab::exit::FAILED);
         }
     };
-    match runtime.block_on(lab::commands::run(cli)) {
+    let result = runtime.block_on(async {
+        // Ctrl-C stops every running command (politely, then for good) and
+        // lets the steps fail as they would; a second Ctrl-C ends lab at once.
+        tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("lab: interrupted: stopping the running commands (Ctrl-C again to quit at once)");
+                tokio::spawn(async {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                });
+                lab::children::stop_all(std::time::Duration::from_secs(15)).await;
+            }
+        });
+        lab::commands::run(cli).await
+    });
+    if lab::children::interrupted() {
+        eprintln!("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
+        return ExitCode::from(lab::exit::INTERRUPTED);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // `lab ssh`: the remote command has said what went wrong.

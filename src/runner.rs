@@ -191,8 +191,10 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{line}` did not finish within {}s and was stopped", timeout.as_secs())]
+    #[error("`{line}` did not finish within {}s and was stopped (with everything it started)\nhint: raise --timeout (LAB_TIMEOUT), or look at the machine: is it reachable?", timeout.as_secs())]
     Timeout { line: String, timeout: Duration },
+    #[error("`{line}` was stopped by Ctrl-C")]
+    Interrupted { line: String },
     #[error("`{line}` failed ({})\n{}", exit_text(*code), output_block(stderr, stdout))]
     Failed {
         line: String,
@@ -349,13 +351,18 @@ impl Runner {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // A dropped future (a failed sibling, Ctrl-C) must not leave the child running.
+            // Its own group, so that stopping it stops what it started.
+            .process_group(0)
             .kill_on_drop(true);
+        if crate::children::interrupted() {
+            return Err(RunError::Interrupted { line });
+        }
         let started = Instant::now();
         let mut child = command.spawn().map_err(|source| RunError::Spawn {
             line: line.clone(),
             source,
         })?;
+        let group = crate::children::Group::track(child.id());
         if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
             use tokio::io::AsyncWriteExt as _;
             let input = input.to_vec();
@@ -379,16 +386,22 @@ impl Runner {
             None => Some(collect.await),
         };
         let Some((out, err, status)) = result else {
+            drop(group);
             self.write_log(&line, "", "", "timed out", started.elapsed());
             return Err(RunError::Timeout {
                 line,
                 timeout: self.timeout.unwrap_or_default(),
             });
         };
+        group.finished();
         let status = status.map_err(|source| RunError::Spawn {
             line: line.clone(),
             source,
         })?;
+        if crate::children::interrupted() && !status.success() {
+            self.write_log(&line, &out, &err, "interrupted", started.elapsed());
+            return Err(RunError::Interrupted { line });
+        }
         let output = Output {
             code: status.code(),
             stdout: out,

@@ -24,6 +24,7 @@ pub async fn run(lab: &Lab, args: &DeployArgs, timeout: Option<Duration>) -> any
         Mode::Classic => "docker-compose.yml",
     };
     let (file, name) = locate(&args.path, file_name)?;
+    let _lock = crate::state::lock(lab, "deploy")?;
     let runner = super::runner(lab, &lab.tools(), timeout)?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {

@@ -33,6 +33,11 @@ pub async fn run(
         super::reader(&tools)?
     };
     let ui = Ui::new(quiet);
+    let _lock = if lab.state_dir().exists() {
+        Some(crate::state::lock(lab, "destroy")?)
+    } else {
+        None
+    };
     let mut seen = Observed {
         vms: observe::vms(&runner, lab).await?,
         ..Observed::default()

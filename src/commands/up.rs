@@ -28,6 +28,7 @@ pub async fn run(
     }
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
+    let _lock = crate::state::lock(lab, "up")?;
     crate::registry::register(&crate::registry::path(), lab)?;
     super::write_vagrantfile(lab)?;
 

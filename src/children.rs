@@ -1,0 +1,80 @@
+//! Every command lab starts leads a process group of its own, so stopping it
+//! stops everything it started too: vagrant's docker and ssh, docker-machine's
+//! ssh. Ctrl-C stops them all, politely first; a dropped step (a timeout, a
+//! failed sibling) stops its own group at once. No orphans either way.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C was pressed: no new command starts.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A running command's process group, stopped when dropped unfinished.
+pub struct Group {
+    pgid: Option<i32>,
+}
+
+impl Group {
+    pub fn track(pid: Option<u32>) -> Group {
+        let pgid = pid.and_then(|p| i32::try_from(p).ok());
+        if let Some(id) = pgid {
+            LIVE.lock().map(|mut l| l.insert(id)).ok();
+        }
+        Group { pgid }
+    }
+
+    /// The command ended by itself. What it left running in its group is
+    /// left alone: VirtualBox's service process, for one, must outlive
+    /// `vagrant up`.
+    pub fn finished(mut self) {
+        if let Some(id) = self.pgid.take() {
+            LIVE.lock().map(|mut l| l.remove(&id)).ok();
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(id) = self.pgid.take() {
+            let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+            LIVE.lock().map(|mut l| l.remove(&id)).ok();
+        }
+    }
+}
+
+fn alive(id: i32) -> bool {
+    killpg(Pid::from_raw(id), None).is_ok()
+}
+
+/// Ctrl-C: SIGINT to every running group (Vagrant cleans up on it), then
+/// SIGKILL to what is still there after `grace`. Returns how many there were.
+pub async fn stop_all(grace: Duration) -> usize {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let groups: Vec<i32> = LIVE
+        .lock()
+        .map(|l| l.iter().copied().collect())
+        .unwrap_or_default();
+    for id in &groups {
+        let _ = killpg(Pid::from_raw(*id), Signal::SIGINT);
+    }
+    let started = Instant::now();
+    while groups.iter().any(|id| alive(*id)) && started.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for id in &groups {
+        if alive(*id) {
+            let _ = killpg(Pid::from_raw(*id), Signal::SIGKILL);
+        }
+    }
+    groups.len()
+}
