@@ -84,6 +84,15 @@ struct RawConfig {
     docker: RawDocker,
     #[serde(default)]
     verify: RawVerify,
+    #[serde(default)]
+    retries: RawRetries,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetries {
+    attempts: Option<Spanned<u32>>,
+    backoff_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,6 +237,8 @@ pub struct Lab {
     pub install_url: String,
     /// The image `lab verify` runs its probes from.
     pub probe_image: String,
+    /// ssh commands that fail for a passing reason are tried again so.
+    pub retry: crate::runner::Retry,
     /// consul (when enabled) first, then the master, then the nodes: the order
     /// they are built in.
     pub machines: Vec<Machine>,
@@ -361,7 +372,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     let src = Source { file, text };
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        src.error_at(offset, e.message().trim_end().to_string())
+        src.error_at(offset, with_suggestion(e.message().trim_end()))
     })?;
     let root = file
         .parent()
@@ -505,6 +516,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => "busybox:latest".to_string(),
     };
 
+    let retry = crate::runner::Retry {
+        attempts: match &raw.retries.attempts {
+            Some(a) if *a.get_ref() == 0 => {
+                return Err(src.error(a, "retries.attempts counts the first try too: at least 1"))
+            }
+            Some(a) => *a.get_ref(),
+            None => crate::runner::Retry::default().attempts,
+        },
+        backoff: raw
+            .retries
+            .backoff_seconds
+            .as_ref()
+            .map_or(crate::runner::Retry::default().backoff, |b| {
+                std::time::Duration::from_secs(*b.get_ref())
+            }),
+    };
+
     let mut machines = Vec::new();
     if consul_enabled {
         machines.push(Machine {
@@ -551,11 +579,34 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
             .clone()
             .unwrap_or_else(|| "https://get.docker.com".into()),
         probe_image,
+        retry,
         machines,
     })
 }
 
 pub const DEFAULT_NAME: &str = "lab";
+
+/// serde's "unknown field `nodez`, expected one of `master`, `nodes`, ..."
+/// (or "unknown variant") with the closest known word named first.
+fn with_suggestion(message: &str) -> String {
+    let re = regex::Regex::new(r"unknown (?:field|variant) `([^`]*)`, expected (.*)")
+        .expect("valid regex");
+    let Some(caps) = re.captures(message) else {
+        return message.to_string();
+    };
+    let wrong = &caps[1];
+    let known = regex::Regex::new(r"`([^`]*)`").expect("valid regex");
+    let best = known
+        .captures_iter(&caps[2])
+        .map(|c| c[1].to_string())
+        .map(|k| (strsim::jaro_winkler(wrong, &k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, k)) => format!("{message}\nhint: did you mean `{k}`?"),
+        None => message.to_string(),
+    }
+}
 
 /// The seed got Vagrant's old DHCP default 172.28.128.0/24, which VirtualBox
 /// 6.1.28+ refuses on Linux and macOS hosts; this one is inside the allowed
@@ -673,8 +724,15 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.message.contains("nodes"),
-            "suggests the known keys: {err}"
+            err.message.contains("did you mean `nodes`?"),
+            "suggests the closest key: {err}"
+        );
+        let err = parse_str("box = \"x/y\"\nengine = \"natve\"\n").unwrap_err();
+        assert!(err.message.contains("did you mean `native`?"), "{err}");
+        let err = parse_str("box = \"x/y\"\n[swarm]\nzzz = 1\n").unwrap_err();
+        assert!(
+            !err.message.contains("did you mean"),
+            "no guess when nothing is close: {err}"
         );
     }
 

@@ -265,9 +265,48 @@ fn verbose() -> bool {
     VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// How often an ssh command that failed for a passing reason is tried
+/// again, waiting `backoff`, then twice that, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 4,
+            backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why a failure will likely pass by itself: SSH not up yet on a machine
+/// that is booting, or apt busy on a first boot.
+pub fn transient(stderr: &str) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 7] = [
+        ("Connection refused", "SSH is not up yet"),
+        ("Connection reset by peer", "SSH is not up yet"),
+        ("kex_exchange_identification", "SSH is not up yet"),
+        (
+            "Connection timed out during banner exchange",
+            "SSH is not up yet",
+        ),
+        ("No route to host", "the machine's network is not up yet"),
+        ("Could not get lock", "apt is busy (first boot)"),
+        ("dpkg frontend lock", "apt is busy (first boot)"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(needle, _)| stderr.contains(needle))
+        .map(|(_, why)| *why)
+}
+
 /// Runs commands and logs each one with its complete output.
 #[derive(Clone)]
 pub struct Runner {
+    retry: Retry,
     tools: Tools,
     log: Option<Arc<Mutex<std::fs::File>>>,
     pub log_path: Option<PathBuf>,
@@ -277,6 +316,7 @@ pub struct Runner {
 impl Runner {
     pub fn new(tools: Tools) -> Runner {
         Runner {
+            retry: Retry::default(),
             tools,
             log: None,
             log_path: None,
@@ -296,6 +336,11 @@ impl Runner {
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)
+    }
+
+    pub fn with_retry(mut self, retry: Retry) -> Runner {
+        self.retry = retry;
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Runner {
@@ -418,14 +463,39 @@ impl Runner {
         Ok(output)
     }
 
-    /// Runs `cmd` and fails, with its stderr, unless it exits 0.
+    /// Runs `cmd` and fails, with its stderr, unless it exits 0. An ssh
+    /// command that failed for a passing reason ([`transient`]) is tried
+    /// again with backoff; each attempt is in the log.
     pub async fn run(
         &self,
         cmd: &Cmd,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
-        let output = self.output(cmd, on_line).await?;
-        Self::checked(cmd, output)
+        let mut wait = self.retry.backoff;
+        let mut attempt = 1;
+        loop {
+            let output = self.output(cmd, on_line).await?;
+            let result = Self::checked(cmd, output);
+            let why = match &result {
+                Err(e) if cmd.tool == Tool::Ssh => transient(e.stderr()),
+                _ => None,
+            };
+            match why {
+                Some(why) if attempt < self.retry.attempts => {
+                    let note = format!(
+                        "attempt {attempt} of {} failed ({why}); trying again in {}s",
+                        self.retry.attempts,
+                        wait.as_secs_f64()
+                    );
+                    on_line(&note);
+                    self.write_log(&cmd.to_string(), "", "", &note, Duration::ZERO);
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
     }
 
     fn checked(cmd: &Cmd, output: Output) -> Result<Output, RunError> {
@@ -600,6 +670,74 @@ mod tests {
             log.contains("$ ssh '$(touch pwned)' 'a;b'\n--- stdout\n$(touch pwned) a;b\n"),
             "{log}"
         );
+    }
+
+    /// An "ssh" that fails `fails` times with `message`, then succeeds,
+    /// counting its calls in a file.
+    fn flaky_ssh(dir: &std::path::Path, fails: u32, message: &str) -> Runner {
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = dir.join("ssh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nn=$(cat {d}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/count\nif [ $n -le {fails} ]; then echo '{message}' >&2; exit 255; fi\necho ok\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Runner::new(Tools {
+            paths: vec![(Tool::Ssh, script)],
+        })
+        .with_log(dir.join("lab.log"))
+        .unwrap()
+        .with_retry(Retry {
+            attempts: 4,
+            backoff: Duration::from_millis(10),
+        })
+    }
+
+    fn calls(dir: &std::path::Path) -> String {
+        std::fs::read_to_string(dir.join("count"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn ssh_not_up_yet_is_tried_again_and_each_attempt_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = flaky_ssh(
+            dir.path(),
+            2,
+            "ssh: connect to host 10.0.0.3 port 22: Connection refused",
+        );
+        let out = runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.unwrap();
+        assert_eq!(out.stdout, "ok\n");
+        assert_eq!(calls(dir.path()), "3");
+        let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
+        assert!(
+            log.contains("attempt 1 of 4 failed (SSH is not up yet)"),
+            "{log}"
+        );
+        assert!(log.contains("attempt 2 of 4 failed"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn other_failures_and_the_last_attempt_are_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = flaky_ssh(dir.path(), 9, "Permission denied (publickey)");
+        assert!(runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.is_err());
+        assert_eq!(calls(dir.path()), "1");
+        let dir = tempfile::tempdir().unwrap();
+        let runner = flaky_ssh(
+            dir.path(),
+            9,
+            "E: Could not get lock /var/lib/dpkg/lock-frontend",
+        );
+        let err = runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.unwrap_err();
+        assert_eq!(calls(dir.path()), "4");
+        assert!(err.to_string().contains("Could not get lock"), "{err}");
     }
 
     #[tokio::test]

@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn runner(lab: &Lab, tools: &[Tool], timeout: Option<Duration>) -> anyhow::Result<Runner> {
     let tools = Tools::locate(tools)?;
     Runner::new(tools)
+        .with_retry(lab.retry)
         .with_timeout(timeout)
         .with_log(lab.state_dir().join("lab.log"))
 }
