@@ -56,8 +56,11 @@ fn alive(id: i32) -> bool {
     killpg(Pid::from_raw(id), None).is_ok()
 }
 
-/// Ctrl-C: SIGINT to every running group (Vagrant cleans up on it), then
-/// SIGKILL to what is still there after `grace`. Returns how many there were.
+/// Ctrl-C: SIGINT to each running command itself, not to what it started:
+/// Vagrant then finishes the step it is in (a half-made machine would have
+/// no private network) and exits, as on a Ctrl-C in its own terminal.
+/// Whatever of a group is still there after `grace` is killed. Returns how
+/// many commands were running.
 pub async fn stop_all(grace: Duration) -> usize {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let groups: Vec<i32> = LIVE
@@ -65,7 +68,7 @@ pub async fn stop_all(grace: Duration) -> usize {
         .map(|l| l.iter().copied().collect())
         .unwrap_or_default();
     for id in &groups {
-        let _ = killpg(Pid::from_raw(*id), Signal::SIGINT);
+        let _ = nix::sys::signal::kill(Pid::from_raw(*id), Signal::SIGINT);
     }
     let started = Instant::now();
     while groups.iter().any(|id| alive(*id)) && started.elapsed() < grace {
@@ -77,4 +80,16 @@ pub async fn stop_all(grace: Duration) -> usize {
         }
     }
     groups.len()
+}
+
+/// A second Ctrl-C: everything, at once.
+pub fn kill_all() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let groups: Vec<i32> = LIVE
+        .lock()
+        .map(|l| l.iter().copied().collect())
+        .unwrap_or_default();
+    for id in groups {
+        let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+    }
 }

@@ -74,8 +74,11 @@ pub fn address_cmd(config: &SshConfig, interface: &str) -> Cmd {
 
 /// The first IPv4 address in `ip addr show` output, with its prefix length.
 pub fn parse_inet(text: &str) -> Option<(Ipv4Addr, u8)> {
-    let re = Regex::new(r"(?m)^\s*(?:\d+:\s+\S+\s+)?inet\s+(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\b")
-        .expect("valid regex");
+    static INET: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"(?m)^\s*(?:\d+:\s+\S+\s+)?inet\s+(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})\b")
+            .expect("valid regex")
+    });
+    let re = &*INET;
     let caps = re.captures(text)?;
     Some((caps[1].parse().ok()?, caps[2].parse().ok()?))
 }

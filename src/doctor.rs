@@ -8,7 +8,10 @@ use crate::registry::overlaps;
 
 /// `VBoxManage --version` prints `6.1.38r153438`.
 pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
-    let re = regex::Regex::new(r"(\d+)\.(\d+)\.(\d+)").expect("valid regex");
+    static VERSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(\d+)\.(\d+)\.(\d+)").expect("valid regex")
+    });
+    let re = &*VERSION;
     let caps = re.captures(text)?;
     Some((
         caps[1].parse().ok()?,

@@ -154,6 +154,22 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             advertise,
             manager_addr,
         } => {
+            // The plan was made before the node's engine was set up; what
+            // the node says now decides: already a Ready member, nothing to
+            // do; in some other swarm (or a stale one), leave it first.
+            let info_cmd = node.docker(runner, &swarm::info_args()).await?;
+            let info = swarm::parse_info(&runner.quiet(&info_cmd).await?.stdout)
+                .map_err(anyhow::Error::msg)?;
+            if info.is_active() {
+                let ls = manager.docker(runner, &swarm::node_ls_args()).await?;
+                let members = swarm::parse_node_ls(&runner.quiet(&ls).await?.stdout)
+                    .map_err(anyhow::Error::msg)?;
+                if members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
+                    return Ok(());
+                }
+                let leave = node.docker(runner, &swarm::leave_args()).await?;
+                runner.run(&leave, &on_line).await?;
+            }
             let token_cmd = manager.docker(runner, &swarm::join_token_args()).await?;
             let token = runner.quiet(&token_cmd).await?.stdout.trim().to_string();
             let join = node

@@ -66,7 +66,10 @@ pub async fn ensure_on(
 /// The images a compose or stack file names, with `${VAR}`, `${VAR:-default}`
 /// and `$VAR` taken from `env` as `docker stack deploy` does.
 pub fn images_in(compose: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
-    let line = regex::Regex::new(r#"^\s*image:\s*["']?([^"'#\s]+)["']?"#).expect("valid regex");
+    static LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"^\s*image:\s*["']?([^"'#\s]+)["']?"#).expect("valid regex")
+    });
+    let line = &*LINE;
     let mut images: Vec<String> = Vec::new();
     for text in compose.lines() {
         if let Some(caps) = line.captures(text) {
@@ -80,11 +83,13 @@ pub fn images_in(compose: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<Str
 }
 
 fn expand(value: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
-    let var = regex::Regex::new(
-        r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)",
-    )
-    .expect("valid regex");
-    var.replace_all(value, |caps: &regex::Captures| {
+    static VAR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)",
+        )
+        .expect("valid regex")
+    });
+    VAR.replace_all(value, |caps: &regex::Captures| {
         let name = caps.get(1).or(caps.get(3)).map_or("", |m| m.as_str());
         match (env(name).filter(|v| !v.is_empty()), caps.get(2)) {
             (Some(v), _) => v,

@@ -19,10 +19,11 @@ fn main() -> ExitCode {
                 eprintln!("lab: interrupted: stopping the running commands (Ctrl-C again to quit at once)");
                 tokio::spawn(async {
                     if tokio::signal::ctrl_c().await.is_ok() {
+                        lab::children::kill_all();
                         std::process::exit(130);
                     }
                 });
-                lab::children::stop_all(std::time::Duration::from_secs(15)).await;
+                lab::children::stop_all(std::time::Duration::from_secs(90)).await;
             }
         });
         lab::commands::run(cli).await

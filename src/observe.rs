@@ -48,6 +48,8 @@ pub struct Observed {
     pub boxes: Option<Vec<crate::vagrant::InstalledBox>>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
     pub image_present: Option<bool>,
+    /// Docker provider: the host's containers named like this lab's machines.
+    pub host_containers: Vec<String>,
 }
 
 impl Observed {
@@ -334,6 +336,36 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
         }
     }
     Ok(())
+}
+
+/// Docker provider: containers on the host that bear this lab's machine
+/// names, whether Vagrant knows them or not (an interrupted create leaves one
+/// it does not).
+pub async fn host_containers(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<String>> {
+    if lab.provider != crate::config::Provider::Docker {
+        return Ok(Vec::new());
+    }
+    let filter = format!("name={}-", lab.name);
+    let ps = crate::runner::Cmd::new(
+        crate::runner::Tool::Docker,
+        ["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+    );
+    let out = runner
+        .quiet(&ps)
+        .await
+        .context("listing the host's containers")?;
+    let names: Vec<String> = lab
+        .machines
+        .iter()
+        .map(|m| lab.host_name(&m.name))
+        .collect();
+    Ok(out
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|n| names.iter().any(|x| x == n))
+        .map(String::from)
+        .collect())
 }
 
 /// Whether the lab's CA and client certificate are on disk.

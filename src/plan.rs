@@ -210,7 +210,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     if not_running.is_empty() {
         return Plan::default();
     }
-    let mut steps = Vec::new();
+    let mut steps = lost_containers(lab, seen, stage::MACHINES);
     let missing = match lab.provider {
         crate::config::Provider::Virtualbox => seen
             .boxes
@@ -239,6 +239,66 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         },
     });
     Plan::from_steps(steps)
+}
+
+/// Containers of this lab's machines that Vagrant does not know (an
+/// interrupted create leaves its container, and Vagrant's record of it says
+/// "preparing"): removed, with Vagrant's record, so that Vagrant can create
+/// the machine again, or so that nothing stays behind.
+fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for m in &lab.machines {
+        let state = seen.vm(&m.name).map_or("not_created", |v| v.state.as_str());
+        if !matches!(state, "not_created" | "preparing") {
+            continue;
+        }
+        let container = lab.host_name(&m.name);
+        if seen.host_containers.contains(&container) {
+            steps.push(Step {
+                stage,
+                machine: None,
+                hook: "vagrant",
+                reason: format!("Vagrant lost track of {}'s container ({state})", m.name),
+                action: Action::Run {
+                    command: Cmd::new(
+                        crate::runner::Tool::Docker,
+                        ["rm", "-f", "-v", container.as_str()],
+                    ),
+                },
+            });
+        }
+        if state == "preparing" {
+            steps.push(Step {
+                stage,
+                machine: None,
+                hook: "vagrant",
+                reason: format!(
+                    "Vagrant's record of {} is from a create that never finished",
+                    m.name
+                ),
+                action: Action::RemoveDir {
+                    path: lab.state_dir().join(".vagrant/machines").join(&m.name),
+                },
+            });
+        }
+    }
+    steps
+}
+
+/// `vagrant halt` for these machines.
+pub fn halt(lab: &Lab, machines: &[String]) -> Plan {
+    Plan::from_steps(vec![Step {
+        stage: stage::MACHINES,
+        machine: None,
+        hook: "vagrant",
+        reason: format!(
+            "{} must be started again to be connected",
+            machines.join(", ")
+        ),
+        action: Action::Run {
+            command: vagrant::halt(lab, machines),
+        },
+    }])
 }
 
 /// What each create hook still has to do for each machine.
@@ -271,10 +331,11 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
                 .flat_map(move |m| hook.on_destroy(lab, m, seen))
         })
         .collect();
+    steps.extend(lost_containers(lab, seen, stage::DESTROY_MACHINES));
     let created: Vec<&str> = seen
         .vms
         .iter()
-        .filter(|v| v.is_created())
+        .filter(|v| v.is_created() && v.state != "preparing")
         .map(|v| v.name.as_str())
         .collect();
     if !created.is_empty() {
@@ -471,6 +532,42 @@ mod tests {
             .position(|s| s.stage == stage::ENGINES)
             .unwrap();
         assert_eq!(plan.steps[first_engine_step - 1].stage, stage::CA);
+    }
+
+    #[test]
+    fn containers_vagrant_lost_are_removed_before_up_and_on_destroy() {
+        let lab = parse(
+            "name = \"c\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[swarm]\nnodes = 1\n",
+        );
+        let mut seen = Observed::default();
+        for m in &lab.machines {
+            seen.vms.push(VmStatus {
+                name: m.name.clone(),
+                provider: "docker".into(),
+                state: "running".into(),
+            });
+        }
+        seen.vms[2].state = "preparing".into();
+        seen.host_containers = vec![
+            "c-consul".into(),
+            "c-swarm-master".into(),
+            "c-swarm-node01".into(),
+        ];
+        let shown = commands(&machines_up(&lab, &seen));
+        assert_eq!(
+            shown,
+            [
+                "- docker rm -f -v c-swarm-node01",
+                "- rm -rf /nonexistent/.lab-c/.vagrant/machines/swarm-node01",
+                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker",
+            ]
+        );
+        let shown = commands(&destroy(&lab, &seen, &[]));
+        assert_eq!(shown[0], "- docker rm -f -v c-swarm-node01", "{shown:?}");
+        assert!(
+            shown.iter().any(|s| s.contains("vagrant destroy")),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -265,6 +265,21 @@ fn verbose() -> bool {
     VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// `--timeout`, for every runner of this process (0: none).
+static DEFAULT_TIMEOUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn set_default_timeout(timeout: Option<Duration>) {
+    let secs = timeout.map_or(0, |t| t.as_secs());
+    DEFAULT_TIMEOUT.store(secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn default_timeout() -> Option<Duration> {
+    match DEFAULT_TIMEOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        secs => Some(Duration::from_secs(secs)),
+    }
+}
+
 /// How often an ssh command that failed for a passing reason is tried
 /// again, waiting `backoff`, then twice that, and so on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,7 +335,7 @@ impl Runner {
             tools,
             log: None,
             log_path: None,
-            timeout: None,
+            timeout: default_timeout(),
         }
     }
 

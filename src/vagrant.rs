@@ -138,6 +138,12 @@ pub fn ssh_config(lab: &Lab, machine: Option<&str>) -> Cmd {
     }
 }
 
+pub fn halt(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["halt"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
+}
+
 pub fn destroy(lab: &Lab) -> Cmd {
     vagrant(lab, &["destroy", "-f"])
 }

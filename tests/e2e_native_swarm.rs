@@ -9,95 +9,15 @@ mod support;
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::{lab_binary, prerequisite, repo, run_lab, text};
+use support::{prerequisite, repo, run_lab, text};
 
-const MACHINE_IMAGE: &str = "lab/debian-docker:bookworm";
-const PROBE_IMAGE: &str = "lab/probe:busybox";
+use support::native::MACHINE_IMAGE;
+
 const STANDIN_SERVICE: &str = "lab/standin-service:busybox";
 
-struct Lab {
-    dir: tempfile::TempDir,
-    name: String,
-    subnet: String,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let pid = std::process::id();
-        let name = format!("e2n{pid}");
-        let subnet = format!("10.232.{}.0/24", 20 + pid % 200);
-        std::fs::write(
-            dir.path().join("lab.toml"),
-            format!(
-                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n\
-                 [network]\nsubnet = \"{subnet}\"\n[consul]\nenabled = false\n[swarm]\nnodes = 2\n[verify]\nimage = \"{PROBE_IMAGE}\"\n"
-            ),
-        )
-        .unwrap();
-        Lab { dir, name, subnet }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn lab(&self, args: &[&str]) -> Output {
-        run_lab(self.path(), &[], args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        support::succeeded(&self.lab(args), args)
-    }
-
-    /// `docker ARGS` with the real client, in a bash that ran
-    /// `eval "$(lab env MACHINE)"` as a student would.
-    fn docker_on(&self, machine: &str, args: &str) -> Output {
-        let script = format!(
-            "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
-            lab_binary().display()
-        );
-        Command::new("bash")
-            .args(["-c", &script])
-            .current_dir(self.path())
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap()
-    }
-
-    fn docker_ok(&self, machine: &str, args: &str) -> String {
-        let out = self.docker_on(machine, args);
-        assert!(
-            out.status.success(),
-            "docker {args} on {machine}:\n{}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// `docker node ls` on the master as (hostname, status) pairs.
-    fn nodes(&self) -> Vec<(String, String)> {
-        self.docker_ok(
-            "swarm-master",
-            "node ls --format '{{.Hostname}} {{.Status}}'",
-        )
-        .lines()
-        .map(|l| {
-            let (h, s) = l.split_once(' ').unwrap();
-            (h.to_string(), s.to_string())
-        })
-        .collect()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.lab(&["destroy", "-q"]);
-        support::remove_leftovers(&self.name, &self.subnet);
-    }
-}
+use support::native::Lab;
 
 /// examples/redmine with a local stand-in image for Redmine and PostgreSQL:
 /// each service on its named node, each reaching the other by name, the URL
@@ -279,7 +199,7 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
         return;
     }
     let volumes_before = volumes();
-    let lab = Lab::new();
+    let lab = Lab::new("e2n", 232, 2);
 
     lab.ok(&["up"]);
     let nodes = lab.nodes();

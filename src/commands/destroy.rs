@@ -24,6 +24,9 @@ pub async fn run(
     }
     let hooks = hooks::standard();
     let mut tools = vec![Tool::Vagrant];
+    if lab.provider == crate::config::Provider::Docker {
+        tools.push(Tool::Docker);
+    }
     if lab.engine == EngineDriver::DockerMachine {
         tools.push(Tool::DockerMachine);
     }
@@ -45,6 +48,7 @@ pub async fn run(
     if lab.engine == EngineDriver::DockerMachine {
         seen.dm = observe::docker_machines(&runner, lab).await?;
     }
+    seen.host_containers = observe::host_containers(&runner, lab).await?;
     let plan = plan::destroy(lab, &seen, &hooks);
     if plan.is_empty() {
         crate::registry::unregister(&crate::registry::path(), lab)?;

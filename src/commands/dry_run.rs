@@ -50,6 +50,11 @@ async fn look(lab: &Lab) -> Observed {
         if let Err(e) = observe::box_or_image(&runner, lab, &mut seen).await {
             eprintln!("note: {e:#}");
         }
+        if tools.has(Tool::Docker) {
+            seen.host_containers = observe::host_containers(&runner, lab)
+                .await
+                .unwrap_or_default();
+        }
     }
     seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
     if lab.engine == EngineDriver::DockerMachine && tools.has(Tool::DockerMachine) {

@@ -20,6 +20,7 @@ use crate::runner::{Runner, Tool, Tools};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::runner::set_verbose(cli.verbose);
+    crate::runner::set_default_timeout(cli.timeout.map(Duration::from_secs));
     if let Command::Completions(args) = &cli.command {
         // Needs no lab.toml: it is installed once, before any lab exists.
         let mut command = <Cli as clap::CommandFactory>::command();

@@ -3,12 +3,30 @@
 use std::time::Duration;
 
 use crate::cli::UpArgs;
-use crate::config::{Lab, Role};
+use crate::config::{EngineDriver, Lab, Role};
 use crate::execute::execute;
 use crate::hooks;
 use crate::observe::{self, Observed};
 use crate::plan;
 use crate::ui::Ui;
+
+/// In the state directory while a `vagrant up` that lab started runs.
+const UNFINISHED: &str = "vagrant-up.unfinished";
+
+/// Running machines whose private interface is missing.
+async fn half_made_machines(
+    runner: &crate::runner::Runner,
+    lab: &Lab,
+    seen: &Observed,
+) -> anyhow::Result<Vec<String>> {
+    let ssh = observe::ssh_configs(runner, lab, &seen.vms).await?;
+    Ok(observe::addresses_each(runner, lab, &ssh)
+        .await
+        .into_iter()
+        .filter(|(_, r)| r.as_ref().is_err_and(|e| e.contains("has no interface")))
+        .map(|(name, _)| name)
+        .collect())
+}
 
 const RETRY: &str =
     "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
@@ -36,11 +54,34 @@ pub async fn run(
         vms: observe::vms(&runner, lab).await?,
         ..Observed::default()
     };
+    // A `vagrant up` that was stopped half-way can leave a machine running
+    // without its private network: it is halted, so that `vagrant up`
+    // starts it again and connects it.
+    let unfinished = lab.state_dir().join(UNFINISHED);
+    if unfinished.exists() {
+        let half_made = half_made_machines(&runner, lab, &seen).await?;
+        if !half_made.is_empty() {
+            ui.say(&format!(
+                "the last `vagrant up` was stopped half-way; {} lack their private network",
+                half_made.join(", ")
+            ));
+            execute(&plan::halt(lab, &half_made), &runner, &ui, RETRY).await?;
+            seen.vms = observe::vms(&runner, lab).await?;
+        }
+    }
     if lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
         observe::box_or_image(&runner, lab, &mut seen).await?;
+        seen.host_containers = observe::host_containers(&runner, lab).await?;
     }
     let machines_up = plan::machines_up(lab, &seen);
+    if !machines_up.is_empty() {
+        std::fs::write(
+            &unfinished,
+            "a `vagrant up` started by lab has not finished\n",
+        )?;
+    }
     execute(&machines_up, &runner, &ui, RETRY).await?;
+    let _ = std::fs::remove_file(&unfinished);
     if !machines_up.is_empty() {
         // `vagrant up` succeeded, so every machine is running now.
         for vm in &mut seen.vms {
@@ -49,12 +90,30 @@ pub async fn run(
     }
 
     ui.say("reading SSH settings, private addresses and the engines' state");
-    let seen = observe::everything(&runner, lab, seen.vms).await?;
+    let mut seen = observe::everything(&runner, lab, seen.vms).await?;
     let plan = plan::create_hooks(lab, &seen, &hooks);
     if plan.is_empty() {
         ui.say("every engine, service and swarm member is in place: nothing to do");
     }
     execute(&plan, &runner, &ui, RETRY).await?;
+    // Engines set up by this run could not be asked before it; ask them now
+    // and finish what that shows (a node's stale entry in the swarm, say).
+    for _ in 0..2 {
+        if plan.is_empty() {
+            break;
+        }
+        if lab.engine == EngineDriver::DockerMachine {
+            seen.dm = observe::docker_machines(&runner, lab).await?;
+        }
+        seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
+        observe::engines_and_services(&runner, lab, &mut seen).await?;
+        let more = plan::create_hooks(lab, &seen, &hooks);
+        if more.is_empty() {
+            break;
+        }
+        ui.say("finishing what the new engines show");
+        execute(&more, &runner, &ui, RETRY).await?;
+    }
 
     let master = lab
         .machines

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real `lab` binary.
 #![allow(dead_code)]
 
+pub mod native;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

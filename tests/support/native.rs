@@ -1,0 +1,94 @@
+//! A lab of real machines with real engines (native, swarm mode) for the
+//! end-to-end tests, removed with everything it made when dropped.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use super::{lab_binary, run_lab, text};
+
+pub const MACHINE_IMAGE: &str = "lab/debian-docker:bookworm";
+pub const PROBE_IMAGE: &str = "lab/probe:busybox";
+
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+    pub subnet: String,
+}
+
+impl Lab {
+    /// A native swarm-mode lab of systemd machines: `prefix` and `octet`
+    /// keep tests of different files apart (names, subnets 10.OCTET.x.0/24).
+    pub fn new(prefix: &str, octet: u8, nodes: u32) -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        let name = format!("{prefix}{pid}");
+        let subnet = format!("10.{octet}.{}.0/24", 20 + pid % 200);
+        std::fs::write(
+            dir.path().join("lab.toml"),
+            format!(
+                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n\
+                 [network]\nsubnet = \"{subnet}\"\n[consul]\nenabled = false\n[swarm]\nnodes = {nodes}\n[verify]\nimage = \"{PROBE_IMAGE}\"\n"
+            ),
+        )
+        .unwrap();
+        Lab { dir, name, subnet }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn lab(&self, args: &[&str]) -> Output {
+        run_lab(self.path(), &[], args)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        super::succeeded(&self.lab(args), args)
+    }
+
+    /// `docker ARGS` with the real client, in a bash that ran
+    /// `eval "$(lab env MACHINE)"` as a student would.
+    pub fn docker_on(&self, machine: &str, args: &str) -> Output {
+        let script = format!(
+            "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
+            lab_binary().display()
+        );
+        Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(self.path())
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap()
+    }
+
+    pub fn docker_ok(&self, machine: &str, args: &str) -> String {
+        let out = self.docker_on(machine, args);
+        assert!(
+            out.status.success(),
+            "docker {args} on {machine}:\n{}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// `docker node ls` on the master as (hostname, status) pairs.
+    pub fn nodes(&self) -> Vec<(String, String)> {
+        self.docker_ok(
+            "swarm-master",
+            "node ls --format '{{.Hostname}} {{.Status}}'",
+        )
+        .lines()
+        .map(|l| {
+            let (h, s) = l.split_once(' ').unwrap();
+            (h.to_string(), s.to_string())
+        })
+        .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.lab(&["destroy", "-q"]);
+        super::remove_leftovers(&self.name, &self.subnet);
+    }
+}
