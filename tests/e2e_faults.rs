@@ -196,6 +196,7 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
     );
     assert!(took < Duration::from_secs(60), "status took {took:?}");
 
+    assert!(!lab.path().join("pwned").exists() && !Path::new("pwned").exists());
     lab.ok(&["destroy"]);
     assert!(support::containers_named(&lab.name).is_empty());
     assert!(!Path::new(&state).exists());

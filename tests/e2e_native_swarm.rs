@@ -120,8 +120,8 @@ fn a_second_lab_beside_it(first: &Lab) {
     let file = first.path().join("env.sh");
     std::fs::write(&file, handout).unwrap();
     let script = format!(
-        "set -e; source '{}'; docker node ls --format '{{{{.Hostname}}}}' | sort | tr '\\n' ' '; lab_use swarm-node01; docker info --format '{{{{.Name}}}}'",
-        file.display()
+        "set -e; source {}; docker node ls --format '{{{{.Hostname}}}}' | sort | tr '\\n' ' '; lab_use swarm-node01; docker info --format '{{{{.Name}}}}'",
+        shell_words::quote(&file.display().to_string())
     );
     let out = Command::new("bash").args(["-c", &script]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -289,6 +289,9 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     let out = lab.lab(&["ssh", "swarm-node01", "--", "hostname; exit 3"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "swarm-node01");
+
+    // Nothing ever ran the `$(touch pwned)` in the lab's directory name.
+    assert!(!lab.path().join("pwned").exists() && !Path::new("pwned").exists());
 
     // destroy: no container, network, volume, certificate or state left.
     lab.ok(&["destroy"]);

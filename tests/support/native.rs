@@ -18,8 +18,15 @@ pub struct Lab {
 impl Lab {
     /// A native swarm-mode lab of systemd machines: `prefix` and `octet`
     /// keep tests of different files apart (names, subnets 10.OCTET.x.0/24).
+    ///
+    /// The lab lives in a directory whose name has a space, quotes and
+    /// `$(...)`: every path lab hands on (Vagrant's, the SSH keys, the
+    /// certificates) must arrive as it is, never through a shell.
     pub fn new(prefix: &str, octet: u8, nodes: u32) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("lab dir 'q' \"d\" $(touch pwned) ")
+            .tempdir()
+            .unwrap();
         let pid = std::process::id();
         let name = format!("{prefix}{pid}");
         let subnet = format!("10.{octet}.{}.0/24", 20 + pid % 200);
