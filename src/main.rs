@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         });
         lab::commands::run(cli).await
     });
+    if let Some(summary) = lab::runner::summary() {
+        eprintln!("{summary}");
+    }
     if lab::children::interrupted() {
         eprintln!("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
         return ExitCode::from(lab::exit::INTERRUPTED);

@@ -265,6 +265,54 @@ fn verbose() -> bool {
     VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// How many commands of each tool this process ran, for `-v`'s summary.
+static RUNS: [std::sync::atomic::AtomicUsize; 5] = [
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+];
+
+fn count(tool: Tool) {
+    RUNS[tool as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `-v`: how many commands ran, per program, and lab's own CPU time (not
+/// its children's): what lab itself costs beside the programs it drives.
+pub fn summary() -> Option<String> {
+    if !verbose() {
+        return None;
+    }
+    let tools = [
+        Tool::Vagrant,
+        Tool::Ssh,
+        Tool::Docker,
+        Tool::DockerMachine,
+        Tool::VBoxManage,
+    ];
+    let counts: Vec<String> = tools
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}",
+                t.program(),
+                RUNS[*t as usize].load(std::sync::atomic::Ordering::Relaxed)
+            )
+        })
+        .collect();
+    let cpu = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+            t(u.user_time()) + t(u.system_time())
+        })
+        .unwrap_or(0.0);
+    Some(format!(
+        "lab: commands run: {}; lab's own CPU time: {cpu:.2}s",
+        counts.join(", ")
+    ))
+}
+
 /// `--timeout`, for every runner of this process (0: none).
 static DEFAULT_TIMEOUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -390,6 +438,7 @@ impl Runner {
         if verbose() {
             eprintln!("+ {line}");
         }
+        count(cmd.tool);
         let program = self
             .tools
             .path(cmd.tool)
