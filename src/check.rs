@@ -53,6 +53,17 @@ impl Check {
     }
 }
 
+/// `{"lab", "passed", "checks": [...]}`, as `verify --json` and `doctor --json` print it.
+pub fn report(lab: &str, checks: &[Check]) -> String {
+    let passed = checks.iter().all(|c| c.passed);
+    serde_json::to_string_pretty(&serde_json::json!({
+        "lab": lab,
+        "passed": passed,
+        "checks": checks,
+    }))
+    .expect("checks serialize")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

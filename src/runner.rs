@@ -435,24 +435,8 @@ impl Runner {
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
         let line = cmd.to_string();
-        if verbose() {
-            eprintln!("+ {line}");
-        }
-        count(cmd.tool);
-        let program = self
-            .tools
-            .path(cmd.tool)
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from(cmd.tool.program()));
-        let mut command = tokio::process::Command::new(program);
-        if shell_is_aimed_at_a_machine() {
-            for var in AIMING {
-                command.env_remove(var);
-            }
-        }
+        let mut command = self.command(cmd, &line);
         command
-            .args(&cmd.args)
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
@@ -575,13 +559,14 @@ impl Runner {
         }
     }
 
-    /// Runs `cmd` on the user's own terminal (stdin, stdout and stderr
-    /// inherited), for `lab ssh`; returns its exit code.
-    pub async fn interactive(&self, cmd: &Cmd) -> Result<i32, RunError> {
-        let line = cmd.to_string();
+    /// The process for `cmd`: the program found on PATH, its arguments and
+    /// environment, without what `lab env` aimed at a machine; shown with
+    /// `-v` and counted.
+    fn command(&self, cmd: &Cmd, line: &str) -> tokio::process::Command {
         if verbose() {
             eprintln!("+ {line}");
         }
+        count(cmd.tool);
         let program = self
             .tools
             .path(cmd.tool)
@@ -595,8 +580,16 @@ impl Runner {
         }
         command
             .args(&cmd.args)
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-            .kill_on_drop(true);
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Runs `cmd` on the user's own terminal (stdin, stdout and stderr
+    /// inherited), for `lab ssh`; returns its exit code.
+    pub async fn interactive(&self, cmd: &Cmd) -> Result<i32, RunError> {
+        let line = cmd.to_string();
+        let mut command = self.command(cmd, &line);
+        command.kill_on_drop(true);
         let started = Instant::now();
         let status = command.status().await.map_err(|source| RunError::Spawn {
             line: line.clone(),

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::native::{Lab, MACHINE_IMAGE};
-use support::{lab_binary, prerequisite, repo, text};
+use support::native::Lab;
+use support::{lab_binary, text};
 
 fn spawn_lab(lab: &Lab, args: &[&str]) -> Child {
     Command::new(lab_binary())
@@ -90,17 +90,7 @@ fn machine_row(lab: &Lab, machine: &str) -> serde_json::Value {
 
 #[test]
 fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
-    let ready = prerequisite("vagrant", &["--version"])
-        && prerequisite("docker", &["info"])
-        && prerequisite("docker", &["image", "inspect", MACHINE_IMAGE])
-        && prerequisite(
-            "bash",
-            &[repo()
-                .join("boxes/docker/build-probe-image.sh")
-                .to_str()
-                .unwrap()],
-        );
-    if !ready {
+    if !support::native::prerequisites() {
         return;
     }
     let lab = Lab::new("e2f", 233, 1);
@@ -180,9 +170,34 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
     let report = lab.ok(&["verify"]);
     assert!(report.contains("PASS  swarm nodes"), "{report}");
 
+    // SSH not up yet (sshd stopped, back in 3 s): lab's ssh calls are tried
+    // again with backoff, each attempt in the log, and `lab up` goes through.
+    let container = format!("{}-swarm-node01", lab.name);
+    docker(&[
+        "exec",
+        &container,
+        "systemctl",
+        "stop",
+        "ssh.socket",
+        "ssh.service",
+    ]);
+    let restart = {
+        let container = container.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            docker(&["exec", &container, "systemctl", "start", "ssh.service"]);
+        })
+    };
+    lab.ok(&["up"]);
+    restart.join().unwrap();
+    let log = std::fs::read_to_string(state.join("lab.log")).unwrap();
+    assert!(
+        log.contains("attempt 1 of 4 failed (SSH is not up yet)"),
+        "no retry in the log"
+    );
+
     // A machine that hangs (frozen: its kernel still takes the connection,
     // sshd never answers) costs the --timeout, not docker-machine's minutes.
-    let container = format!("{}-swarm-node01", lab.name);
     docker(&["pause", &container]);
     let started = Instant::now();
     let out = lab.lab(&["--timeout", "4", "status"]);

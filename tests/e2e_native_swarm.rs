@@ -11,9 +11,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use support::{prerequisite, repo, run_lab, text};
+use support::{repo, run_lab, text};
 
-use support::native::MACHINE_IMAGE;
 
 const STANDIN_SERVICE: &str = "lab/standin-service:busybox";
 
@@ -185,17 +184,7 @@ fn all_ready(nodes: &[(String, String)]) -> bool {
 
 #[test]
 fn native_engines_form_a_swarm_that_docker_and_verify_use() {
-    let ready = prerequisite("vagrant", &["--version"])
-        && prerequisite("docker", &["info"])
-        && prerequisite("docker", &["image", "inspect", MACHINE_IMAGE])
-        && prerequisite(
-            "bash",
-            &[repo()
-                .join("boxes/docker/build-probe-image.sh")
-                .to_str()
-                .unwrap()],
-        );
-    if !ready {
+    if !support::native::prerequisites() {
         return;
     }
     let volumes_before = volumes();

@@ -22,14 +22,7 @@ pub async fn run(lab: &Lab, args: &DoctorArgs) -> anyhow::Result<()> {
     let (checks, _) = checks(lab).await;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "lab": lab.name,
-                "passed": failed == 0,
-                "checks": checks,
-            }))?
-        );
+        println!("{}", crate::check::report(&lab.name, &checks));
     } else {
         for check in &checks {
             println!("{}", check.line());

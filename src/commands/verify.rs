@@ -55,14 +55,7 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> any
 
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "lab": lab.name,
-                "passed": failed == 0,
-                "checks": report.checks,
-            }))?
-        );
+        println!("{}", crate::check::report(&lab.name, &report.checks));
     }
     if failed > 0 {
         return Err(VerifyFailed {

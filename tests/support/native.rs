@@ -4,7 +4,22 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use super::{lab_binary, run_lab, text};
+use super::{lab_binary, prerequisite, repo, run_lab, text};
+
+/// Vagrant, a Docker engine, the machine image, and the probe image (built
+/// here, offline, when missing).
+pub fn prerequisites() -> bool {
+    prerequisite("vagrant", &["--version"])
+        && prerequisite("docker", &["info"])
+        && prerequisite("docker", &["image", "inspect", MACHINE_IMAGE])
+        && prerequisite(
+            "bash",
+            &[repo()
+                .join("boxes/docker/build-probe-image.sh")
+                .to_str()
+                .unwrap()],
+        )
+}
 
 pub const MACHINE_IMAGE: &str = "lab/debian-docker:bookworm";
 pub const PROBE_IMAGE: &str = "lab/probe:busybox";
