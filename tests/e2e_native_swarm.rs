@@ -13,7 +13,6 @@ use std::process::Command;
 
 use support::{repo, run_lab, text};
 
-
 const STANDIN_SERVICE: &str = "lab/standin-service:busybox";
 
 use support::native::Lab;
@@ -260,14 +259,7 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["passed"], false);
-    let failed: Vec<&str> = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["overlay network", "probes"]);
+    assert_eq!(support::failed_checks(&json), ["overlay network", "probes"]);
     lab.ok(&["up"]);
     lab.ok(&["verify"]);
 

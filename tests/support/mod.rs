@@ -101,3 +101,14 @@ pub fn succeeded(out: &Output, args: &[&str]) -> String {
     );
     text(&out.stdout)
 }
+
+/// The names of the failed checks in a `verify --json` or `doctor --json` report.
+pub fn failed_checks(report: &serde_json::Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
