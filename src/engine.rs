@@ -21,6 +21,11 @@ pub enum Engine {
     DockerMachine {
         machine: String,
     },
+    /// Classic Swarm's manager API on the master (port 3376), through
+    /// `docker-machine config --swarm`.
+    ClassicSwarm {
+        machine: String,
+    },
     Tls {
         machine: String,
         /// `tcp://IP:PORT`
@@ -45,9 +50,18 @@ impl Engine {
         }
     }
 
+    /// The classic Swarm's API, on the lab's master.
+    pub fn classic_swarm(lab: &Lab) -> Engine {
+        Engine::ClassicSwarm {
+            machine: lab.dm_name(&lab.master().name),
+        }
+    }
+
     pub fn machine(&self) -> &str {
         match self {
-            Engine::DockerMachine { machine } | Engine::Tls { machine, .. } => machine,
+            Engine::DockerMachine { machine }
+            | Engine::ClassicSwarm { machine }
+            | Engine::Tls { machine, .. } => machine,
         }
     }
 
@@ -55,9 +69,13 @@ impl Engine {
     /// when the command is made, as the seed's `$(...)` did.
     pub async fn docker(&self, runner: &Runner, args: &[String]) -> anyhow::Result<Cmd> {
         match self {
-            Engine::DockerMachine { machine } => {
+            Engine::DockerMachine { machine } | Engine::ClassicSwarm { machine } => {
+                let config = match self {
+                    Engine::ClassicSwarm { .. } => docker_machine::config_swarm(machine),
+                    _ => docker_machine::config(machine),
+                };
                 let out = runner
-                    .quiet(&docker_machine::config(machine))
+                    .quiet(&config)
                     .await
                     .with_context(|| format!("reading how to reach {machine}'s Docker engine"))?;
                 let mut full = docker_machine::parse_config(&out.stdout);
@@ -85,7 +103,7 @@ impl Engine {
     /// docker-machine prints its own).
     pub fn env(&self) -> Vec<(String, String)> {
         match self {
-            Engine::DockerMachine { .. } => Vec::new(),
+            Engine::DockerMachine { .. } | Engine::ClassicSwarm { .. } => Vec::new(),
             Engine::Tls { host, .. } => {
                 let mut vars = vec![
                     ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
@@ -99,7 +117,7 @@ impl Engine {
 
     fn tls_env(&self) -> Vec<(&'static str, String)> {
         match self {
-            Engine::DockerMachine { .. } => Vec::new(),
+            Engine::DockerMachine { .. } | Engine::ClassicSwarm { .. } => Vec::new(),
             Engine::Tls { certs, .. } => vec![("DOCKER_CERT_PATH", certs.display().to_string())],
         }
     }
@@ -137,6 +155,13 @@ impl fmt::Display for Engine {
         match self {
             Engine::DockerMachine { machine } => {
                 write!(f, "docker $(docker-machine config {})", quote(machine))
+            }
+            Engine::ClassicSwarm { machine } => {
+                write!(
+                    f,
+                    "docker $(docker-machine config --swarm {})",
+                    quote(machine)
+                )
             }
             Engine::Tls { .. } => write!(f, "{}", self.tls_docker(&[])),
         }

@@ -153,6 +153,11 @@ pub async fn addresses_each(
             (name, result.map_err(|e| format!("{e:#}")))
         });
     }
+    gather(tasks).await
+}
+
+/// Each machine's answer from a set of per-machine tasks.
+async fn gather<T: 'static>(mut tasks: JoinSet<(String, T)>) -> BTreeMap<String, T> {
     let mut found = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         if let Ok((name, result)) = joined {
@@ -277,13 +282,7 @@ pub async fn engines(
             (name, result)
         });
     }
-    let mut found = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((name, result)) = joined {
-            found.insert(name, result);
-        }
-    }
-    found
+    gather(tasks).await
 }
 
 /// The master's view of its swarm: its nodes and the lab's network.

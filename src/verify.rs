@@ -2,13 +2,11 @@
 //! line a person reads and a record a script parses; probes lab starts are
 //! removed afterwards, also when a check fails.
 
-use std::path::Path;
-
 pub use crate::check::Check;
 use crate::config::{Lab, Mode, Role};
 use crate::engine::Engine;
 use crate::observe::Observed;
-use crate::runner::{Cmd, Runner, Tool};
+use crate::runner::Runner;
 
 /// At least one check failed; each is in the report already printed.
 #[derive(Debug, thiserror::Error)]
@@ -179,21 +177,6 @@ pub fn interface_of(ip_addr: &str, ip: &str) -> Option<String> {
             .any(|w| w[0] == "inet" && w[1].split('/').next() == Some(ip));
         holds.then(|| iface.split('@').next().unwrap_or(iface).to_string())
     })
-}
-
-/// Host-side pieces of the probe image's way to an offline node.
-pub fn save_cmd(image: &str, file: &Path) -> Cmd {
-    Cmd::new(
-        Tool::Docker,
-        ["save", "-o", &file.display().to_string(), image],
-    )
-}
-
-pub fn host_has_image_cmd(image: &str) -> Cmd {
-    Cmd::new(
-        Tool::Docker,
-        ["image", "inspect", "--format", "{{.Id}}", image],
-    )
 }
 
 /// Runs `docker ARGS` on an engine; the output, or the error with its stderr.

@@ -11,7 +11,7 @@ use crate::cli::DeployArgs;
 use crate::config::{Lab, Mode, Role};
 use crate::engine::Engine;
 use crate::observe::{self, Observed};
-use crate::runner::{Cmd, Runner, Tool};
+use crate::runner::Runner;
 use crate::swarm;
 use crate::verify::{on, words};
 
@@ -231,26 +231,16 @@ async fn classic(
     name: &str,
     remove: bool,
 ) -> anyhow::Result<()> {
-    let master = lab.dm_name(&lab.master().name);
-    let out = runner
-        .quiet(&crate::docker_machine::config_swarm(&master))
-        .await?;
-    let mut args = crate::docker_machine::parse_config(&out.stdout);
-    args.extend(words(&[
-        "compose",
-        "-p",
-        name,
-        "-f",
-        &file.display().to_string(),
-    ]));
+    let swarm = Engine::classic_swarm(lab);
+    let master = swarm.machine().to_string();
+    let mut args = words(&["compose", "-p", name, "-f", &file.display().to_string()]);
     args.extend(if remove {
         words(&["down"])
     } else {
         words(&["up", "-d"])
     });
-    runner
-        .run(&Cmd::new(Tool::Docker, args), &|l| eprintln!("  {l}"))
-        .await?;
+    let cmd = swarm.docker(runner, &args).await?;
+    runner.run(&cmd, &|l| eprintln!("  {l}")).await?;
     println!(
         "{} {name} on the classic Swarm of {master}",
         if remove { "removed" } else { "deployed" }

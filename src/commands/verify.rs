@@ -70,18 +70,8 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> any
 /// Classic Swarm: the swarm manager's own count of healthy nodes.
 async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
     let master = &lab.master().name;
-    let result = async {
-        let out = runner
-            .quiet(&crate::docker_machine::config_swarm(&lab.dm_name(master)))
-            .await?;
-        let mut args = crate::docker_machine::parse_config(&out.stdout);
-        args.extend(words(&["info", "--format", "{{json .SystemStatus}}"]));
-        let out = runner
-            .quiet(&crate::runner::Cmd::new(crate::runner::Tool::Docker, args))
-            .await?;
-        anyhow::Ok(out.stdout)
-    }
-    .await;
+    let info = words(&["info", "--format", "{{json .SystemStatus}}"]);
+    let result = on(runner, &Engine::classic_swarm(lab), &info).await;
     let expected = lab.machines.len() - 1;
     match result.map(|text| crate::swarm::parse_classic_status(&text)) {
         Ok(Some((nodes, healthy))) if nodes == expected && healthy == expected => Check::pass(
