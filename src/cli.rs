@@ -161,6 +161,11 @@ pub struct StatusArgs {
     /// name, lab.toml, subnet, machines running.
     #[arg(long)]
     pub all: bool,
+
+    /// With --all: forget the labs whose directory is gone (they keep their
+    /// subnet and names until then, in case the directory comes back).
+    #[arg(long, requires = "all")]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]

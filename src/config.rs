@@ -99,7 +99,7 @@ struct RawRetries {
 #[serde(deny_unknown_fields)]
 struct RawDocker {
     port: Option<Spanned<u16>>,
-    install_url: Option<String>,
+    install_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,8 +127,8 @@ struct RawMachines {
 struct RawConsul {
     enabled: Option<Spanned<bool>>,
     name: Option<Spanned<String>>,
-    image: Option<String>,
-    args: Option<Vec<String>>,
+    image: Option<Spanned<String>>,
+    args: Option<Vec<Spanned<String>>>,
     port: Option<Spanned<u16>>,
 }
 
@@ -144,7 +144,7 @@ struct RawSwarm {
 }
 
 /// What a machine is for in the lab; it decides its docker-machine flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Consul,
@@ -370,6 +370,18 @@ pub fn load(file: &Path) -> anyhow::Result<Lab> {
 
 pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     let src = Source { file, text };
+    // The path reaches the Vagrantfile, `lab env`'s hints and every
+    // VAGRANT_CWD: a newline in it could end a comment and start code.
+    let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    if shown.to_string_lossy().chars().any(char::is_control) {
+        return Err(src.error_at(
+            0,
+            format!(
+                "the path to this file, {}, holds a control character (a newline, say), which lab will not write into a Vagrantfile or a shell command\nhint: move the lab to a directory whose name has none",
+                shown.display().to_string().escape_debug()
+            ),
+        ));
+    }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         src.error_at(offset, with_suggestion(e.message().trim_end()))
@@ -394,6 +406,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
             "missing key `box`: name a profile from boxes/ or a Vagrant box",
         )
     })?;
+    plain(&src, box_name, "box", false)?;
     let profile = boxes::resolve(&root, box_name.get_ref(), raw.provider)
         .map_err(|message| src.error(box_name, message))?;
 
@@ -402,8 +415,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => parse_subnet(DEFAULT_SUBNET).expect("default subnet parses"),
     };
     let interface = match &raw.network.interface {
-        Some(i) if i.get_ref().trim().is_empty() => {
-            return Err(src.error(i, "interface must not be empty"))
+        Some(i) if !valid_interface(i.get_ref()) => {
+            return Err(src.error(
+                i,
+                "network.interface must be an interface name like \"eth1\": letters, digits, '.', '-' and '_', at most 15, not starting with '-'",
+            ))
         }
         Some(i) => i.get_ref().clone(),
         None => profile.interface.clone(),
@@ -411,6 +427,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
 
     let memory = positive(&src, raw.machines.memory.as_ref(), "memory", 1024)?;
     let cpus = positive(&src, raw.machines.cpus.as_ref(), "cpus", 1)?;
+    if let Some(c) = &raw.machines.cpus {
+        let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if usize::try_from(*c.get_ref()).unwrap_or(usize::MAX) > host {
+            return Err(src.error(
+                c,
+                format!("machines.cpus = {} is more than this host's {host} CPUs: each machine would ask for more than there is", c.get_ref()),
+            ));
+        }
+    }
 
     let consul_name = named(&src, raw.consul.name.as_ref(), "consul.name", "consul")?;
     let port = match &raw.consul.port {
@@ -445,16 +470,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     };
     let consul = Consul {
         enabled: consul_enabled,
-        image: raw
-            .consul
-            .image
-            .clone()
-            .unwrap_or_else(|| "progrium/consul".into()),
-        args: raw
-            .consul
-            .args
-            .clone()
-            .unwrap_or_else(|| vec!["-server".into(), "-bootstrap".into()]),
+        image: match &raw.consul.image {
+            Some(i) => plain(&src, i, "consul.image", false)?,
+            None => "progrium/consul".into(),
+        },
+        args: match &raw.consul.args {
+            Some(args) => args
+                .iter()
+                .map(|a| plain(&src, a, "consul.args", true))
+                .collect::<Result<_, _>>()?,
+            None => vec!["-server".into(), "-bootstrap".into()],
+        },
         port,
     };
 
@@ -483,6 +509,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     };
     let mut engine_opts = Vec::new();
     for opt in raw.swarm.engine_opts.iter().flatten() {
+        plain(&src, opt, "swarm.engine_opts", false)?;
         if !opt.get_ref().contains('=') || opt.get_ref().starts_with('-') {
             return Err(src.error(
                 opt,
@@ -512,7 +539,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
                 "verify.image must name an image, like \"busybox:latest\"",
             ))
         }
-        Some(i) => i.get_ref().clone(),
+        Some(i) => plain(&src, i, "verify.image", false)?,
         None => "busybox:latest".to_string(),
     };
 
@@ -548,10 +575,31 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         name: format!("{prefix}{i:02}"),
         role: Role::Node,
     }));
+    let at = raw.swarm.master.as_ref().map_or(0, |s| s.span().start);
     for (i, m) in machines.iter().enumerate() {
-        if machines[..i].iter().any(|o| o.name == m.name) {
-            let at = raw.swarm.master.as_ref().map_or(0, |s| s.span().start);
-            return Err(src.error_at(at, format!("machine name `{}` is used twice", m.name)));
+        // Hostnames, VirtualBox and docker-machine's store on macOS and
+        // Windows do not tell case apart.
+        if let Some(o) = machines[..i]
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(&m.name))
+        {
+            let message = if o.name == m.name {
+                format!("machine name `{}` is used twice", m.name)
+            } else {
+                format!(
+                    "machine names `{}` and `{}` differ only in case, which hostnames and some file systems do not tell apart",
+                    o.name, m.name
+                )
+            };
+            return Err(src.error_at(at, message));
+        }
+        let host = format!("{name}-{}", m.name);
+        if host.len() > MAX_NAME {
+            let at = raw.name.as_ref().map_or(at, |n| n.span().start);
+            return Err(src.error_at(
+                at,
+                format!("`{host}` (the lab's name, '-', the machine's) is longer than {MAX_NAME} characters, the limit of a hostname: use shorter names"),
+            ));
         }
     }
 
@@ -573,11 +621,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         engine_opts,
         network,
         docker_port,
-        install_url: raw
-            .docker
-            .install_url
-            .clone()
-            .unwrap_or_else(|| "https://get.docker.com".into()),
+        install_url: match &raw.docker.install_url {
+            Some(u) => plain(&src, u, "docker.install_url", false)?,
+            None => "https://get.docker.com".into(),
+        },
         probe_image,
         retry,
         machines,
@@ -613,10 +660,49 @@ fn with_suggestion(message: &str) -> String {
 /// 192.168.56.0/21 and clear of vboxnet0's 192.168.56.0/24.
 pub const DEFAULT_SUBNET: &str = "192.168.59.0/24";
 
+/// A hostname's label: what every name lab derives must fit in.
+const MAX_NAME: usize = 63;
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+    name.len() <= MAX_NAME
+        && matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+fn valid_interface(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// A string from lab.toml that reaches a file, a Vagrantfile, a shell or
+/// an argv: no control characters (a newline would start a new line of a
+/// systemd unit or a script), and no leading '-' where a command would
+/// read the value as a flag, unless `flag_ok` (arguments meant as flags).
+fn plain(
+    src: &Source,
+    value: &Spanned<String>,
+    key: &str,
+    flag_ok: bool,
+) -> Result<String, ConfigError> {
+    let text = value.get_ref();
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(src.error(
+            value,
+            format!("{key} holds a control character ({}); lab writes it into files and command lines, where it could start a new line", c.escape_debug()),
+        ));
+    }
+    if !flag_ok && text.starts_with('-') {
+        return Err(src.error(
+            value,
+            format!("{key} = \"{text}\" starts with '-', so the command it goes to would read it as an option: write the value itself"),
+        ));
+    }
+    Ok(text.clone())
 }
 
 fn check_name(src: &Source, value: &Spanned<String>, key: &str) -> Result<(), ConfigError> {
@@ -626,8 +712,8 @@ fn check_name(src: &Source, value: &Spanned<String>, key: &str) -> Result<(), Co
         Err(src.error(
             value,
             format!(
-                "{key} `{}` is not a valid machine name: use {NAME_RULE}",
-                value.get_ref()
+                "{key} `{}` is not a valid machine name: use {NAME_RULE}, at most {MAX_NAME}",
+                value.get_ref().escape_debug()
             ),
         ))
     }
@@ -678,6 +764,23 @@ pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
     if network != addr {
         return Err(format!(
             "subnet `{text}` has host bits set: did you mean \"{network}/{prefix}\"?"
+        ));
+    }
+    // A lab's network lives on the host only: a public, loopback or
+    // multicast range would hide real addresses from the host.
+    let private = [("10.0.0.0", 8), ("172.16.0.0", 12), ("192.168.0.0", 16)]
+        .iter()
+        .any(|(net, len)| {
+            let range = Subnet {
+                network: net.parse().expect("a valid range"),
+                prefix: *len,
+            };
+            prefix >= range.prefix
+                && u32::from(addr) & u32::from(range.netmask()) == u32::from(range.network)
+        });
+    if !private {
+        return Err(format!(
+            "subnet `{text}` is not a private network: use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (lab picks 192.168.56.0/21 ranges that VirtualBox allows)"
         ));
     }
     Ok(subnet)
@@ -828,5 +931,84 @@ mod tests {
     fn engine_opts_must_be_flag_equals_value() {
         let err = parse_str("box = \"x/y\"\n[swarm]\nengine_opts = [\"--debug\"]\n").unwrap_err();
         assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn control_characters_and_flag_like_values_are_refused() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nengine_opts = [\"log-level=debug\\nExecStartPre=/bin/touch /PWNED\"]\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("control character"), "{err}");
+        let err = parse_str("box = \"x/y\"\n[consul]\nimage = \"--privileged\"\n").unwrap_err();
+        assert!(err.message.contains("starts with '-'"), "{err}");
+        let err = parse_str("box = \"--help\"\n").unwrap_err();
+        assert!(err.message.contains("starts with '-'"), "{err}");
+        let err =
+            parse_str("box = \"x/y\"\n[docker]\ninstall_url = \"http://a\\tb\"\n").unwrap_err();
+        assert!(err.message.contains("control character"), "{err}");
+        let err =
+            parse_str("box = \"x/y\"\n[consul]\nargs = [\"-server\", \"a\\nb\"]\n").unwrap_err();
+        assert!(err.message.contains("control character"), "{err}");
+        let err = parse_str("box = \"x/y\"\n[network]\ninterface = \"-eth1\"\n").unwrap_err();
+        assert!(err.message.contains("interface name"), "{err}");
+        // Flags are what consul.args are for.
+        let lab = parse_str("box = \"x/y\"\n[consul]\nargs = [\"-server\"]\n").unwrap();
+        assert_eq!(lab.consul.args, ["-server"]);
+    }
+
+    #[test]
+    fn a_path_with_a_newline_is_refused() {
+        let err = parse(
+            Path::new("/tmp/x\nsystem(\"touch PWNED\")\n#/lab.toml"),
+            "box = \"x/y\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("control character"), "{err}");
+        assert!(
+            !err.message.contains('\n') || err.message.contains("\\n"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_that_differ_only_in_case_or_are_too_long_are_refused() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nmaster = \"Consul\"\n").unwrap_err();
+        assert!(err.message.contains("differ only in case"), "{err}");
+        let long = "m".repeat(64);
+        let err = parse_str(&format!("box = \"x/y\"\n[swarm]\nmaster = \"{long}\"\n")).unwrap_err();
+        assert!(err.message.contains("at most 63"), "{err}");
+        let name = "n".repeat(56);
+        let err = parse_str(&format!("name = \"{name}\"\nbox = \"x/y\"\n")).unwrap_err();
+        assert_eq!(err.line, 1, "{err}");
+        assert!(err.message.contains("longer than 63"), "{err}");
+    }
+
+    #[test]
+    fn subnets_must_be_private() {
+        for public in [
+            "127.0.0.0/8",
+            "224.0.0.0/24",
+            "0.0.0.0/8",
+            "8.8.8.0/24",
+            "172.32.0.0/16",
+            "10.0.0.0/7",
+        ] {
+            let err = parse_subnet(public).unwrap_err();
+            assert!(
+                err.contains("not a private network") || err.contains("prefix length"),
+                "{public}: {err}"
+            );
+        }
+        for private in ["10.0.0.0/8", "172.31.4.0/24", "192.168.60.0/24"] {
+            assert!(parse_subnet(private).is_ok(), "{private}");
+        }
+    }
+
+    #[test]
+    fn more_cpus_than_the_host_has_are_refused() {
+        let host = std::thread::available_parallelism().unwrap().get();
+        let err =
+            parse_str(&format!("box = \"x/y\"\n[machines]\ncpus = {}\n", host + 1)).unwrap_err();
+        assert!(err.message.contains("more than this host's"), "{err}");
+        assert!(parse_str(&format!("box = \"x/y\"\n[machines]\ncpus = {host}\n")).is_ok());
     }
 }

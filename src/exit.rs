@@ -23,6 +23,8 @@ pub fn code(error: &anyhow::Error) -> u8 {
         if cause.is::<ConfigError>()
             || cause.is::<ConfigMissing>()
             || cause.is::<crate::registry::Clash>()
+            || cause.is::<crate::registry::Invalid>()
+            || cause.is::<crate::observe::NotOurs>()
         {
             return CONFIG;
         }

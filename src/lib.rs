@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod images;
 pub mod observe;
 pub mod plan;
+pub mod record;
 pub mod registry;
 pub mod render;
 pub mod runner;

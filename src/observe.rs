@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use crate::config::{EngineDriver, Lab, Mode};
 use crate::docker_machine::{self, DmMachine};
 use crate::engine::Engine;
+use crate::record::Record;
 use crate::runner::Runner;
 use crate::swarm::{self, SwarmInfo, SwarmNode};
 use crate::vagrant::{self, SshConfig, VmStatus};
@@ -48,8 +49,61 @@ pub struct Observed {
     pub boxes: Option<Vec<crate::vagrant::InstalledBox>>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
     pub image_present: Option<bool>,
-    /// Docker provider: the host's containers named like this lab's machines.
+    /// Docker provider: the host's containers of this lab's machines (named
+    /// like them, and made for this lab).
     pub host_containers: Vec<String>,
+    /// Things on the host that bear this lab's names but that the lab did
+    /// not make: never removed or reused.
+    pub foreign: Vec<String>,
+}
+
+/// What a look found: the lab's own, and what only bears its names.
+#[derive(Debug, Default)]
+pub struct Found<T> {
+    pub ours: T,
+    pub foreign: Vec<String>,
+}
+
+/// Things that bear the lab's names but are not the lab's stand in the way.
+#[derive(Debug, thiserror::Error)]
+pub struct NotOurs {
+    pub things: Vec<String>,
+    pub file: std::path::PathBuf,
+}
+
+impl std::fmt::Display for NotOurs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let one = self.things.len() == 1;
+        let (it, is) = if one { ("it", "is") } else { ("them", "are") };
+        write!(
+            f,
+            "not this lab's, so lab will neither use nor remove {it}:\n  {}\nhint: give the lab other names (`name` or the machine names in {}), or, if {it} {is} yours to lose, remove {it} yourself{}",
+            self.things.join("\n  "),
+            self.file.display(),
+            removal(&self.things)
+        )
+    }
+}
+
+fn removal(things: &[String]) -> String {
+    let commands: Vec<String> = things
+        .iter()
+        .filter_map(|t| {
+            let name = t.split('`').nth(1)?;
+            if t.starts_with("docker-machine") {
+                Some(format!("docker-machine rm {name}"))
+            } else if t.starts_with("container") {
+                Some(format!("docker rm -f {name}"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if commands.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", commands.join("; "))
+    }
 }
 
 impl Observed {
@@ -192,19 +246,50 @@ pub async fn addresses(
     Ok(ips)
 }
 
-/// docker-machine's entries for this lab's machines.
+/// docker-machine's entries under this lab's machines' names: those the
+/// lab made (by its record: name and driver), and the others.
 pub async fn docker_machines(
     runner: &Runner,
     lab: &Lab,
-) -> anyhow::Result<BTreeMap<String, DmMachine>> {
+    record: &Record,
+) -> anyhow::Result<Found<BTreeMap<String, DmMachine>>> {
     let out = runner
         .quiet(&docker_machine::ls())
         .await
         .context("listing docker-machine's machines")?;
-    Ok(docker_machine::parse_ls(&out.stdout)
-        .into_iter()
-        .filter_map(|m| Some((lab.machine_of_dm_name(&m.name)?.name.clone(), m)))
-        .collect())
+    Ok(sort_entries(
+        lab,
+        record,
+        docker_machine::parse_ls(&out.stdout),
+    ))
+}
+
+pub fn sort_entries(
+    lab: &Lab,
+    record: &Record,
+    entries: Vec<DmMachine>,
+) -> Found<BTreeMap<String, DmMachine>> {
+    let mut found = Found::<BTreeMap<String, DmMachine>>::default();
+    for entry in entries {
+        let Some(machine) = lab.machine_of_dm_name(&entry.name) else {
+            continue;
+        };
+        if record.owns_entry(&entry.name, &entry.driver) {
+            found.ours.insert(machine.name.clone(), entry);
+        } else {
+            found.foreign.push(format!(
+                "docker-machine entry `{}` (driver {}{})",
+                entry.name,
+                entry.driver,
+                if entry.url.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", entry.url)
+                }
+            ));
+        }
+    }
+    found
 }
 
 /// `docker ps -a` with names and states, one per line.
@@ -339,32 +424,80 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
 
 /// Docker provider: containers on the host that bear this lab's machine
 /// names, whether Vagrant knows them or not (an interrupted create leaves one
-/// it does not).
-pub async fn host_containers(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<String>> {
+/// it does not), sorted into the lab's (its label, or Vagrant's id for one
+/// of its machines) and the others.
+pub async fn host_containers(
+    runner: &Runner,
+    lab: &Lab,
+    record: &Record,
+) -> anyhow::Result<Found<Vec<String>>> {
     if lab.provider != crate::config::Provider::Docker {
-        return Ok(Vec::new());
+        return Ok(Found::default());
     }
     let filter = format!("name={}-", lab.name);
+    let format = format!(
+        "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{}\"}}}}",
+        crate::record::LABEL
+    );
     let ps = crate::runner::Cmd::new(
         crate::runner::Tool::Docker,
-        ["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+        [
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &filter,
+            "--format",
+            &format,
+        ],
     );
     let out = runner
         .quiet(&ps)
         .await
         .context("listing the host's containers")?;
+    // Vagrant's own ids count too: a lab made before lab kept a record.
+    let mut record = record.clone();
+    for (machine, id) in crate::record::vagrant_ids(lab) {
+        record
+            .machines
+            .entry(machine)
+            .or_default()
+            .vagrant_id
+            .get_or_insert(id);
+    }
+    Ok(sort_containers(lab, &record, &out.stdout))
+}
+
+pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String>> {
     let names: Vec<String> = lab
         .machines
         .iter()
         .map(|m| lab.host_name(&m.name))
         .collect();
-    Ok(out
-        .stdout
-        .lines()
-        .map(str::trim)
-        .filter(|n| names.iter().any(|x| x == n))
-        .map(String::from)
-        .collect())
+    let mut found = Found::<Vec<String>>::default();
+    for line in ps.lines() {
+        let mut cells = line.trim_end_matches('\r').splitn(3, '\t');
+        let (Some(id), Some(name)) = (cells.next(), cells.next()) else {
+            continue;
+        };
+        let label = cells.next().unwrap_or("").trim();
+        if !names.iter().any(|n| n == name) {
+            continue;
+        }
+        if record.owns_container(label, id) {
+            found.ours.push(name.to_string());
+        } else {
+            found.foreign.push(format!(
+                "container `{name}` ({})",
+                if label.is_empty() {
+                    "made by something else than this lab".to_string()
+                } else {
+                    format!("labelled as lab {label}'s")
+                }
+            ));
+        }
+    }
+    found
 }
 
 /// Whether the lab's CA and client certificate are on disk.
@@ -389,10 +522,14 @@ pub async fn everything(
         ..Observed::default()
     };
     if lab.engine == EngineDriver::DockerMachine {
-        let (ips, dm) =
-            tokio::try_join!(addresses(runner, lab, &ssh), docker_machines(runner, lab))?;
+        let record = crate::record::of(lab);
+        let (ips, dm) = tokio::try_join!(
+            addresses(runner, lab, &ssh),
+            docker_machines(runner, lab, &record)
+        )?;
         seen.ips = ips;
-        seen.dm = dm;
+        seen.dm = dm.ours;
+        seen.foreign.extend(dm.foreign);
     } else {
         seen.ips = addresses(runner, lab, &ssh).await?;
     }
@@ -426,7 +563,9 @@ pub async fn read_only(
         ..Observed::default()
     };
     if lab.engine == EngineDriver::DockerMachine {
-        seen.dm = docker_machines(runner, lab).await?;
+        let dm = docker_machines(runner, lab, &crate::record::of(lab)).await?;
+        seen.dm = dm.ours;
+        seen.foreign.extend(dm.foreign);
     }
     let problem = engines_and_services(runner, lab, &mut seen)
         .await
@@ -464,5 +603,65 @@ mod tests {
         assert_eq!(parse_container_state(ps, "web"), ContainerState::Running);
         assert_eq!(parse_container_state(ps, "db"), ContainerState::Absent);
         assert_eq!(parse_container_state("", "consul"), ContainerState::Absent);
+    }
+
+    fn lab(text: &str) -> Lab {
+        crate::config::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn a_same_named_docker_machine_entry_is_the_labs_only_by_its_record() {
+        let lab = lab("box = \"x/y\"\n");
+        let entry = |name: &str, driver: &str| DmMachine {
+            name: name.into(),
+            driver: driver.into(),
+            ..DmMachine::default()
+        };
+        let entries = vec![
+            entry("consul", "virtualbox"),
+            entry("swarm-master", "generic"),
+            entry("web", "generic"),
+        ];
+        let never_built = sort_entries(&lab, &Record::default(), entries.clone());
+        assert!(never_built.ours.is_empty());
+        assert_eq!(
+            never_built.foreign,
+            [
+                "docker-machine entry `consul` (driver virtualbox)",
+                "docker-machine entry `swarm-master` (driver generic)"
+            ]
+        );
+        let mut record = Record::new(&lab);
+        record.claim(&lab);
+        let built = sort_entries(&lab, &record, entries);
+        assert_eq!(built.ours.keys().collect::<Vec<_>>(), ["swarm-master"]);
+        assert_eq!(
+            built.foreign,
+            ["docker-machine entry `consul` (driver virtualbox)"],
+            "the driver must match too"
+        );
+    }
+
+    #[test]
+    fn another_labs_container_is_never_this_labs() {
+        let lab = lab("provider = \"docker\"\nbox = \"debian-docker\"\n");
+        let mut record = Record::new(&lab);
+        record.claim(&lab);
+        let ps = format!(
+            "aaa\tlab-consul\t{}\nbbb\tlab-swarm-master\tsome-other-lab\nccc\tlab-swarm-node01\t\nddd\tlab-swarm-node01-x\t\n",
+            record.id
+        );
+        let found = sort_containers(&lab, &record, &ps);
+        assert_eq!(found.ours, ["lab-consul"]);
+        assert_eq!(found.foreign.len(), 2, "{:?}", found.foreign);
+        let err = NotOurs {
+            things: found.foreign,
+            file: "lab.toml".into(),
+        }
+        .to_string();
+        assert!(
+            err.contains("docker rm -f lab-swarm-master; docker rm -f lab-swarm-node01"),
+            "{err}"
+        );
     }
 }

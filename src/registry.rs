@@ -4,9 +4,11 @@
 //! without a configured subnet one no other lab uses, and `lab status --all`
 //! lists them.
 //!
-//! One JSON file: `$LAB_REGISTRY`, else `$XDG_STATE_HOME/lab/labs.json`, else
-//! `~/.local/state/lab/labs.json`.
+//! One JSON file (see [`path_from`]), changed only under its lock.
 
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -20,49 +22,120 @@ pub struct Entry {
     /// The lab's lab.toml, absolute.
     pub file: PathBuf,
     pub subnet: String,
+    /// The names the lab takes on the host: docker-machine entries, VMs and
+    /// containers. Empty in lists written before lab recorded them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
-/// Another lab on this host already has this lab's name or subnet.
+impl Entry {
+    /// Whether the lab's directory is there now (a removable disk, a
+    /// network share may be away for a while).
+    pub fn present(&self) -> bool {
+        self.file.exists()
+    }
+
+    /// The host names this lab takes, from the entry or, for an old entry,
+    /// from its lab.toml.
+    fn taken_names(&self) -> Vec<String> {
+        if !self.names.is_empty() {
+            return self.names.clone();
+        }
+        crate::config::load(&self.file)
+            .map(|lab| global_names(&lab))
+            .unwrap_or_default()
+    }
+}
+
+/// Another lab on this host already has this lab's name, one of its
+/// machines' names, or its subnet.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Clash {
     pub message: String,
 }
 
-pub fn path() -> PathBuf {
-    if let Some(p) = std::env::var_os("LAB_REGISTRY") {
-        return PathBuf::from(p);
-    }
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("lab").join("labs.json")
+/// The list of labs cannot be read or has no home.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
 }
 
-/// The labs recorded, without those whose lab.toml is gone.
+/// `$LAB_REGISTRY`, else `$XDG_STATE_HOME/lab/labs.json`, else
+/// `$HOME/.local/state/lab/labs.json`; an empty or relative variable counts
+/// as unset, as the XDG base directory spec says, so the list never lands in
+/// the current directory, and without a home it is an error rather than a
+/// shared directory such as /tmp, where another user could write it.
+pub fn path_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(p) = set("LAB_REGISTRY") {
+        return Some(p);
+    }
+    let absolute = |name: &str| set(name).filter(|p| p.is_absolute());
+    let base = absolute("XDG_STATE_HOME")
+        .or_else(|| absolute("HOME").map(|h| h.join(".local").join("state")))
+        .or_else(|| absolute("LOCALAPPDATA"))?;
+    Some(base.join("lab").join("labs.json"))
+}
+
+pub fn path() -> anyhow::Result<PathBuf> {
+    path_from(|name| std::env::var_os(name)).ok_or_else(|| {
+        Invalid {
+            message: "lab keeps its list of labs in your home directory, but HOME is not set (nor XDG_STATE_HOME)\nhint: set HOME, or LAB_REGISTRY=/path/to/labs.json".into(),
+        }
+        .into()
+    })
+}
+
+/// Every lab recorded, those whose directory is missing now included:
+/// their subnets and names stay theirs until `lab destroy` or
+/// `lab status --all --prune`.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Entry>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let entries: Vec<Entry> = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not lab's list of labs\nhint: remove it; `lab up` in each lab's directory records it again",
-            path.display()
-        )
-    })?;
-    Ok(entries.into_iter().filter(|e| e.file.exists()).collect())
+    serde_json::from_str(&text).map_err(|e| {
+        Invalid {
+            message: format!(
+                "{} is not lab's list of labs ({e})\nhint: look at it and mend it, or move it away: `lab up` in each lab's directory records that lab again",
+                path.display()
+            ),
+        }
+        .into()
+    })
 }
 
-fn save(path: &Path, entries: &[Entry]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    // Written whole and renamed, so a reader never sees half a file.
+/// Holds the list's lock: every change is a read-modify-write under it, so
+/// labs started at the same time neither lose entries nor share a subnet.
+struct Locked {
+    _file: File,
+}
+
+fn lock(path: &Path) -> anyhow::Result<Locked> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crate::state::private_dir(dir)?;
+    let lock_path = path.with_extension("lock");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    Ok(Locked { _file: file })
+}
+
+fn save(path: &Path, entries: &[Entry], _lock: &Locked) -> anyhow::Result<()> {
+    // Written whole, flushed to disk and renamed, so neither a reader nor a
+    // crash ever sees half a list.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_string_pretty(entries)?)
+    let mut file = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(serde_json::to_string_pretty(entries)?.as_bytes())
+        .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
@@ -91,21 +164,52 @@ fn candidates() -> impl Iterator<Item = Subnet> {
         .map(|s| parse_subnet(&s).expect("candidate subnets parse"))
 }
 
-/// The lab as it stands among the others: its name checked, its subnet
+/// The names a lab takes on the host, compared without case: its
+/// docker-machine entries and its VM or container names.
+pub fn global_names(lab: &Lab) -> Vec<String> {
+    let mut names: Vec<String> = lab
+        .machines
+        .iter()
+        .flat_map(|m| [lab.dm_name(&m.name), lab.host_name(&m.name)])
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The lab as it stands among the others: its names checked, its subnet
 /// chosen when lab.toml leaves it open. Changes nothing on disk.
 pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
     let me = absolute(&lab.file);
     let others: Vec<&Entry> = entries.iter().filter(|e| e.file != me).collect();
-    if let Some(other) = others.iter().find(|e| e.name == lab.name) {
+    if let Some(other) = others
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(&lab.name))
+    {
         return Err(Clash {
             message: format!(
                 "a lab named `{}` already exists on this host ({}), and names are global: its machines are `{}-...`\nhint: set another `name` in {}, or run `lab destroy` in that lab first",
-                lab.name,
+                other.name,
                 other.file.display(),
-                lab.name,
+                other.name,
                 lab.file.display()
             ),
         });
+    }
+    let mine = global_names(&lab);
+    for other in &others {
+        let theirs = other.taken_names();
+        if let Some(name) = mine.iter().find(|n| theirs.contains(n)) {
+            return Err(Clash {
+                message: format!(
+                    "this lab would take the name `{name}` on this host (a docker-machine entry, VM or container), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
+                    other.name,
+                    other.file.display(),
+                    lab.file.display()
+                ),
+            });
+        }
     }
     let taken: Vec<(Subnet, &Entry)> = others
         .iter()
@@ -135,37 +239,59 @@ pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
         .find(|c| !taken.iter().any(|(s, _)| overlaps(s, c)))
         .ok_or_else(|| Clash {
             message: format!(
-                "every subnet lab picks from (192.168.57.0/24 to 192.168.63.0/24) is taken by another lab\nhint: set [network] subnet in {}",
+                "every subnet lab picks from (192.168.57.0/24 to 192.168.63.0/24) is taken by another lab\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
                 lab.file.display()
             ),
         })?;
     Ok(lab)
 }
 
-/// Records the lab (on `lab up`).
-pub fn register(path: &Path, lab: &Lab) -> anyhow::Result<()> {
+/// Settles the lab among the others and records it, in one step under the
+/// list's lock (on `lab up`).
+pub fn claim(path: &Path, lab: Lab) -> anyhow::Result<Lab> {
+    let lock = lock(path)?;
     let mut entries = load(path)?;
+    let lab = settle(lab, &entries)?;
     let me = absolute(&lab.file);
     entries.retain(|e| e.file != me);
     entries.push(Entry {
         name: lab.name.clone(),
         file: me,
         subnet: lab.subnet.to_string(),
+        names: global_names(&lab),
     });
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    save(path, &entries)
+    save(path, &entries, &lock)?;
+    Ok(lab)
 }
 
 /// Forgets the lab (after `lab destroy`).
 pub fn unregister(path: &Path, lab: &Lab) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let lock = lock(path)?;
     let mut entries = load(path)?;
     let before = entries.len();
     let me = absolute(&lab.file);
     entries.retain(|e| e.file != me);
-    if entries.len() != before || path.exists() {
-        save(path, &entries)?;
+    if entries.len() != before {
+        save(path, &entries, &lock)?;
     }
     Ok(())
+}
+
+/// Forgets the labs whose directory is gone; returns them.
+pub fn prune(path: &Path) -> anyhow::Result<Vec<Entry>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let lock = lock(path)?;
+    let (kept, gone): (Vec<Entry>, Vec<Entry>) = load(path)?.into_iter().partition(Entry::present);
+    if !gone.is_empty() {
+        save(path, &kept, &lock)?;
+    }
+    Ok(gone)
 }
 
 #[cfg(test)]
@@ -173,6 +299,7 @@ mod tests {
     use super::*;
 
     fn lab_in(dir: &Path, text: &str) -> Lab {
+        std::fs::create_dir_all(dir).unwrap();
         let file = dir.join("lab.toml");
         std::fs::write(&file, text).unwrap();
         crate::config::parse(&file, text).unwrap()
@@ -183,22 +310,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let reg = tmp.path().join("labs.json");
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::create_dir_all(&b).unwrap();
-        let first = settle(
-            lab_in(&a, "name = \"a\"\nbox = \"x/y\"\n"),
-            &load(&reg).unwrap(),
-        )
-        .unwrap();
+        let first = claim(&reg, lab_in(&a, "name = \"a\"\nbox = \"x/y\"\n")).unwrap();
         assert_eq!(first.subnet.to_string(), DEFAULT_SUBNET);
-        register(&reg, &first).unwrap();
-        let second = settle(
-            lab_in(&b, "name = \"b\"\nbox = \"x/y\"\n"),
-            &load(&reg).unwrap(),
-        )
-        .unwrap();
+        let second = claim(&reg, lab_in(&b, "name = \"b\"\nbox = \"x/y\"\n")).unwrap();
         assert_eq!(second.subnet.to_string(), "192.168.57.0/24");
-        register(&reg, &second).unwrap();
         // Settling again gives each the subnet it was registered with.
         let again = settle(
             lab_in(&a, "name = \"a\"\nbox = \"x/y\"\n"),
@@ -215,15 +330,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let reg = tmp.path().join("labs.json");
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::create_dir_all(&b).unwrap();
         let first = lab_in(
             &a,
             "name = \"class\"\nbox = \"x/y\"\n[network]\nsubnet = \"10.9.0.0/16\"\n",
         );
-        register(&reg, &first).unwrap();
+        claim(&reg, first).unwrap();
         let err = settle(
-            lab_in(&b, "name = \"class\"\nbox = \"x/y\"\n"),
+            lab_in(&b, "name = \"Class\"\nbox = \"x/y\"\n"),
             &load(&reg).unwrap(),
         )
         .unwrap_err();
@@ -246,20 +359,139 @@ mod tests {
     }
 
     #[test]
-    fn labs_whose_file_is_gone_do_not_count() {
+    fn labs_whose_derived_names_collide_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        // The default lab's docker-machine names are the bare machine names.
+        claim(&reg, lab_in(&tmp.path().join("seed"), "box = \"x/y\"\n")).unwrap();
+        let swarm = lab_in(
+            &tmp.path().join("s"),
+            "name = \"swarm\"\nbox = \"x/y\"\n[swarm]\nmaster = \"master\"\nnode_prefix = \"node\"\n",
+        );
+        let err = settle(swarm, &load(&reg).unwrap()).unwrap_err();
+        assert!(err.message.contains("`swarm-master`"), "{err}");
+        // Lab `a` with machine `b-c` and lab `a-b` with machine `c`: both `a-b-c`.
+        claim(
+            &reg,
+            lab_in(
+                &tmp.path().join("a"),
+                "name = \"a\"\nbox = \"x/y\"\n[swarm]\nmaster = \"b-c\"\n",
+            ),
+        )
+        .unwrap();
+        let ab = lab_in(
+            &tmp.path().join("ab"),
+            "name = \"a-b\"\nbox = \"x/y\"\n[swarm]\nmaster = \"c\"\n",
+        );
+        let err = claim(&reg, ab).unwrap_err();
+        assert!(err.to_string().contains("`a-b-c`"), "{err}");
+        assert_eq!(
+            load(&reg).unwrap().len(),
+            2,
+            "a refused lab is not recorded"
+        );
+    }
+
+    #[test]
+    fn labs_whose_directory_is_missing_keep_their_subnet_until_pruned() {
         let tmp = tempfile::tempdir().unwrap();
         let reg = tmp.path().join("labs.json");
         std::fs::write(
             &reg,
-            r#"[{"name":"old","file":"/nonexistent/lab.toml","subnet":"192.168.59.0/24"}]"#,
+            r#"[{"name":"away","file":"/nonexistent/lab.toml","subnet":"192.168.59.0/24"}]"#,
         )
         .unwrap();
-        assert!(load(&reg).unwrap().is_empty());
-        let lab = settle(
-            lab_in(tmp.path(), "name = \"old\"\nbox = \"x/y\"\n"),
-            &load(&reg).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(lab.subnet.to_string(), DEFAULT_SUBNET);
+        assert_eq!(load(&reg).unwrap().len(), 1);
+        let lab = claim(&reg, lab_in(tmp.path(), "name = \"here\"\nbox = \"x/y\"\n")).unwrap();
+        assert_eq!(lab.subnet.to_string(), "192.168.57.0/24", "59 stays away's");
+        let gone = prune(&reg).unwrap();
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].name, "away");
+        let left: Vec<String> = load(&reg).unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(left, ["here"]);
+    }
+
+    #[test]
+    fn labs_claimed_at_the_same_time_keep_every_entry_and_distinct_subnets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        let labs: Vec<Lab> = (0..20)
+            .map(|i| {
+                let subnet = if i < 7 {
+                    String::new()
+                } else {
+                    format!("[network]\nsubnet = \"10.{i}.0.0/16\"\n")
+                };
+                lab_in(
+                    &tmp.path().join(format!("l{i}")),
+                    &format!("name = \"l{i}\"\nbox = \"x/y\"\n{subnet}"),
+                )
+            })
+            .collect();
+        let barrier = std::sync::Barrier::new(labs.len());
+        std::thread::scope(|scope| {
+            for lab in labs {
+                let (reg, barrier) = (&reg, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    claim(reg, lab).unwrap();
+                });
+            }
+        });
+        let entries = load(&reg).unwrap();
+        assert_eq!(entries.len(), 20, "{entries:#?}");
+        let subnets: Vec<Subnet> = entries
+            .iter()
+            .map(|e| parse_subnet(&e.subnet).unwrap())
+            .collect();
+        for (i, a) in subnets.iter().enumerate() {
+            for b in &subnets[..i] {
+                assert!(!overlaps(a, b), "{a} and {b} were both handed out");
+            }
+        }
+    }
+
+    #[test]
+    fn a_corrupt_list_names_its_file_and_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        std::fs::write(&reg, "").unwrap();
+        let err = load(&reg).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains(&reg.display().to_string()) && text.contains("hint:"),
+            "{text}"
+        );
+        assert!(err.is::<Invalid>());
+    }
+
+    #[test]
+    fn the_list_lives_in_the_users_state_directory_never_in_a_shared_or_current_one() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert_eq!(
+            path_from(vars(&[("XDG_STATE_HOME", ""), ("HOME", "/home/s")])),
+            Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
+        );
+        assert_eq!(
+            path_from(vars(&[("XDG_STATE_HOME", "rel"), ("HOME", "/home/s")])),
+            Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
+        );
+        assert_eq!(
+            path_from(vars(&[("XDG_STATE_HOME", "/st"), ("HOME", "/home/s")])),
+            Some(PathBuf::from("/st/lab/labs.json"))
+        );
+        assert_eq!(path_from(vars(&[])), None);
+        assert_eq!(path_from(vars(&[("HOME", "")])), None);
+        assert_eq!(
+            path_from(vars(&[("LAB_REGISTRY", "/r.json")])),
+            Some(PathBuf::from("/r.json"))
+        );
     }
 }

@@ -42,7 +42,11 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
-    ctx.insert("source", &lab.file.display().to_string());
+    // Into a Ruby comment: a newline would end it and start code.
+    ctx.insert(
+        "source",
+        &lab.file.display().to_string().escape_default().to_string(),
+    );
     ctx.insert("provider", lab.provider.as_str());
     ctx.insert("machines", &machines);
     ctx.insert("vagrant_box", &lab.profile.vagrant_box);
@@ -54,6 +58,14 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     ctx.insert("netmask", &lab.subnet.netmask().to_string());
     ctx.insert("memory", &lab.memory);
     ctx.insert("cpus", &lab.cpus);
+    // The lab's mark on its containers, once `lab up` has given it an id.
+    ctx.insert(
+        "lab_label",
+        &crate::record::load(&lab.state_dir())
+            .ok()
+            .flatten()
+            .map(|r| format!("{}={}", crate::record::LABEL, r.id)),
+    );
     let mut text = tera
         .render("Vagrantfile", &ctx)
         .context("rendering the Vagrantfile")?;
@@ -102,5 +114,35 @@ mod tests {
         ))
         .unwrap();
         assert!(v.contains(r"d.image = 'x\'; system(\'id\'); \''"), "{v}");
+    }
+
+    #[test]
+    fn a_newline_in_the_path_stays_inside_the_comment() {
+        let mut lab = lab("box = \"x/y\"\n");
+        lab.file = "/x\nsystem(\"touch PWNED\")\n#/lab.toml".into();
+        let v = vagrantfile(&lab).unwrap();
+        let first = v.lines().next().unwrap();
+        assert!(
+            first.contains(r#"/x\nsystem(\"touch PWNED\")\n#/lab.toml"#),
+            "{v}"
+        );
+        assert!(!v.lines().any(|l| l.starts_with("system(")), "{v}");
+    }
+
+    #[test]
+    fn containers_carry_the_labs_id_once_it_has_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lab.toml");
+        let lab = crate::config::parse(&file, "provider = \"docker\"\nbox = \"debian-docker\"\n")
+            .unwrap();
+        assert!(!vagrantfile(&lab).unwrap().contains("--label"));
+        crate::state::ensure(&lab).unwrap();
+        let record = crate::record::Record::new(&lab);
+        record.save(&lab.state_dir()).unwrap();
+        let v = vagrantfile(&lab).unwrap();
+        assert!(
+            v.contains(&format!("'--label', 'lab.id={}']", record.id)),
+            "{v}"
+        );
     }
 }

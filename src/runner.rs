@@ -390,12 +390,9 @@ impl Runner {
     /// Appends every command and its output to `path`.
     pub fn with_log(mut self, path: PathBuf) -> anyhow::Result<Runner> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::state::private_dir(dir)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
+        let file = crate::state::private_file(&path, true)?;
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)

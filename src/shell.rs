@@ -73,6 +73,18 @@ fn unset_line(shell: Shell, name: &str) -> String {
 
 /// The closing comment that tells how to load these lines, like docker-machine's.
 fn hint(shell: Shell, command: &str) -> String {
+    // A comment ends at a newline: one inside a path would turn the rest
+    // into a command for whoever evals this output.
+    let command: String = command
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
     let (comment, how) = match shell {
         Shell::Bash => ("#", format!("eval \"$({command})\"")),
         Shell::Fish => ("#", format!("eval ({command})")),
@@ -268,5 +280,20 @@ mod tests {
     fn unset_lines() {
         let out = render_unset(Shell::Fish, &["DOCKER_HOST"], "lab env --unset");
         assert_eq!(out, "set -e DOCKER_HOST;\n# Run this command to configure your shell:\n# eval (lab env --unset)\n");
+    }
+
+    #[test]
+    fn a_newline_in_the_hint_stays_inside_the_comment() {
+        let out = render_unset(
+            Shell::Bash,
+            &["DOCKER_HOST"],
+            "lab env -f '/x\ntouch PWNED\n#/lab.toml'",
+        );
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(
+            out.lines()
+                .all(|l| l.starts_with('#') || l == "unset DOCKER_HOST"),
+            "{out}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -25,9 +25,64 @@ pub struct Lock {
     _file: File,
 }
 
-pub fn lock(lab: &Lab, command: &str) -> anyhow::Result<Lock> {
+/// Creates `dir` and its missing parents readable by their owner only.
+/// A directory that exists is left as it is: it may be the user's own.
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Creates or opens a file that only its owner may read: logs and keys.
+pub fn private_file(path: &Path, append: bool) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An older lab wrote its log world-readable: mode applies at creation only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// The lab's state directory, owner-only (it holds the CA key, Vagrant's
+/// private keys and a log), with a .gitignore so that a `git add -A` in
+/// the lab's directory never takes it.
+pub fn ensure(lab: &Lab) -> anyhow::Result<PathBuf> {
     let dir = lab.state_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    private_dir(&dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", dir.display()))?;
+    }
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(
+            &ignore,
+            "# lab's state: keys, Vagrant's data, logs. Never commit it.\n*\n",
+        )
+        .with_context(|| format!("writing {}", ignore.display()))?;
+    }
+    Ok(dir)
+}
+
+pub fn lock(lab: &Lab, command: &str) -> anyhow::Result<Lock> {
+    let dir = ensure(lab)?;
     let path = dir.join("lock");
     let mut file = OpenOptions::new()
         .read(true)
@@ -87,5 +142,29 @@ mod tests {
         // Released (as when its process dies): the next one gets it.
         let again = lock(&lab, "destroy");
         assert!(again.is_ok(), "{again:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_directory_is_private_and_ignored_by_git() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lab.toml");
+        let lab = crate::config::parse(&file, "name = \"p\"\nbox = \"x/y\"\n").unwrap();
+        std::fs::create_dir(lab.state_dir()).unwrap();
+        std::fs::set_permissions(lab.state_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let state = ensure(&lab).unwrap();
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let ignore = std::fs::read_to_string(state.join(".gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+        let log = state.join("lab.log");
+        std::fs::write(&log, "old\n").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(private_file(&log, true).unwrap());
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -1,10 +1,57 @@
 //! The rendered Vagrantfiles pass the real `vagrant validate`.
+//!
+//! Vagrant validates a VirtualBox block only when its VirtualBox provider is
+//! usable, which it decides by running `VBoxManage --version`. So the test
+//! brings its own `VBoxManage` on a PATH it builds, rather than
+//! `--ignore-provider`: that flag would skip the provider's checks of the
+//! `vb` block, the part most worth validating, and a host's real VirtualBox
+//! (or a leftover stand-in on the system PATH) must not decide the result.
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::{prerequisite, repo, run_lab, text};
+
+/// A directory holding a `VBoxManage` that answers `--version` as
+/// VirtualBox 7.0 does (the newest Vagrant 2.3.4 drives) and refuses
+/// anything else, so a test that needed more would fail, not pass.
+fn vboxmanage_standin(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("VBoxManage");
+    std::fs::write(
+        &script,
+        concat!(
+            "#!/bin/sh\n",
+            "if [ \"$1\" = --version ]; then echo 7.0.14r161095; exit 0; fi\n",
+            "echo \"VBoxManage stand-in: $* is not part of vagrant validate\" >&2\n",
+            "exit 1\n",
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `vagrant validate` in `dir`, with the stand-in first on PATH.
+fn vagrant_validate(dir: &Path) -> std::process::Output {
+    let bin = vboxmanage_standin(dir);
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    Command::new("vagrant")
+        .arg("validate")
+        .current_dir(dir)
+        .env("PATH", path)
+        // Vagrant's own state (plugins, boxes) stays inside the test.
+        .env("VAGRANT_HOME", dir.join("vagrant.d"))
+        .output()
+        .unwrap()
+}
 
 fn validate(lab_toml: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -14,11 +61,7 @@ fn validate(lab_toml: &str) {
     let vagrant_dir = dir.path().join("v");
     std::fs::create_dir(&vagrant_dir).unwrap();
     std::fs::write(vagrant_dir.join("Vagrantfile"), &rendered.stdout).unwrap();
-    let out = Command::new("vagrant")
-        .arg("validate")
-        .current_dir(&vagrant_dir)
-        .output()
-        .unwrap();
+    let out = vagrant_validate(&vagrant_dir);
     assert!(
         out.status.success() && text(&out.stdout).contains("Vagrantfile validated successfully."),
         "vagrant validate refused:\n{}{}\n--- Vagrantfile\n{}",
@@ -61,10 +104,30 @@ fn validate_catches_a_bad_hostname() {
         "Vagrant.configure('2') { |c| c.vm.hostname = 'bad_name!' }\n",
     )
     .unwrap();
-    let out = Command::new("vagrant")
-        .arg("validate")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = vagrant_validate(dir.path());
     assert!(!out.status.success());
+}
+
+/// The VirtualBox provider really validates the `vb` block: a setting it
+/// does not know is refused, which it would not be without a usable provider.
+#[test]
+fn validate_checks_the_virtualbox_block() {
+    if !prerequisite("vagrant", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Vagrantfile"),
+        "Vagrant.configure('2') do |c|\n  c.vm.box = 'x/y'\n  c.vm.provider 'virtualbox' do |vb|\n    vb.no_such_setting = 1\n  end\nend\n",
+    )
+    .unwrap();
+    let out = vagrant_validate(dir.path());
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("no_such_setting")
+            || text(&out.stderr).contains("no_such_setting"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }

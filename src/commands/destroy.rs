@@ -1,17 +1,30 @@
-//! `lab destroy`: unregister, destroy the machines, forget the state.
+//! `lab destroy`: unregister, destroy the machines, forget the state — for
+//! everything the lab recorded making, under today's name or an earlier
+//! one, and nothing else.
 
 use std::time::Duration;
 
 use crate::cli::PlanArgs;
 use crate::config::{EngineDriver, Lab};
 use crate::execute::execute;
-use crate::hooks;
+use crate::hooks::{self, Hook};
 use crate::observe::{self, Observed};
-use crate::plan;
+use crate::plan::{self, Plan};
 use crate::runner::Tool;
 use crate::ui::Ui;
 
 const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
+
+/// The labs to take down: this lab.toml's as recorded in each state
+/// directory (today's name first), else as lab.toml describes it.
+pub fn targets(lab: &Lab) -> Vec<Lab> {
+    let mut targets = vec![crate::record::load(&lab.state_dir())
+        .ok()
+        .flatten()
+        .map_or_else(|| lab.clone(), |r| r.lab(lab))];
+    targets.extend(crate::record::elsewhere(lab).iter().map(|r| r.lab(lab)));
+    targets
+}
 
 pub async fn run(
     lab: &Lab,
@@ -19,10 +32,43 @@ pub async fn run(
     quiet: bool,
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
+    let targets = targets(lab);
     if args.dry_run {
-        return super::dry_run::print(lab, args.json, plan::destroy).await;
+        let mut whole = Plan::default();
+        for target in &targets {
+            whole.extend(super::dry_run::plan(target, plan::destroy).await);
+        }
+        return super::dry_run::show(&whole, args.json);
     }
     let hooks = hooks::standard();
+    let ui = Ui::new(quiet);
+    let mut did = false;
+    for target in &targets {
+        did |= destroy(target, &hooks, &ui, timeout).await?;
+    }
+    match crate::registry::path().and_then(|p| crate::registry::unregister(&p, lab)) {
+        Ok(()) => {}
+        Err(e) => ui.warn(&format!(
+            "warning: the lab is gone, but its entry in the list of labs stays: {e:#}"
+        )),
+    }
+    if did {
+        ui.say("the lab is gone");
+    } else {
+        ui.say(
+            "nothing to destroy: no machine, docker-machine entry, certificate or .lab state of this lab exists",
+        );
+    }
+    Ok(())
+}
+
+/// Takes down one lab as recorded; whether there was anything to do.
+async fn destroy(
+    lab: &Lab,
+    hooks: &[Box<dyn Hook>],
+    ui: &Ui,
+    timeout: Option<Duration>,
+) -> anyhow::Result<bool> {
     let mut tools = vec![Tool::Vagrant];
     if lab.provider == crate::config::Provider::Docker {
         tools.push(Tool::Docker);
@@ -30,35 +76,45 @@ pub async fn run(
     if lab.engine == EngineDriver::DockerMachine {
         tools.push(Tool::DockerMachine);
     }
-    let runner = if lab.state_dir().exists() {
+    let state = lab.state_dir();
+    let runner = if state.exists() {
         super::runner(lab, &tools, timeout)?
     } else {
         super::reader(&tools)?
     };
-    let ui = Ui::new(quiet);
-    let _lock = if lab.state_dir().exists() {
+    let _lock = if state.exists() {
         Some(crate::state::lock(lab, "destroy")?)
     } else {
         None
     };
+    // `.vagrant` is Vagrant's only record of the machines; without a
+    // Vagrantfile that lists them all (machines lab.toml no longer names
+    // among them) Vagrant would not see them, and they would outlive it.
+    if state.join(".vagrant").exists() {
+        super::write_vagrantfile(lab)?;
+    }
+    let record = crate::record::of(lab);
     let mut seen = Observed {
         vms: observe::vms(&runner, lab).await?,
         ..Observed::default()
     };
     if lab.engine == EngineDriver::DockerMachine {
-        seen.dm = observe::docker_machines(&runner, lab).await?;
+        let found = observe::docker_machines(&runner, lab, &record).await?;
+        seen.dm = found.ours;
+        seen.foreign.extend(found.foreign);
     }
-    seen.host_containers = observe::host_containers(&runner, lab).await?;
-    let plan = plan::destroy(lab, &seen, &hooks);
+    let found = observe::host_containers(&runner, lab, &record).await?;
+    seen.host_containers = found.ours;
+    seen.foreign.extend(found.foreign);
+    for thing in &seen.foreign {
+        ui.warn(&format!(
+            "warning: left alone: {thing}, which this lab did not make"
+        ));
+    }
+    let plan = plan::destroy(lab, &seen, hooks);
     if plan.is_empty() {
-        crate::registry::unregister(&crate::registry::path(), lab)?;
-        ui.say(
-            "nothing to destroy: no machine, docker-machine entry, certificate or .lab state of this lab exists",
-        );
-        return Ok(());
+        return Ok(false);
     }
-    execute(&plan, &runner, &ui, RETRY).await?;
-    crate::registry::unregister(&crate::registry::path(), lab)?;
-    ui.say("the lab is gone");
-    Ok(())
+    execute(&plan, &runner, ui, RETRY).await?;
+    Ok(true)
 }

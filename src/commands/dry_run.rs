@@ -16,6 +16,7 @@ async fn look(lab: &Lab) -> Observed {
         );
     }
     let runner = Runner::new(tools.clone());
+    let record = crate::record::of(lab);
     let mut seen = Observed {
         vms: observe::none_created(lab),
         ..Observed::default()
@@ -51,15 +52,20 @@ async fn look(lab: &Lab) -> Observed {
             eprintln!("note: {e:#}");
         }
         if tools.has(Tool::Docker) {
-            seen.host_containers = observe::host_containers(&runner, lab)
+            let found = observe::host_containers(&runner, lab, &record)
                 .await
                 .unwrap_or_default();
+            seen.host_containers = found.ours;
+            seen.foreign.extend(found.foreign);
         }
     }
     seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
     if lab.engine == EngineDriver::DockerMachine && tools.has(Tool::DockerMachine) {
-        match observe::docker_machines(&runner, lab).await {
-            Ok(dm) => seen.dm = dm,
+        match observe::docker_machines(&runner, lab, &record).await {
+            Ok(found) => {
+                seen.dm = found.ours;
+                seen.foreign.extend(found.foreign);
+            }
             Err(e) => eprintln!("note: {e:#}"),
         }
     }
@@ -71,18 +77,30 @@ async fn look(lab: &Lab) -> Observed {
     seen
 }
 
-/// `--dry-run`: look (read-only), plan with the standard hooks, print.
+/// What a dry run would do: look (read-only), plan with the standard hooks.
+/// What bears the lab's names but is not its own is said, and left out.
+pub async fn plan(lab: &Lab, planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan) -> Plan {
+    let seen = look(lab).await;
+    for thing in &seen.foreign {
+        eprintln!("note: not this lab's, so left alone: {thing}");
+    }
+    planner(lab, &seen, &hooks::standard())
+}
+
+pub fn show(plan: &Plan, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(plan)?);
+    } else {
+        print!("{plan}");
+    }
+    Ok(())
+}
+
+/// `--dry-run`: the plan, printed.
 pub async fn print(
     lab: &Lab,
     json: bool,
     planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan,
 ) -> anyhow::Result<()> {
-    let seen = look(lab).await;
-    let plan = planner(lab, &seen, &hooks::standard());
-    if json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
-    } else {
-        print!("{plan}");
-    }
-    Ok(())
+    show(&plan(lab, planner).await, json)
 }

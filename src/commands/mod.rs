@@ -33,7 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let lab = config::load(&cli.file)?;
-    let lab = crate::registry::settle(lab, &crate::registry::load(&crate::registry::path())?)?;
+    let lab = among_the_others(lab, &cli.command)?;
     let timeout = cli.timeout.map(Duration::from_secs);
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, cli.quiet, timeout).await,
@@ -51,6 +51,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render => {
             print!("{}", crate::render::vagrantfile(&lab)?);
             Ok(())
+        }
+    }
+}
+
+/// The lab settled among the host's other labs. `up` records it later,
+/// under the list's lock; a list that cannot be read stops `up`, while the
+/// other commands go on with a warning, `destroy` and `render` above all:
+/// a broken list must not keep anyone from taking a lab down.
+fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
+    let strict = matches!(command, Command::Up(args) if !args.plan.dry_run);
+    let entries = crate::registry::path().and_then(|path| crate::registry::load(&path));
+    match entries {
+        Ok(entries) => Ok(crate::registry::settle(lab, &entries)?),
+        Err(e) if strict => Err(e),
+        Err(e) => {
+            eprintln!("warning: {e:#}\nwarning: going on without the list of labs: the subnet shown may not be the one `lab up` picks");
+            Ok(lab)
         }
     }
 }
@@ -75,7 +92,7 @@ pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
     let dir = lab.state_dir();
     let path = dir.join("Vagrantfile");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        std::fs::create_dir_all(&dir)?;
+        crate::state::ensure(lab)?;
         std::fs::write(&path, text)?;
     }
     Ok(())

@@ -183,7 +183,16 @@ pub struct LabRow {
 
 /// `lab status --all`: every lab recorded on this host.
 pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
-    let registry = crate::registry::path();
+    let registry = crate::registry::path()?;
+    if args.prune {
+        for gone in crate::registry::prune(&registry)? {
+            eprintln!(
+                "forgot lab `{}`: {} is gone",
+                gone.name,
+                gone.file.display()
+            );
+        }
+    }
     let entries = crate::registry::load(&registry)?;
     let runner = super::reader(&[Tool::Vagrant])?;
     let mut rows = Vec::new();
@@ -196,6 +205,14 @@ pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
             machines: 0,
             problem: None,
         };
+        if !entry.present() {
+            row.problem = Some(format!(
+                "missing: {} is gone; its subnet stays taken until `lab status --all --prune`",
+                entry.file.display()
+            ));
+            rows.push(row);
+            continue;
+        }
         match crate::config::load(&entry.file) {
             Ok(lab) => {
                 row.machines = lab.machines.len();

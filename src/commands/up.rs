@@ -8,7 +8,9 @@ use crate::execute::execute;
 use crate::hooks;
 use crate::observe::{self, Observed};
 use crate::plan;
+use crate::record::Record;
 use crate::ui::Ui;
+use anyhow::Context as _;
 
 /// In the state directory while a `vagrant up` that lab started runs.
 const UNFINISHED: &str = "vagrant-up.unfinished";
@@ -26,6 +28,89 @@ async fn half_made_machines(
         .filter(|(_, r)| r.as_ref().is_err_and(|e| e.contains("has no interface")))
         .map(|(name, _)| name)
         .collect())
+}
+
+/// Before anything runs: the lab's record, claiming what lab.toml
+/// describes now. What bears the lab's names on this host but is not its
+/// own (another lab's container, the user's docker-machine VM) stops `up`
+/// here, as does a lab this lab.toml built under another name.
+async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
+    let dir = crate::state::ensure(lab)?;
+    if let Some(old) = crate::record::elsewhere(lab).first() {
+        return Err(crate::observe::NotOurs {
+            things: vec![format!(
+                "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`; state in {})",
+                old.name,
+                old.name,
+                lab.root.join(format!(".lab-{}", old.name)).display()
+            )],
+            file: lab.file.clone(),
+        })
+        .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`");
+    }
+    let recorded = crate::record::load(&dir)?;
+    // A lab built before lab kept records: Vagrant's own ids show which
+    // machines it made, and docker-machine entries on them are adopted.
+    let adopt = recorded.is_none() && dir.join("Vagrantfile").exists();
+    let mut record = recorded.unwrap_or_else(|| Record::new(lab));
+    let mut foreign = Vec::new();
+    if lab.engine == EngineDriver::DockerMachine {
+        let mut found = observe::docker_machines(runner, lab, &record).await?;
+        if adopt {
+            let made = crate::record::vagrant_ids(lab);
+            found.foreign.retain(|thing| {
+                let Some(m) = lab.machines.iter().find(|m| {
+                    made.contains_key(&m.name)
+                        && thing.starts_with(&format!("docker-machine entry `{}` (driver {}", lab.dm_name(&m.name), crate::record::DRIVER))
+                }) else {
+                    return true;
+                };
+                ui.say(&format!("{}'s docker-machine entry was made by an earlier lab; it is recorded as this lab's", m.name));
+                record.docker_machine.insert(
+                    lab.dm_name(&m.name),
+                    crate::record::DmRecord {
+                        machine: m.name.clone(),
+                        driver: crate::record::DRIVER.into(),
+                        address: None,
+                    },
+                );
+                false
+            });
+        }
+        foreign.extend(found.foreign);
+    }
+    foreign.extend(
+        observe::host_containers(runner, lab, &record)
+            .await?
+            .foreign,
+    );
+    if !foreign.is_empty() {
+        return Err(crate::observe::NotOurs {
+            things: foreign,
+            file: lab.file.clone(),
+        }
+        .into());
+    }
+    record.claim(lab);
+    record.save(&dir)
+}
+
+/// Vagrant's ids for the machines it made, into the record.
+fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
+    let dir = lab.state_dir();
+    let Some(mut record) = crate::record::load(&dir)? else {
+        return Ok(());
+    };
+    let before = record.clone();
+    for (machine, id) in crate::record::vagrant_ids(lab) {
+        if let Some(made) = record.machines.get_mut(&machine) {
+            made.vagrant_id = Some(id);
+        }
+    }
+    if record != before {
+        record.save(&dir)?;
+    }
+    Ok(())
 }
 
 const RETRY: &str =
@@ -47,7 +132,8 @@ pub async fn run(
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
     let _lock = crate::state::lock(lab, "up")?;
-    crate::registry::register(&crate::registry::path(), lab)?;
+    let lab = &crate::registry::claim(&crate::registry::path()?, lab.clone())?;
+    own(&runner, lab, &ui).await?;
     super::write_vagrantfile(lab)?;
 
     let mut seen = Observed {
@@ -71,7 +157,8 @@ pub async fn run(
     }
     if lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
         observe::box_or_image(&runner, lab, &mut seen).await?;
-        seen.host_containers = observe::host_containers(&runner, lab).await?;
+        let record = crate::record::of(lab);
+        seen.host_containers = observe::host_containers(&runner, lab, &record).await?.ours;
     }
     let machines_up = plan::machines_up(lab, &seen);
     if !machines_up.is_empty() {
@@ -80,7 +167,9 @@ pub async fn run(
             "a `vagrant up` started by lab has not finished\n",
         )?;
     }
-    execute(&machines_up, &runner, &ui, RETRY).await?;
+    let result = execute(&machines_up, &runner, &ui, RETRY).await;
+    note_vagrant_ids(lab)?;
+    result?;
     let _ = std::fs::remove_file(&unfinished);
     if !machines_up.is_empty() {
         // `vagrant up` succeeded, so every machine is running now.
@@ -103,7 +192,8 @@ pub async fn run(
             break;
         }
         if lab.engine == EngineDriver::DockerMachine {
-            seen.dm = observe::docker_machines(&runner, lab).await?;
+            let record = crate::record::of(lab);
+            seen.dm = observe::docker_machines(&runner, lab, &record).await?.ours;
         }
         seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
         observe::engines_and_services(&runner, lab, &mut seen).await?;

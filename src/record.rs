@@ -1,0 +1,314 @@
+//! What this lab made, written down as it makes it: the only things lab
+//! removes or reuses. A docker-machine entry, a container or a VM that
+//! merely bears one of the lab's names may be another lab's, or the user's
+//! own; names alone never decide.
+//!
+//! `record.json` in the lab's state directory holds the lab's id (also set
+//! as the `lab.id` label on every container Vagrant's docker provider makes
+//! for it), the machines it brought up with Vagrant's ids for them, and the
+//! docker-machine entries it claimed with their driver. Machines stay in the
+//! record until `lab destroy`, so lowering `nodes`, renaming a machine or
+//! the lab itself leaves nothing behind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Lab, Machine, Role};
+
+const FILE: &str = "record.json";
+/// The label on every container made for the lab.
+pub const LABEL: &str = "lab.id";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// The lab.toml, absolute.
+    pub file: PathBuf,
+    /// The lab's name when this was written: its state directory's and its
+    /// host names' prefix.
+    pub name: String,
+    pub subnet: String,
+    /// Lab machine name → what was made for it.
+    #[serde(default)]
+    pub machines: BTreeMap<String, MachineRecord>,
+    /// docker-machine name → the entry lab made (or is making) under it.
+    #[serde(default)]
+    pub docker_machine: BTreeMap<String, DmRecord>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineRecord {
+    /// The VM's or container's name on the host.
+    pub host_name: String,
+    pub role: Option<Role>,
+    /// Vagrant's id for it (the container's id, the VM's UUID), once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vagrant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmRecord {
+    pub machine: String,
+    pub driver: String,
+    /// The engine's address when lab last saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// The docker-machine driver lab registers with.
+pub const DRIVER: &str = "generic";
+
+impl Record {
+    /// A new record for `lab`, with a new id.
+    pub fn new(lab: &Lab) -> Record {
+        Record {
+            id: uuid::Uuid::new_v4().to_string(),
+            file: absolute(&lab.file),
+            name: lab.name.clone(),
+            subnet: lab.subnet.to_string(),
+            ..Record::default()
+        }
+    }
+
+    /// Notes that the lab is about to make its machines and docker-machine
+    /// entries as lab.toml now describes them; what was recorded before stays.
+    pub fn claim(&mut self, lab: &Lab) {
+        self.subnet = lab.subnet.to_string();
+        for m in &lab.machines {
+            self.machines
+                .entry(m.name.clone())
+                .or_insert_with(|| MachineRecord {
+                    host_name: lab.host_name(&m.name),
+                    role: Some(m.role),
+                    vagrant_id: None,
+                });
+            if lab.engine == crate::config::EngineDriver::DockerMachine {
+                self.docker_machine
+                    .entry(lab.dm_name(&m.name))
+                    .or_insert_with(|| DmRecord {
+                        machine: m.name.clone(),
+                        driver: DRIVER.into(),
+                        address: None,
+                    });
+            }
+        }
+    }
+
+    /// Whether docker-machine's entry `name` with `driver` is one lab made.
+    pub fn owns_entry(&self, name: &str, driver: &str) -> bool {
+        self.docker_machine
+            .get(name)
+            .is_some_and(|r| r.driver == driver)
+    }
+
+    /// Whether a host container is the lab's: it carries the lab's label,
+    /// or it is the container Vagrant made for one of its machines.
+    pub fn owns_container(&self, label: &str, id: &str) -> bool {
+        (!self.id.is_empty() && label == self.id)
+            || (!id.is_empty()
+                && self.machines.values().any(|m| {
+                    m.vagrant_id
+                        .as_deref()
+                        .is_some_and(|v| v.starts_with(id) || id.starts_with(v))
+                }))
+    }
+
+    /// The lab as this record knows it, for taking it down: today's
+    /// settings under the recorded name and subnet, with every machine it
+    /// made, those lab.toml no longer lists among them.
+    pub fn lab(&self, today: &Lab) -> Lab {
+        let mut lab = today.clone();
+        lab.name.clone_from(&self.name);
+        if let Ok(subnet) = crate::config::parse_subnet(&self.subnet) {
+            lab.subnet = subnet;
+        }
+        if lab.name != today.name {
+            lab.machines.clear();
+        }
+        for (name, made) in &self.machines {
+            if lab.machine(name).is_none() {
+                lab.machines.push(Machine {
+                    name: name.clone(),
+                    role: made.role.unwrap_or(Role::Node),
+                });
+            }
+        }
+        // Roles decide what a lab is built of, not what goes: a lab with
+        // no master on record gets its first machine as one.
+        if !lab.machines.iter().any(|m| m.role == Role::Master) {
+            if let Some(first) = lab.machines.first_mut() {
+                first.role = Role::Master;
+            }
+        }
+        lab
+    }
+
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let path = dir.join(FILE);
+        let tmp = dir.join(format!("{FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self)?;
+        {
+            use std::io::Write as _;
+            let mut file = crate::state::private_file(&tmp, false)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("writing {}", tmp.display()))?;
+        }
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// The record in a state directory, if there is one.
+pub fn load(dir: &Path) -> anyhow::Result<Option<Record>> {
+    let path = dir.join(FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).with_context(|| {
+            format!(
+                "{} is not lab's record of what it made\nhint: lab touches only what it recorded; mend the file, or remove what the lab made yourself and then the file",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The lab's record, or an empty one (nothing is the lab's).
+pub fn of(lab: &Lab) -> Record {
+    load(&lab.state_dir()).ok().flatten().unwrap_or_default()
+}
+
+/// Records of this lab.toml's labs in other state directories beside it:
+/// left by a lab whose `name` has changed since.
+pub fn elsewhere(lab: &Lab) -> Vec<Record> {
+    let me = absolute(&lab.file);
+    let Ok(entries) = std::fs::read_dir(&lab.root) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Record> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == ".lab" || n.starts_with(".lab-"))
+                && *p != lab.state_dir()
+        })
+        .filter_map(|dir| load(&dir).ok().flatten())
+        .filter(|r| r.file == me)
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+/// Vagrant's id for each machine it has made in the lab's state directory.
+pub fn vagrant_ids(lab: &Lab) -> BTreeMap<String, String> {
+    let base = lab.state_dir().join(".vagrant").join("machines");
+    lab.machines
+        .iter()
+        .filter_map(|m| {
+            let id =
+                std::fs::read_to_string(base.join(&m.name).join(lab.provider.as_str()).join("id"))
+                    .ok()?;
+            let id = id.trim().to_string();
+            (!id.is_empty()).then(|| (m.name.clone(), id))
+        })
+        .collect()
+}
+
+fn absolute(file: &Path) -> PathBuf {
+    std::fs::canonicalize(file)
+        .unwrap_or_else(|_| std::path::absolute(file).unwrap_or(file.to_path_buf()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_in(dir: &Path, text: &str) -> Lab {
+        let file = dir.join("lab.toml");
+        std::fs::write(&file, text).unwrap();
+        crate::config::parse(&file, text).unwrap()
+    }
+
+    #[test]
+    fn a_record_keeps_machines_lab_toml_no_longer_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let three = lab_in(dir.path(), "box = \"x/y\"\n[swarm]\nnodes = 3\n");
+        let mut record = Record::new(&three);
+        record.claim(&three);
+        let one = lab_in(dir.path(), "box = \"x/y\"\n[swarm]\nnodes = 1\n");
+        record.claim(&one);
+        let names: Vec<String> = record
+            .lab(&one)
+            .machines
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "consul",
+                "swarm-master",
+                "swarm-node01",
+                "swarm-node02",
+                "swarm-node03"
+            ]
+        );
+        assert!(record.owns_entry("swarm-node03", "generic"));
+        assert!(!record.owns_entry("swarm-node03", "virtualbox"));
+        assert!(!Record::default().owns_entry("consul", "generic"));
+    }
+
+    #[test]
+    fn a_renamed_lab_is_found_by_its_file_and_taken_down_under_its_old_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = lab_in(
+            dir.path(),
+            "name = \"old\"\nbox = \"x/y\"\n[swarm]\nnodes = 1\n",
+        );
+        crate::state::ensure(&old).unwrap();
+        let mut record = Record::new(&old);
+        record.claim(&old);
+        record.save(&old.state_dir()).unwrap();
+        let new = lab_in(
+            dir.path(),
+            "name = \"new\"\nbox = \"x/y\"\n[swarm]\nnodes = 1\n",
+        );
+        let found = elsewhere(&new);
+        assert_eq!(found.len(), 1);
+        let as_was = found[0].lab(&new);
+        assert_eq!(as_was.state_dir(), old.state_dir());
+        assert_eq!(as_was.host_name("consul"), "old-consul");
+        // Another lab.toml's record in the same directory is not this lab's.
+        let other_file = dir.path().join("other.toml");
+        std::fs::write(&other_file, "name = \"x\"\nbox = \"x/y\"\n").unwrap();
+        let other = crate::config::load(&other_file).unwrap();
+        assert!(elsewhere(&other).is_empty());
+    }
+
+    #[test]
+    fn containers_are_the_labs_by_label_or_by_vagrants_id() {
+        let mut record = Record {
+            id: "abc".into(),
+            ..Record::default()
+        };
+        record.machines.insert(
+            "consul".into(),
+            MachineRecord {
+                host_name: "lab-consul".into(),
+                role: None,
+                vagrant_id: Some("0123456789abcdef".into()),
+            },
+        );
+        assert!(record.owns_container("abc", "ffff"));
+        assert!(record.owns_container("", "0123456789ab"));
+        assert!(!record.owns_container("", "999999999999"));
+        assert!(!record.owns_container("other", "999999999999"));
+        assert!(!Record::default().owns_container("", ""));
+    }
+}
