@@ -150,6 +150,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         Action::WaitEngine { engine } => wait_engine(runner, task, engine).await?,
         Action::SwarmJoin {
             node,
+            node_ssh,
             manager,
             advertise,
             manager_addr,
@@ -170,12 +171,15 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
                 let leave = node.docker(runner, &swarm::leave_args()).await?;
                 runner.run(&leave, &on_line).await?;
             }
-            let token_cmd = manager.docker(runner, &swarm::join_token_args()).await?;
+            let token_cmd = manager
+                .docker(runner, &swarm::join_token_args())
+                .await?
+                .secret_output();
             let token = runner.quiet(&token_cmd).await?.stdout.trim().to_string();
-            let join = node
-                .docker(runner, &swarm::join_args(&token, advertise, manager_addr))
+            let join = swarm::join_over_ssh(node_ssh, advertise, manager_addr).secret(&token);
+            runner
+                .run_with_input(&join, format!("{token}\n").as_bytes())
                 .await?;
-            runner.run(&join, &on_line).await?;
         }
         Action::RemoveDir { path } => {
             if path.exists() {

@@ -74,9 +74,12 @@ pub enum Action {
     WaitEngine {
         engine: Engine,
     },
-    /// Reads a worker token from the manager and joins the node with it.
+    /// Reads a worker token from the manager and joins the node with it,
+    /// the token passed over ssh on the node's stdin: never in an argv
+    /// that other users of the host could read.
     SwarmJoin {
         node: Engine,
+        node_ssh: crate::vagrant::SshConfig,
         manager: Engine,
         advertise: String,
         manager_addr: String,
@@ -121,13 +124,15 @@ impl fmt::Display for Action {
                 write!(f, "{engine} version   # until it answers over TLS")
             }
             Action::SwarmJoin {
-                node,
+                node_ssh,
                 manager,
                 advertise,
                 manager_addr,
+                ..
             } => write!(
                 f,
-                "{node} swarm join --token \"$({manager} swarm join-token -q worker)\" --advertise-addr {advertise} {manager_addr}"
+                "{manager} swarm join-token -q worker | {}",
+                crate::swarm::join_over_ssh(node_ssh, advertise, manager_addr)
             ),
         }
     }

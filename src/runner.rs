@@ -117,13 +117,30 @@ impl Tools {
 }
 
 /// One external command, as data: printable, comparable, runnable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Cmd {
     pub tool: Tool,
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<(String, String)>,
+    /// Values (a join token, say) shown as `***` wherever this command or
+    /// its output is shown: its display, the log, `-v`, errors.
+    #[serde(skip)]
+    secrets: Vec<String>,
+    /// Its stdout is a secret: neither logged nor put in an error.
+    #[serde(skip)]
+    secret_output: bool,
 }
+
+/// Never prints a secret, not even in a debug dump.
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cmd({self})")
+    }
+}
+
+/// How a secret value is shown.
+pub const HIDDEN: &str = "***";
 
 impl Cmd {
     pub fn new<I, S>(tool: Tool, args: I) -> Cmd
@@ -135,6 +152,39 @@ impl Cmd {
             tool,
             args: args.into_iter().map(Into::into).collect(),
             env: Vec::new(),
+            secrets: Vec::new(),
+            secret_output: false,
+        }
+    }
+
+    /// `value` is a secret: shown as `***` wherever the command or its
+    /// output is shown.
+    pub fn secret(mut self, value: impl Into<String>) -> Cmd {
+        let value = value.into();
+        if !value.is_empty() {
+            self.secrets.push(value);
+        }
+        self
+    }
+
+    /// What the command prints on stdout is a secret.
+    pub fn secret_output(mut self) -> Cmd {
+        self.secret_output = true;
+        self
+    }
+
+    /// `text` with every secret of this command replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.iter().fold(text.to_string(), |t, secret| {
+            t.replace(secret.as_str(), HIDDEN)
+        })
+    }
+
+    fn shown_stdout(&self, stdout: &str) -> String {
+        if self.secret_output && !stdout.is_empty() {
+            format!("({} bytes, a secret: not shown)\n", stdout.len())
+        } else {
+            self.redact(stdout)
         }
     }
 
@@ -159,11 +209,11 @@ pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (k, v) in &self.env {
-            write!(f, "{k}={} ", quote(v))?;
+            write!(f, "{k}={} ", quote(&self.redact(v)))?;
         }
         f.write_str(self.tool.program())?;
         for arg in &self.args {
-            write!(f, " {}", quote(arg))?;
+            write!(f, " {}", quote(&self.redact(arg)))?;
         }
         Ok(())
     }
@@ -488,8 +538,11 @@ impl Runner {
             line: line.clone(),
             source,
         })?;
+        // The caller gets stdout as it is (a token it asked for); the log
+        // and any error only what may be shown.
+        let (shown, err) = (cmd.shown_stdout(&out), cmd.redact(&err));
         if crate::children::interrupted() && !status.success() {
-            self.write_log(&line, &out, &err, "interrupted", started.elapsed());
+            self.write_log(&line, &shown, &err, "interrupted", started.elapsed());
             return Err(RunError::Interrupted { line });
         }
         let output = Output {
@@ -500,7 +553,7 @@ impl Runner {
         };
         self.write_log(
             &line,
-            &output.stdout,
+            &shown,
             &output.stderr,
             &exit_text(output.code),
             output.duration,
@@ -550,7 +603,7 @@ impl Runner {
             Err(RunError::Failed {
                 line: cmd.to_string(),
                 code: output.code,
-                stdout: output.stdout,
+                stdout: cmd.shown_stdout(&output.stdout),
                 stderr: output.stderr,
             })
         }
@@ -818,5 +871,42 @@ mod tests {
         let runner = Runner::new(tools).with_timeout(Some(Duration::from_millis(200)));
         let err = runner.quiet(&Cmd::new(Tool::Ssh, ["5"])).await.unwrap_err();
         assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn secrets_never_reach_the_log_the_display_or_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let tools = Tools {
+            paths: vec![(Tool::Docker, PathBuf::from("/bin/sh"))],
+        };
+        let runner = Runner::new(tools)
+            .with_log(dir.path().join("lab.log"))
+            .unwrap();
+        let token = "SWMTKN-1-secretsecret";
+        // A command whose stdout is the secret: the caller gets it, no one else.
+        let read = Cmd::new(
+            Tool::Docker,
+            ["-c", "printf '%s%s\\n' SWMTKN-1- secretsecret"],
+        )
+        .secret_output();
+        let out = runner.quiet(&read).await.unwrap();
+        assert_eq!(out.stdout.trim(), token);
+        // A command that carries it and echoes it back while failing.
+        let join = Cmd::new(
+            Tool::Docker,
+            [
+                "-c",
+                &format!("echo token {token} refused >&2; echo {token}; exit 1"),
+            ],
+        )
+        .secret(token);
+        assert!(!join.to_string().contains(token), "{join}");
+        assert!(!format!("{join:?}").contains(token));
+        let err = runner.quiet(&join).await.unwrap_err();
+        assert!(!err.to_string().contains(token), "{err}");
+        assert!(err.to_string().contains("token *** refused"), "{err}");
+        let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
+        assert!(!log.contains(token), "{log}");
+        assert!(log.contains("a secret: not shown"), "{log}");
     }
 }

@@ -110,16 +110,23 @@ pub fn join_token_args() -> Vec<String> {
         .to_vec()
 }
 
-pub fn join_args(token: &str, advertise: &str, manager: &str) -> Vec<String> {
-    vec![
-        "swarm".into(),
-        "join".into(),
-        "--token".into(),
-        token.into(),
-        "--advertise-addr".into(),
-        advertise.into(),
-        manager.into(),
-    ]
+/// Joins the node from the inside: the token comes on stdin, so it is in
+/// no command line on the host (where every user can read them with `ps`),
+/// in no log and in no error.
+const JOIN: &str =
+    r#"IFS= read -r token && exec docker swarm join --token "$token" --advertise-addr "$1" "$2""#;
+
+/// ssh to the node, running `docker swarm join` there with the token read
+/// from stdin.
+pub fn join_over_ssh(
+    node: &crate::vagrant::SshConfig,
+    advertise: &str,
+    manager: &str,
+) -> crate::runner::Cmd {
+    crate::discover::ssh(
+        node,
+        &crate::discover::remote_command(&["sudo", "sh", "-c", JOIN, "sh", advertise, manager]),
+    )
 }
 
 pub fn leave_args() -> Vec<String> {

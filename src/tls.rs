@@ -57,9 +57,24 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Makes the CA and the client certificate in `dir` unless they are there.
+/// The CA's key lives beside the client certificates' directory, not in
+/// it: that directory is `DOCKER_CERT_PATH`, which a handout gives away.
+pub fn ca_key_path(dir: &Path) -> PathBuf {
+    dir.parent().unwrap_or(dir).join("ca").join(CA_KEY)
+}
+
 pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (ca, ca_key) = (dir.join(CA), dir.join(CA_KEY));
+    crate::state::private_dir(dir)?;
+    let (ca, ca_key) = (dir.join(CA), ca_key_path(dir));
+    if let Some(key_dir) = ca_key.parent() {
+        crate::state::private_dir(key_dir)?;
+    }
+    // Where an earlier lab kept it.
+    let old = dir.join(CA_KEY);
+    if old.exists() && !ca_key.exists() {
+        std::fs::rename(&old, &ca_key)
+            .with_context(|| format!("moving the CA key out of {}", dir.display()))?;
+    }
     match (ca.exists(), ca_key.exists()) {
         (true, true) => {}
         (false, false) => {
@@ -89,7 +104,7 @@ pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
 }
 
 fn issuer(dir: &Path, lab: &str) -> anyhow::Result<Issuer<'static, KeyPair>> {
-    let key = KeyPair::from_pem(&read(&dir.join(CA_KEY))?).context("the CA key is unreadable")?;
+    let key = KeyPair::from_pem(&read(&ca_key_path(dir))?).context("the CA key is unreadable")?;
     Ok(Issuer::new(ca_params(lab)?, key))
 }
 
@@ -131,26 +146,30 @@ mod tests {
 
     #[test]
     fn keys_are_private_and_the_ca_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        ensure_ca(dir.path(), "t").unwrap();
-        let ca = read(&dir.path().join(CA)).unwrap();
-        assert_eq!(mode(&dir.path().join(CA_KEY)), 0o600);
-        assert_eq!(mode(&dir.path().join(CLIENT_KEY)), 0o600);
-        ensure_ca(dir.path(), "t").unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let certs = tmp.path().join("certs");
+        ensure_ca(&certs, "t").unwrap();
+        let ca = read(&certs.join(CA)).unwrap();
+        assert_eq!(mode(&ca_key_path(&certs)), 0o600);
+        assert_eq!(mode(&certs.join(CLIENT_KEY)), 0o600);
+        assert_eq!(mode(&certs), 0o700);
+        ensure_ca(&certs, "t").unwrap();
         assert_eq!(
-            read(&dir.path().join(CA)).unwrap(),
+            read(&certs.join(CA)).unwrap(),
             ca,
             "a second run keeps the CA"
         );
+        let handed_out: Vec<String> = std::fs::read_dir(&certs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !handed_out.iter().any(|f| f.contains("ca-key")),
+            "the CA key is not in DOCKER_CERT_PATH: {handed_out:?}"
+        );
 
-        issue_server(
-            dir.path(),
-            "t",
-            "node1",
-            &["10.0.0.5".into(), "node1".into()],
-        )
-        .unwrap();
-        let server = server_dir(dir.path(), "node1");
+        issue_server(&certs, "t", "node1", &["10.0.0.5".into(), "node1".into()]).unwrap();
+        let server = server_dir(&certs, "node1");
         assert_eq!(mode(&server.join(SERVER_KEY)), 0o600);
         assert!(read(&server.join(SERVER))
             .unwrap()
@@ -159,10 +178,23 @@ mod tests {
 
     #[test]
     fn half_a_ca_is_an_error_not_a_silent_new_one() {
-        let dir = tempfile::tempdir().unwrap();
-        ensure_ca(dir.path(), "t").unwrap();
-        std::fs::remove_file(dir.path().join(CA_KEY)).unwrap();
-        let err = ensure_ca(dir.path(), "t").unwrap_err().to_string();
+        let tmp = tempfile::tempdir().unwrap();
+        let certs = tmp.path().join("certs");
+        ensure_ca(&certs, "t").unwrap();
+        std::fs::remove_file(ca_key_path(&certs)).unwrap();
+        let err = ensure_ca(&certs, "t").unwrap_err().to_string();
         assert!(err.contains("half of the lab's CA"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_key_an_earlier_lab_left_among_the_client_files_is_moved_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let certs = tmp.path().join("certs");
+        ensure_ca(&certs, "t").unwrap();
+        let key = read(&ca_key_path(&certs)).unwrap();
+        std::fs::rename(ca_key_path(&certs), certs.join(CA_KEY)).unwrap();
+        ensure_ca(&certs, "t").unwrap();
+        assert!(!certs.join(CA_KEY).exists());
+        assert_eq!(read(&ca_key_path(&certs)).unwrap(), key);
     }
 }

@@ -181,10 +181,25 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
         "ssh.socket",
         "ssh.service",
     ]);
+    // sshd comes back once lab has met it down (its first failed attempt
+    // is in the log), not after a fixed time that a slower or faster host
+    // would turn into no outage at all.
     let restart = {
         let container = container.clone();
+        let log = state.join("lab.log");
+        let before = std::fs::read_to_string(&log).map_or(0, |t| t.len());
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(3));
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(120) {
+                let seen = std::fs::read_to_string(&log).unwrap_or_default();
+                if seen
+                    .get(before..)
+                    .is_some_and(|new| new.contains("attempt 1 of 4 failed"))
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
             docker(&["exec", &container, "systemctl", "start", "ssh.service"]);
         })
     };

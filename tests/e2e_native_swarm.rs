@@ -214,8 +214,12 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     );
     let state = lab.path().join(format!(".lab-{}", lab.name));
     let certs = state.join("certs");
-    assert_eq!(mode(&certs.join("ca-key.pem")), 0o600);
+    // The CA's key is not among what DOCKER_CERT_PATH hands out.
+    assert!(!certs.join("ca-key.pem").exists());
+    assert_eq!(mode(&state.join("ca/ca-key.pem")), 0o600);
     assert_eq!(mode(&certs.join("key.pem")), 0o600);
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("lab.log")), 0o600);
     assert_eq!(mode(&certs.join("swarm-node01/server-key.pem")), 0o600);
     // fish gets the same three variables in its own syntax.
     let fish = lab.ok(&["env", "--shell", "fish", "swarm-node01"]);
@@ -227,10 +231,25 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     assert!(dry.starts_with("nothing to do"), "{dry}");
 
     // A node that left is joined again, and its old entry is removed.
+    // The join token goes to the node on ssh's stdin: in no log, no -v
+    // line, no host argv.
     lab.docker_ok("swarm-node02", "swarm leave");
-    lab.ok(&["up"]);
+    let rejoin = lab.lab(&["-v", "up"]);
+    let shown = format!("{}{}", text(&rejoin.stdout), text(&rejoin.stderr));
+    assert!(rejoin.status.success(), "{shown}");
     let nodes = lab.nodes();
     assert!(all_ready(&nodes), "{nodes:?}");
+    let token = lab.docker_ok("swarm-master", "swarm join-token -q worker");
+    let token = token.trim();
+    assert!(token.starts_with("SWMTKN-"), "{token}");
+    assert!(shown.contains("swarm join-token -q worker"), "{shown}");
+    assert!(
+        !shown.contains(token),
+        "the join token in -v output:\n{shown}"
+    );
+    let log = std::fs::read_to_string(state.join("lab.log")).unwrap();
+    assert!(log.contains("read -r token"), "the join is in the log");
+    assert!(!log.contains(token), "the join token is in lab.log");
 
     // verify: every check passes, and it leaves no probe behind.
     let out = lab.lab(&["verify"]);

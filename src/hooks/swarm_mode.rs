@@ -132,6 +132,7 @@ impl Cluster {
             reason,
             Action::SwarmJoin {
                 node: Engine::of(lab, seen, &m.name),
+                node_ssh: super::ssh_of(lab, seen, &m.name),
                 manager: Engine::of(lab, seen, &master.name),
                 advertise: ip_of(lab, seen, &m.name),
                 manager_addr: format!("{}:{}", ip_of(lab, seen, &master.name), swarm::MANAGER_PORT),
@@ -254,8 +255,9 @@ mod tests {
             shown[1]
         );
         assert!(
-            shown[2].contains("swarm join --token")
-                && shown[2].ends_with("--advertise-addr 10.0.0.3 10.0.0.2:2377"),
+            shown[2].contains("swarm join-token -q worker | ssh ")
+                && shown[2].contains("read -r token && exec docker swarm join --token \"$token\"")
+                && shown[2].ends_with(" sh 10.0.0.3 10.0.0.2:2377'"),
             "{}",
             shown[2]
         );
