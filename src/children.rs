@@ -4,7 +4,7 @@
 //! failed sibling) stops its own group at once. No orphans either way.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,10 +13,62 @@ use nix::unistd::Pid;
 
 static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// Ctrl-C was pressed: no new command starts.
+/// Ctrl-C was pressed (or lab was told to stop): no new command starts.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The signal that stopped lab, once one has.
+pub fn signal() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// The signals lab stops for, as shells number them.
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGTERM: i32 = 15;
+
+/// Waits for Ctrl-C, SIGTERM (a service manager, `kill`) or SIGHUP (the
+/// terminal closed): each stops lab the same way. Returns which it was.
+pub async fn next_signal() -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return SIGINT;
+    };
+    let which = tokio::select! {
+        _ = tokio::signal::ctrl_c() => SIGINT,
+        _ = term.recv() => SIGTERM,
+        _ = hup.recv() => SIGHUP,
+    };
+    SIGNAL.store(which, Ordering::SeqCst);
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    if which == SIGHUP {
+        // The terminal is gone: writing to it would fail (and Rust's
+        // printing macros panic on that); the log still has everything.
+        silence_terminal();
+    }
+    which
+}
+
+fn silence_terminal() {
+    use std::os::fd::AsRawFd as _;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        for fd in [1, 2] {
+            // SAFETY: dup2 onto stdout/stderr of an fd we own; both stay open.
+            unsafe {
+                nix::libc::dup2(null.as_raw_fd(), fd);
+            }
+        }
+    }
 }
 
 /// A running command's process group, stopped when dropped unfinished.

@@ -30,7 +30,9 @@ pub struct Cli {
     pub verbose: bool,
 
     /// Stop any external command that runs longer than this many seconds.
-    #[arg(long, global = true, env = "LAB_TIMEOUT", value_name = "SECONDS")]
+    /// Without it, questions (status, addresses, `docker info`) get 45 s
+    /// and work (`vagrant up`, creates, installs) 60 minutes.
+    #[arg(long, global = true, env = "LAB_TIMEOUT", value_name = "SECONDS", value_parser = seconds)]
     pub timeout: Option<u64>,
 
     #[command(subcommand)]
@@ -47,7 +49,8 @@ Exit codes:
   5  lab verify: at least one check failed (each is printed with FAIL)
   6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)
   7  another lab command (up, destroy, deploy) is working on this lab
-  130  interrupted by Ctrl-C (every command lab started was stopped)";
+  129  stopped by SIGHUP (the terminal closed), 130 by Ctrl-C, 143 by SIGTERM;
+       either way every command lab started was stopped";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -217,4 +220,14 @@ pub struct DeployArgs {
     /// Remove what an earlier `lab deploy` of this directory started.
     #[arg(long)]
     pub rm: bool,
+}
+
+/// `--timeout`: a positive number of seconds. 0 is refused rather than
+/// read as "no limit", which would let a frozen machine hang lab for ever.
+fn seconds(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("0 would mean no limit at all; give a number of seconds from 1 up, or leave --timeout out for lab's own limits".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a number of seconds")),
+    }
 }

@@ -37,6 +37,12 @@ pub fn session(config: &SshConfig, remote: Option<&str>, tty: bool) -> Cmd {
         "IdentitiesOnly=yes",
         "-o",
         "ConnectTimeout=10",
+        // A machine that freezes mid-session (paused, suspended, its
+        // network gone) is given up on in 15 s instead of never.
+        "-o",
+        "ServerAliveInterval=5",
+        "-o",
+        "ServerAliveCountMax=3",
     ]
     .map(String::from)
     .to_vec();
@@ -93,7 +99,7 @@ pub async fn address(
     let cmd = address_cmd(config, interface);
     // A fresh VM may still be waiting for its DHCP lease when Vagrant returns.
     for attempt in 1..=15 {
-        let out = match runner.quiet(&cmd).await {
+        let out = match runner.query(&cmd).await {
             Ok(out) => out,
             Err(e @ RunError::Failed { .. }) if e.stderr().contains("does not exist") => {
                 bail!(

@@ -75,7 +75,7 @@ impl Engine {
                     _ => docker_machine::config(machine),
                 };
                 let out = runner
-                    .quiet(&config)
+                    .query(&config)
                     .await
                     .with_context(|| format!("reading how to reach {machine}'s Docker engine"))?;
                 let mut full = docker_machine::parse_config(&out.stdout);

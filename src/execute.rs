@@ -159,11 +159,11 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             // the node says now decides: already a Ready member, nothing to
             // do; in some other swarm (or a stale one), leave it first.
             let info_cmd = node.docker(runner, &swarm::info_args()).await?;
-            let info = swarm::parse_info(&runner.quiet(&info_cmd).await?.stdout)
+            let info = swarm::parse_info(&runner.query(&info_cmd).await?.stdout)
                 .map_err(anyhow::Error::msg)?;
             if info.is_active() {
                 let ls = manager.docker(runner, &swarm::node_ls_args()).await?;
-                let members = swarm::parse_node_ls(&runner.quiet(&ls).await?.stdout)
+                let members = swarm::parse_node_ls(&runner.query(&ls).await?.stdout)
                     .map_err(anyhow::Error::msg)?;
                 if members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
                     return Ok(());
@@ -175,7 +175,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
                 .docker(runner, &swarm::join_token_args())
                 .await?
                 .secret_output();
-            let token = runner.quiet(&token_cmd).await?.stdout.trim().to_string();
+            let token = runner.query(&token_cmd).await?.stdout.trim().to_string();
             let join = swarm::join_over_ssh(node_ssh, advertise, manager_addr).secret(&token);
             runner
                 .run_with_input(&join, format!("{token}\n").as_bytes())
@@ -202,7 +202,7 @@ async fn wait_engine(runner: &Runner, task: &Task, engine: &Engine) -> anyhow::R
     let cmd = engine.docker(runner, &args).await?;
     let mut last = None;
     for attempt in 1..=TRIES {
-        match runner.quiet(&cmd).await {
+        match runner.query(&cmd).await {
             Ok(out) => {
                 task.progress(&format!("Docker {} answers over TLS", out.stdout.trim()));
                 return Ok(());

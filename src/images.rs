@@ -27,7 +27,7 @@ pub async fn ensure_on(
         Tool::Docker,
         ["image", "inspect", "--format", "{{.Id}}", image],
     );
-    if runner.quiet(&host_has).await.is_ok() {
+    if runner.query(&host_has).await.is_ok() {
         let loaded = async {
             if !archive.exists() {
                 let save = Cmd::new(

@@ -12,19 +12,21 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        // Ctrl-C stops every running command (politely, then for good) and
-        // lets the steps fail as they would; a second Ctrl-C ends lab at once.
+        // Ctrl-C, SIGTERM or SIGHUP stops every running command (politely,
+        // then for good) and lets the steps fail as they would; a second
+        // signal ends lab at once.
         tokio::spawn(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("lab: interrupted: stopping the running commands (Ctrl-C again to quit at once)");
-                tokio::spawn(async {
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        lab::children::kill_all();
-                        std::process::exit(130);
-                    }
-                });
-                lab::children::stop_all(std::time::Duration::from_secs(90)).await;
-            }
+            let first = lab::children::next_signal().await;
+            say(&format!(
+                "lab: {}: stopping the running commands (again to quit at once)",
+                name(first)
+            ));
+            tokio::spawn(async {
+                let again = lab::children::next_signal().await;
+                lab::children::kill_all();
+                std::process::exit(128 + again);
+            });
+            lab::children::stop_all(std::time::Duration::from_secs(90)).await;
         });
         lab::commands::run(cli).await
     });
@@ -32,8 +34,9 @@ fn main() -> ExitCode {
         eprintln!("{summary}");
     }
     if lab::children::interrupted() {
-        eprintln!("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
-        return ExitCode::from(lab::exit::INTERRUPTED);
+        say("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
+        let signal = lab::children::signal().unwrap_or(lab::children::SIGINT);
+        return ExitCode::from(u8::try_from(128 + signal).unwrap_or(lab::exit::INTERRUPTED));
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,5 +47,19 @@ fn main() -> ExitCode {
             }
             ExitCode::from(lab::exit::code(&error))
         }
+    }
+}
+
+/// To stderr, if there is still someone to read it.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+fn name(signal: i32) -> &'static str {
+    match signal {
+        lab::children::SIGTERM => "terminated (SIGTERM)",
+        lab::children::SIGHUP => "the terminal closed (SIGHUP)",
+        _ => "interrupted",
     }
 }

@@ -146,7 +146,7 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
         return Ok(none_created(lab));
     }
     let out = runner
-        .quiet(&vagrant::status(lab))
+        .query(&vagrant::status(lab))
         .await
         .context("asking Vagrant for the machines' state")?;
     Ok(vagrant::parse_status(&out.stdout))
@@ -170,7 +170,7 @@ pub async fn ssh_configs(
         return Ok(found);
     }
     let out = runner
-        .output(&vagrant::ssh_config(lab, None), &|_| {})
+        .output(&vagrant::ssh_config(lab, None).query(), &|_| {})
         .await
         .context("reading the machines' SSH settings")?;
     for block in vagrant::parse_ssh_config(&out.stdout) {
@@ -181,7 +181,7 @@ pub async fn ssh_configs(
             continue;
         }
         let out = runner
-            .quiet(&vagrant::ssh_config(lab, Some(name)))
+            .query(&vagrant::ssh_config(lab, Some(name)))
             .await
             .with_context(|| format!("reading {name}'s SSH settings"))?;
         for block in vagrant::parse_ssh_config(&out.stdout) {
@@ -254,7 +254,7 @@ pub async fn docker_machines(
     record: &Record,
 ) -> anyhow::Result<Found<BTreeMap<String, DmMachine>>> {
     let out = runner
-        .quiet(&docker_machine::ls())
+        .query(&docker_machine::ls())
         .await
         .context("listing docker-machine's machines")?;
     Ok(sort_entries(
@@ -328,7 +328,7 @@ pub async fn consul_container(
         .docker(runner, &container_list_args())
         .await?;
     let out = runner
-        .quiet(&cmd)
+        .query(&cmd)
         .await
         .with_context(|| format!("listing the containers on {}", consul.name))?;
     Ok(parse_container_state(&out.stdout, CONTAINER))
@@ -360,7 +360,7 @@ pub async fn engines(
                     .docker(&runner, &swarm::info_args())
                     .await
                     .map_err(|e| format!("{e:#}"))?;
-                let out = runner.quiet(&cmd).await.map_err(|e| e.to_string())?;
+                let out = runner.query(&cmd).await.map_err(|e| e.to_string())?;
                 swarm::parse_info(&out.stdout)
             }
             .await;
@@ -385,12 +385,12 @@ pub async fn swarm_view(
     }
     let engine = Engine::of(lab, seen, master);
     let out = runner
-        .quiet(&engine.docker(runner, &swarm::node_ls_args()).await?)
+        .query(&engine.docker(runner, &swarm::node_ls_args()).await?)
         .await
         .with_context(|| format!("listing the swarm's nodes on {master}"))?;
     let nodes = swarm::parse_node_ls(&out.stdout).map_err(anyhow::Error::msg)?;
     let out = runner
-        .quiet(&engine.docker(runner, &swarm::network_ls_args()).await?)
+        .query(&engine.docker(runner, &swarm::network_ls_args()).await?)
         .await
         .with_context(|| format!("listing the networks on {master}"))?;
     Ok((
@@ -405,7 +405,7 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
     match lab.provider {
         crate::config::Provider::Virtualbox => {
             let out = runner
-                .quiet(&crate::vagrant::box_list())
+                .query(&crate::vagrant::box_list())
                 .await
                 .context("listing Vagrant's boxes")?;
             seen.boxes = Some(crate::vagrant::parse_box_list(&out.stdout));
@@ -416,7 +416,7 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
                 crate::runner::Tool::Docker,
                 ["image", "inspect", "--format", "{{.Id}}", &image],
             );
-            seen.image_present = Some(runner.quiet(&inspect).await.is_ok());
+            seen.image_present = Some(runner.query(&inspect).await.is_ok());
         }
     }
     Ok(())
@@ -452,7 +452,7 @@ pub async fn host_containers(
         ],
     );
     let out = runner
-        .quiet(&ps)
+        .query(&ps)
         .await
         .context("listing the host's containers")?;
     // Vagrant's own ids count too: a lab made before lab kept a record.

@@ -130,6 +130,31 @@ pub struct Cmd {
     /// Its stdout is a secret: neither logged nor put in an error.
     #[serde(skip)]
     secret_output: bool,
+    #[serde(skip)]
+    limit: Limit,
+}
+
+/// How long a command may run when `--timeout` does not say: a question
+/// to a tool or a machine answers in seconds, or something is wrong
+/// (a frozen machine, a listener that never answers); work (a boot, an
+/// install, a copy) may take long, but not for ever.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Limit {
+    Query,
+    #[default]
+    Work,
+}
+
+impl Limit {
+    pub const QUERY: Duration = Duration::from_secs(45);
+    pub const WORK: Duration = Duration::from_secs(60 * 60);
+
+    pub fn duration(self) -> Duration {
+        match self {
+            Limit::Query => Limit::QUERY,
+            Limit::Work => Limit::WORK,
+        }
+    }
 }
 
 /// Never prints a secret, not even in a debug dump.
@@ -154,7 +179,14 @@ impl Cmd {
             env: Vec::new(),
             secrets: Vec::new(),
             secret_output: false,
+            limit: Limit::Work,
         }
+    }
+
+    /// A question that answers in seconds: held to [`Limit::QUERY`].
+    pub fn query(mut self) -> Cmd {
+        self.limit = Limit::Query;
+        self
     }
 
     /// `value` is a secret: shown as `***` wherever the command or its
@@ -513,24 +545,41 @@ impl Runner {
         }
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
+        let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let collect = async {
-            let (out, err, status) = tokio::join!(
-                read_lines(stdout, on_line),
-                read_lines(stderr, on_line),
-                child.wait()
-            );
-            (out, err, status)
+            let readers = async {
+                tokio::join!(
+                    read_lines(stdout, on_line, &out_buf),
+                    read_lines(stderr, on_line, &err_buf)
+                )
+            };
+            tokio::pin!(readers);
+            let exited = tokio::select! {
+                _ = &mut readers => None,
+                status = child.wait() => Some(status),
+            };
+            match exited {
+                // Something it started may hold its output open (a daemon
+                // it forked): what is there is read, then no more.
+                Some(status) => {
+                    let _ = tokio::time::timeout(DRAIN, &mut readers).await;
+                    status
+                }
+                None => child.wait().await,
+            }
         };
-        let result = match self.timeout {
-            Some(limit) => tokio::time::timeout(limit, collect).await.ok(),
-            None => Some(collect.await),
+        let limit = self.timeout.unwrap_or_else(|| cmd.limit.duration());
+        let result = tokio::time::timeout(limit, collect).await.ok();
+        let text = |buf: &Mutex<Vec<u8>>| {
+            String::from_utf8_lossy(&buf.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
         };
-        let Some((out, err, status)) = result else {
+        let (out, err) = (text(&out_buf), text(&err_buf));
+        let Some(status) = result else {
             drop(group);
             self.write_log(&line, "", "", "timed out", started.elapsed());
             return Err(RunError::Timeout {
                 line,
-                timeout: self.timeout.unwrap_or_default(),
+                timeout: limit,
             });
         };
         group.finished();
@@ -660,6 +709,11 @@ impl Runner {
         self.run(cmd, &|_| {}).await
     }
 
+    /// `quiet` for a question: held to the short limit of [`Limit::Query`].
+    pub async fn query(&self, cmd: &Cmd) -> Result<Output, RunError> {
+        self.quiet(&cmd.clone().query()).await
+    }
+
     fn write_log(&self, line: &str, stdout: &str, stderr: &str, end: &str, took: Duration) {
         let Some(log) = &self.log else { return };
         let Ok(mut file) = log.lock() else { return };
@@ -686,24 +740,36 @@ fn newline_if_missing(text: &str) -> &'static str {
 }
 
 /// Reads a stream to its end, keeping the exact text and reporting each complete line.
-async fn read_lines(mut stream: impl AsyncRead + Unpin, on_line: &(dyn Fn(&str) + Sync)) -> String {
-    let mut all = Vec::new();
+/// After a command exits, how long what it left holding its output may
+/// still write before lab stops reading.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Reads a stream to its end into `all`, keeping the exact bytes (so that
+/// a reader stopped early still leaves what it read) and reporting each
+/// complete line.
+async fn read_lines(
+    mut stream: impl AsyncRead + Unpin,
+    on_line: &(dyn Fn(&str) + Sync),
+    all: &Mutex<Vec<u8>>,
+) {
+    let mut pending = Vec::new();
     let mut buf = [0u8; 8192];
-    let mut line_start = 0;
     loop {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                all.extend_from_slice(&buf[..n]);
-                while let Some(pos) = all[line_start..].iter().position(|&b| b == b'\n') {
-                    let text = String::from_utf8_lossy(&all[line_start..line_start + pos]);
+                if let Ok(mut all) = all.lock() {
+                    all.extend_from_slice(&buf[..n]);
+                }
+                pending.extend_from_slice(&buf[..n]);
+                while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=pos).collect();
+                    let text = String::from_utf8_lossy(&line[..pos]);
                     on_line(text.trim_end_matches('\r'));
-                    line_start += pos + 1;
                 }
             }
         }
     }
-    String::from_utf8_lossy(&all).into_owned()
 }
 
 #[cfg(test)]
@@ -861,6 +927,41 @@ mod tests {
             "{err}"
         );
         assert!(err.stderr().contains("nonexistent-path"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn output_held_open_by_a_forked_child_does_not_stall_the_runner() {
+        let tools = Tools {
+            paths: vec![(Tool::Docker, PathBuf::from("/bin/sh"))],
+        };
+        let started = Instant::now();
+        let out = Runner::new(tools)
+            .quiet(&Cmd::new(Tool::Docker, ["-c", "sleep 6 & echo done"]))
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, "done\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn every_command_has_a_limit_and_questions_a_short_one() {
+        assert_eq!(
+            Cmd::new(Tool::Vagrant, ["up"]).limit.duration(),
+            Limit::WORK
+        );
+        assert_eq!(
+            Cmd::new(Tool::Vagrant, ["status"]).query().limit.duration(),
+            Limit::QUERY
+        );
+        assert!(Limit::QUERY < Duration::from_secs(60));
+        assert!(
+            Runner::new(Tools::default()).timeout.is_none(),
+            "no override unless --timeout"
+        );
     }
 
     #[tokio::test]

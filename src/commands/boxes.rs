@@ -36,7 +36,7 @@ pub async fn add(
     };
     let runner = super::reader(&[tool])?.with_timeout(timeout);
     if lab.provider == Provider::Virtualbox {
-        let out = runner.quiet(&crate::vagrant::box_list()).await?;
+        let out = runner.query(&crate::vagrant::box_list()).await?;
         if profile.is_installed(&crate::vagrant::parse_box_list(&out.stdout)) {
             println!("{what} is already installed");
             return Ok(());

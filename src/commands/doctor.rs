@@ -100,7 +100,7 @@ async fn version_check(runner: &Runner, present: bool, tool: Tool, args: &[&str]
         return None;
     }
     Some(
-        match runner.quiet(&Cmd::new(tool, args.iter().copied())).await {
+        match runner.query(&Cmd::new(tool, args.iter().copied())).await {
             Ok(out) => Check::pass(tool.program(), out.stdout.trim().to_string()),
             Err(e) => Check::fail(tool.program(), format!("{e}")),
         },
@@ -115,7 +115,7 @@ async fn provider_checks(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> b
         Provider::Virtualbox => {
             if present(Tool::VBoxManage) {
                 match runner
-                    .quiet(&Cmd::new(Tool::VBoxManage, ["--version"]))
+                    .query(&Cmd::new(Tool::VBoxManage, ["--version"]))
                     .await
                 {
                     Ok(out) => {
@@ -138,7 +138,7 @@ async fn provider_checks(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> b
                     Tool::Docker,
                     ["info", "--format", "{{.ServerVersion}} {{.DockerRootDir}}"],
                 );
-                match runner.quiet(&info).await {
+                match runner.query(&info).await {
                     Ok(out) => {
                         let text = out.stdout.trim().to_string();
                         let (version, root) = text.split_once(' ').unwrap_or((&text, "/var/lib/docker"));
@@ -238,7 +238,7 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
                 return None;
             }
             let installed = runner
-                .quiet(&crate::vagrant::box_list())
+                .query(&crate::vagrant::box_list())
                 .await
                 .map(|o| {
                     lab.profile
@@ -263,7 +263,7 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
                 Tool::Docker,
                 ["image", "inspect", "--format", "{{.Id}}", &image],
             );
-            let here = runner.quiet(&inspect).await.is_ok();
+            let here = runner.query(&inspect).await.is_ok();
             Some(match (here, local) {
                 (true, _) => Check::pass("image", format!("{image} is on this host")),
                 (false, Some(add)) => Check::pass("image", format!("{image} will be loaded: {add}")),

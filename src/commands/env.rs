@@ -90,7 +90,7 @@ async fn variables(
         return Ok(engine::native_from_state(lab, &machine.name)?.env());
     }
     let runner = super::reader(&[Tool::DockerMachine])?;
-    let out = runner.quiet(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {
+    let out = runner.query(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {
         format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)
     })?;
     let vars = docker_machine::parse_env(&out.stdout);

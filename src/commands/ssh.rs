@@ -20,7 +20,7 @@ pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
     let machine = super::env::known_machine(lab, &args.machine)?;
     let runner = super::reader(&[Tool::Vagrant, Tool::Ssh])?;
     let out = runner
-        .quiet(&vagrant::ssh_config(lab, Some(&machine.name)))
+        .query(&vagrant::ssh_config(lab, Some(&machine.name)))
         .await
         .with_context(|| {
             format!(

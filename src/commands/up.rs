@@ -30,24 +30,28 @@ async fn half_made_machines(
         .collect())
 }
 
+/// A lab this lab.toml built under another name is taken down first:
+/// building beside it would leave it running with nothing to find it by.
+fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
+    let Some(old) = crate::record::elsewhere(lab).into_iter().next() else {
+        return Ok(());
+    };
+    Err(crate::observe::NotOurs {
+        things: vec![format!(
+            "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
+            old.name, old.name
+        )],
+        file: lab.file.clone(),
+    })
+    .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`")
+}
+
 /// Before anything runs: the lab's record, claiming what lab.toml
 /// describes now. What bears the lab's names on this host but is not its
 /// own (another lab's container, the user's docker-machine VM) stops `up`
-/// here, as does a lab this lab.toml built under another name.
+/// here.
 async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
     let dir = crate::state::ensure(lab)?;
-    if let Some(old) = crate::record::elsewhere(lab).first() {
-        return Err(crate::observe::NotOurs {
-            things: vec![format!(
-                "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`; state in {})",
-                old.name,
-                old.name,
-                lab.root.join(format!(".lab-{}", old.name)).display()
-            )],
-            file: lab.file.clone(),
-        })
-        .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`");
-    }
     let recorded = crate::record::load(&dir)?;
     // A lab built before lab kept records: Vagrant's own ids show which
     // machines it made, and docker-machine entries on them are adopted.
@@ -132,6 +136,7 @@ pub async fn run(
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
     let _lock = crate::state::lock(lab, "up")?;
+    not_renamed(lab)?;
     let lab = &crate::registry::claim(&crate::registry::path()?, lab.clone())?;
     own(&runner, lab, &ui).await?;
     super::write_vagrantfile(lab)?;

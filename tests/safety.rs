@@ -1,0 +1,427 @@
+//! lab on a real machine, beside other docker-machine VMs, containers and
+//! labs: it never removes or reuses what it did not make, keeps going
+//! when the host's list of labs is broken, stops its children on SIGTERM
+//! and SIGHUP, and refuses input that could run code.
+//!
+//! Each test runs the real binary with stand-ins on a PATH it builds
+//! itself: `vagrant`, `docker` and `ssh` scripts that answer with the
+//! recorded transcripts (tests/fixtures, copies of ../shared/contract) and
+//! log their calls, and tests/standin/docker-machine.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{repo, text};
+
+/// A lab directory with its own stand-ins, logs and list of labs.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+const VAGRANT: &str = r#"#!/bin/sh
+# vagrant stand-in: logs each call with the Vagrantfile it would read.
+log="$SANDBOX/calls.log"
+vf="${VAGRANT_CWD:-.}/Vagrantfile"
+if [ -f "$vf" ]; then have=yes; cp "$vf" "$SANDBOX/vagrantfile.seen"; else have=no; fi
+echo "vagrant $* [cwd=${VAGRANT_CWD:-} vagrantfile=$have]" >> "$log"
+case "$1" in
+  status) cat "$SANDBOX/status.stdout"; exit 0 ;;
+  box) exit 0 ;;
+  up) echo $$ > "$SANDBOX/vagrant-up.pid"; exec sleep 300 ;;
+  destroy) exit 0 ;;
+esac
+echo "vagrant stand-in: no transcript for: $*" >&2
+exit 1
+"#;
+
+const DOCKER: &str = r#"#!/bin/sh
+echo "docker $*" >> "$SANDBOX/calls.log"
+case "$1" in
+  ps) cat "$SANDBOX/ps.stdout" 2>/dev/null; exit 0 ;;
+  image) exit 0 ;;
+esac
+echo "docker stand-in: no transcript for: $*" >&2
+exit 1
+"#;
+
+const SSH: &str = r#"#!/bin/sh
+echo "ssh $*" >> "$SANDBOX/calls.log"
+echo "ssh stand-in: not expected here" >&2
+exit 255
+"#;
+
+impl Sandbox {
+    fn new(lab_toml: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox { dir };
+        let bin = sandbox.bin();
+        std::fs::create_dir_all(&bin).unwrap();
+        for (name, script) in [("vagrant", VAGRANT), ("docker", DOCKER), ("ssh", SSH)] {
+            let path = bin.join(name);
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::os::unix::fs::symlink(
+            repo().join("tests/standin/docker-machine"),
+            bin.join("docker-machine"),
+        )
+        .unwrap();
+        sandbox.status("status-not-created");
+        sandbox.write("lab.toml", lab_toml);
+        sandbox
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.path().join("bin")
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).unwrap();
+    }
+
+    /// What `vagrant status --machine-readable` answers, from a transcript.
+    fn status(&self, fixture: &str) {
+        std::fs::copy(
+            repo().join(format!("tests/fixtures/vagrant/{fixture}.stdout")),
+            self.path().join("status.stdout"),
+        )
+        .unwrap();
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.path().join("calls.log")).unwrap_or_default()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(support::lab_binary());
+        let path = format!("{}:/usr/bin:/bin", self.bin().display());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("PATH", path)
+            .env("SANDBOX", self.path())
+            .env("LAB_REGISTRY", self.path().join(".labs.json"))
+            .env("MACHINE_STORAGE_PATH", self.path().join("store"))
+            .env("STANDIN_LOG", self.path().join("calls.log"))
+            .env_remove("LAB_FILE")
+            .env_remove("LAB_TIMEOUT")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH");
+        cmd
+    }
+
+    fn lab(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// A docker-machine entry of someone else's, as the real store keeps one.
+    fn foreign_entry(&self, name: &str, driver: &str) {
+        let dir = self.path().join("store/machines").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = serde_json::json!({
+            "IPAddress": "127.0.0.1", "MachineName": name, "DriverName": driver,
+            "SSHUser": "docker", "SSHPort": 1, "SSHKeyPath": "", "SSHKey": "",
+            "EnginePort": 2376, "IsSwarm": false, "Master": false, "Discovery": "",
+            "EngineOptions": [],
+        });
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    }
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn all(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+const NATIVE: &str = "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n";
+
+#[test]
+fn a_docker_machine_entry_the_lab_did_not_make_is_neither_removed_nor_reused() {
+    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    lab.foreign_entry("consul", "virtualbox");
+
+    // destroy in a directory that was never built: the user's `consul` VM stays.
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("left alone: docker-machine entry `consul` (driver virtualbox)"),
+        "{}",
+        all(&out)
+    );
+    assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
+    assert!(lab.path().join("store/machines/consul").exists());
+
+    // up stops before anything runs, naming the entry and the way out.
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("docker-machine entry `consul` (driver virtualbox)"),
+        "{err}"
+    );
+    assert!(err.contains("docker-machine rm consul"), "{err}");
+    assert!(!lab.calls().contains("vagrant"), "{}", lab.calls());
+    assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
+}
+
+#[test]
+fn another_labs_container_is_never_removed_nor_built_over() {
+    let lab = Sandbox::new(
+        "provider = \"docker\"\nbox = \"debian-docker\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n",
+    );
+    // Another lab's live master, with the default lab's name, seen by `docker ps`.
+    lab.write(
+        "ps.stdout",
+        "0123456789abcdef\tlab-swarm-master\tsome-other-labs-id\n",
+    );
+    let out = lab.lab(&["up", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(!text(&out.stdout).contains("docker rm"), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("container `lab-swarm-master`"),
+        "{}",
+        all(&out)
+    );
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("docker rm -f lab-swarm-master"),
+        "{}",
+        all(&out)
+    );
+    assert!(!lab.calls().contains("docker rm"), "{}", lab.calls());
+    assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
+}
+
+/// A lab built with `nodes = 3` and taken down after lab.toml says 1: the
+/// Vagrantfile is written again, from the record, before Vagrant is asked.
+#[test]
+fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
+    let lab = Sandbox::new(&NATIVE.replace("nodes = 1", "nodes = 3"));
+    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
+    lab::state::ensure(&built).unwrap();
+    let mut record = lab::record::Record::new(&built);
+    record.claim(&built);
+    record.save(&built.state_dir()).unwrap();
+    // Vagrant's data is there, the Vagrantfile is not.
+    let vagrant_data = built
+        .state_dir()
+        .join(".vagrant/machines/consul/virtualbox");
+    std::fs::create_dir_all(&vagrant_data).unwrap();
+    std::fs::write(vagrant_data.join("id"), "uuid-1\n").unwrap();
+    lab.write("lab.toml", NATIVE);
+    lab.status("status-running");
+
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let calls = lab.calls();
+    assert!(calls.contains("vagrant status"), "{calls}");
+    assert!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("vagrant "))
+            .all(|l| l.contains("vagrantfile=yes")),
+        "Vagrant was asked without a Vagrantfile:\n{calls}"
+    );
+    assert!(calls.contains("vagrant destroy -f"), "{calls}");
+    let seen = std::fs::read_to_string(lab.path().join("vagrantfile.seen")).unwrap();
+    for machine in ["swarm-node01", "swarm-node02", "swarm-node03"] {
+        assert!(
+            seen.contains(&format!("config.vm.define '{machine}'")),
+            "{machine} is not in the Vagrantfile Vagrant destroyed from:\n{seen}"
+        );
+    }
+    assert!(!built.state_dir().exists());
+}
+
+#[test]
+fn a_renamed_lab_is_taken_down_under_its_old_name_and_up_says_so_first() {
+    let lab = Sandbox::new(NATIVE);
+    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
+    lab::state::ensure(&built).unwrap();
+    let mut record = lab::record::Record::new(&built);
+    record.claim(&built);
+    record.save(&built.state_dir()).unwrap();
+    std::fs::create_dir_all(built.state_dir().join(".vagrant/machines")).unwrap();
+    lab.write("lab.toml", &format!("name = \"renamed\"\n{NATIVE}"));
+    lab.status("status-running");
+
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("before its name changed"),
+        "{}",
+        all(&out)
+    );
+    assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
+
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let destroy = lab
+        .calls()
+        .lines()
+        .find(|l| l.starts_with("vagrant destroy"))
+        .map(String::from)
+        .unwrap_or_else(|| panic!("no vagrant destroy:\n{}", lab.calls()));
+    assert!(destroy.contains("/.lab vagrantfile=yes"), "{destroy}");
+    let seen = std::fs::read_to_string(lab.path().join("vagrantfile.seen")).unwrap();
+    assert!(seen.contains("vb.name = 'lab-consul'"), "{seen}");
+    assert!(!built.state_dir().exists());
+}
+
+#[test]
+fn a_broken_list_of_labs_stops_up_but_not_render_or_destroy() {
+    let lab = Sandbox::new(NATIVE);
+    lab.write(".labs.json", "");
+    let out = lab.lab(&["render"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(text(&out.stderr).contains(".labs.json"), "{}", all(&out));
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains(".labs.json") && err.contains("hint:"), "{err}");
+    assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
+}
+
+#[test]
+fn the_list_of_labs_is_never_put_in_the_current_or_a_shared_directory() {
+    let lab = Sandbox::new(NATIVE);
+    let home = lab.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let out = lab
+        .command(&["status", "--all", "--json"])
+        .env_remove("LAB_REGISTRY")
+        .env("XDG_STATE_HOME", "")
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["registry"],
+        home.join(".local/state/lab/labs.json")
+            .display()
+            .to_string()
+    );
+    let out = lab
+        .command(&["status", "--all"])
+        .env_remove("LAB_REGISTRY")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("HOME")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("HOME is not set"),
+        "{}",
+        all(&out)
+    );
+}
+
+#[test]
+fn a_path_with_a_newline_runs_nothing() {
+    let lab = Sandbox::new(NATIVE);
+    let evil = lab.path().join("x\nsystem(\"touch PWNED\")\n#");
+    std::fs::create_dir(&evil).unwrap();
+    std::fs::write(evil.join("lab.toml"), NATIVE).unwrap();
+    for args in [
+        &["render"][..],
+        &["env", "swarm-master"],
+        &["up", "--dry-run"],
+    ] {
+        let out = lab.command(args).current_dir(&evil).output().unwrap();
+        assert_eq!(code(&out), Some(3), "{args:?}: {}", all(&out));
+        assert!(
+            text(&out.stderr).contains("control character"),
+            "{}",
+            all(&out)
+        );
+        assert!(text(&out.stdout).is_empty(), "{}", all(&out));
+    }
+    assert!(!evil.join("PWNED").exists() && !lab.path().join("PWNED").exists());
+}
+
+#[test]
+fn timeout_zero_is_refused_not_read_as_no_limit() {
+    let lab = Sandbox::new(NATIVE);
+    let out = lab.lab(&["--timeout", "0", "status"]);
+    assert_eq!(code(&out), Some(2), "{}", all(&out));
+    assert!(text(&out.stderr).contains("no limit"), "{}", all(&out));
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie waiting for its parent to reap it is not running.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+}
+
+/// SIGTERM and SIGHUP stop `lab up` as Ctrl-C does: the running `vagrant
+/// up` (in a process group of its own, which no terminal signals) is
+/// stopped too, and lab exits 128 + the signal.
+#[test]
+fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
+    for (signal, expected) in [(15, 143), (1, 129)] {
+        let lab = Sandbox::new(NATIVE);
+        let child = lab
+            .command(&["up", "--skip-doctor"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid_file = lab.path().join("vagrant-up.pid");
+        let started = Instant::now();
+        while !pid_file.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "vagrant up never started:\n{}",
+                lab.calls()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let vagrant: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let state = lab.path().join(".lab");
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the state directory is private");
+        assert!(state.join(".gitignore").exists());
+        let log_mode = std::fs::metadata(state.join("lab.log"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(log_mode, 0o600);
+
+        let id = i32::try_from(child.id()).unwrap();
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &id.to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), Some(expected), "{}", all(&out));
+        let gone = Instant::now();
+        while alive(vagrant) && gone.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            !alive(vagrant),
+            "vagrant up outlived lab after signal {signal}"
+        );
+    }
+}
