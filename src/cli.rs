@@ -44,7 +44,9 @@ Exit codes:
   0  success
   1  a step failed (the error names the machine, the command and its stderr)
   2  wrong usage (unknown command, flag or machine name)
-  3  lab.toml is missing or invalid (the error names the line and column)
+  3  lab.toml is missing or invalid (the error names the line and column), the
+     host's list of labs is unreadable, or something not the lab's own stands in
+     its way (another lab's names or subnet, a docker-machine entry or container)
   4  a required program (vagrant, docker-machine, docker, ssh) is not installed
   5  lab verify: at least one check failed (each is printed with FAIL)
   6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)

@@ -293,8 +293,31 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     // Nothing ever ran the `$(touch pwned)` in the lab's directory name.
     assert!(!lab.path().join("pwned").exists() && !Path::new("pwned").exists());
 
+    // Every container carries the lab's id, the mark destroy and up trust
+    // rather than a name another lab could share.
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("record.json")).unwrap()).unwrap();
+    let id = record["id"].as_str().unwrap();
+    for container in support::containers_named(&lab.name) {
+        let out = Command::new("docker")
+            .args(["inspect", "--format", "{{index .Config.Labels \"lab.id\"}}", &container])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout).trim(), id, "{container}");
+    }
+
+    // lab.toml changed since `up`: fewer nodes, another name. destroy takes
+    // down what the lab made, from its record.
+    let toml = std::fs::read_to_string(lab.path().join("lab.toml")).unwrap();
+    let changed = toml
+        .replace("nodes = 2", "nodes = 1")
+        .replace(&format!("name = \"{}\"", lab.name), &format!("name = \"{}x\"", lab.name));
+    assert_ne!(changed, toml);
+    std::fs::write(lab.path().join("lab.toml"), &changed).unwrap();
+
     // destroy: no container, network, volume, certificate or state left.
     lab.ok(&["destroy"]);
+    std::fs::write(lab.path().join("lab.toml"), &toml).unwrap();
     assert!(support::containers_named(&lab.name).is_empty());
     assert!(!support::network_exists(&lab.subnet));
     assert!(!state.exists());
