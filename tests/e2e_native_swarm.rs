@@ -300,7 +300,12 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     let id = record["id"].as_str().unwrap();
     for container in support::containers_named(&lab.name) {
         let out = Command::new("docker")
-            .args(["inspect", "--format", "{{index .Config.Labels \"lab.id\"}}", &container])
+            .args([
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"lab.id\"}}",
+                &container,
+            ])
             .output()
             .unwrap();
         assert_eq!(text(&out.stdout).trim(), id, "{container}");
@@ -309,9 +314,10 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     // lab.toml changed since `up`: fewer nodes, another name. destroy takes
     // down what the lab made, from its record.
     let toml = std::fs::read_to_string(lab.path().join("lab.toml")).unwrap();
-    let changed = toml
-        .replace("nodes = 2", "nodes = 1")
-        .replace(&format!("name = \"{}\"", lab.name), &format!("name = \"{}x\"", lab.name));
+    let changed = toml.replace("nodes = 2", "nodes = 1").replace(
+        &format!("name = \"{}\"", lab.name),
+        &format!("name = \"{}x\"", lab.name),
+    );
     assert_ne!(changed, toml);
     std::fs::write(lab.path().join("lab.toml"), &changed).unwrap();
 

@@ -144,6 +144,22 @@ fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
+/// `out` is exit 3 (lab stopped before anything ran) and says `why`.
+fn refused(out: &Output, why: &str) {
+    assert_eq!(code(out), Some(3), "{}", all(out));
+    assert!(text(&out.stderr).contains(why), "{}", all(out));
+}
+
+/// The record a `lab up` of this lab.toml writes before it makes anything.
+fn built(lab: &Sandbox) -> lab::config::Lab {
+    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
+    lab::state::ensure(&built).unwrap();
+    let mut record = lab::record::Record::new(&built);
+    record.claim(&built);
+    record.save(&built.state_dir()).unwrap();
+    built
+}
+
 const NATIVE: &str = "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n";
 
 #[test]
@@ -193,12 +209,9 @@ fn another_labs_container_is_never_removed_nor_built_over() {
         "{}",
         all(&out)
     );
-    let out = lab.lab(&["up", "--skip-doctor"]);
-    assert_eq!(code(&out), Some(3), "{}", all(&out));
-    assert!(
-        text(&out.stderr).contains("docker rm -f lab-swarm-master"),
-        "{}",
-        all(&out)
+    refused(
+        &lab.lab(&["up", "--skip-doctor"]),
+        "docker rm -f lab-swarm-master",
     );
     assert!(!lab.calls().contains("docker rm"), "{}", lab.calls());
     assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
@@ -209,11 +222,7 @@ fn another_labs_container_is_never_removed_nor_built_over() {
 #[test]
 fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
     let lab = Sandbox::new(&NATIVE.replace("nodes = 1", "nodes = 3"));
-    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
-    lab::state::ensure(&built).unwrap();
-    let mut record = lab::record::Record::new(&built);
-    record.claim(&built);
-    record.save(&built.state_dir()).unwrap();
+    let built = built(&lab);
     // Vagrant's data is there, the Vagrantfile is not.
     let vagrant_data = built
         .state_dir()
@@ -248,21 +257,14 @@ fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
 #[test]
 fn a_renamed_lab_is_taken_down_under_its_old_name_and_up_says_so_first() {
     let lab = Sandbox::new(NATIVE);
-    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
-    lab::state::ensure(&built).unwrap();
-    let mut record = lab::record::Record::new(&built);
-    record.claim(&built);
-    record.save(&built.state_dir()).unwrap();
+    let built = built(&lab);
     std::fs::create_dir_all(built.state_dir().join(".vagrant/machines")).unwrap();
     lab.write("lab.toml", &format!("name = \"renamed\"\n{NATIVE}"));
     lab.status("status-running");
 
-    let out = lab.lab(&["up", "--skip-doctor"]);
-    assert_eq!(code(&out), Some(3), "{}", all(&out));
-    assert!(
-        text(&out.stderr).contains("before its name changed"),
-        "{}",
-        all(&out)
+    refused(
+        &lab.lab(&["up", "--skip-doctor"]),
+        "before its name changed",
     );
     assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
 
@@ -408,11 +410,8 @@ fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
         assert_eq!(log_mode, 0o600);
 
         let id = i32::try_from(child.id()).unwrap();
-        assert!(Command::new("kill")
-            .args([&format!("-{signal}"), &id.to_string()])
-            .status()
-            .unwrap()
-            .success());
+        let which = nix::sys::signal::Signal::try_from(signal).unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(id), which).unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(code(&out), Some(expected), "{}", all(&out));
         let gone = Instant::now();

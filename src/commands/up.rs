@@ -99,6 +99,24 @@ async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Resu
     record.save(&dir)
 }
 
+/// Where each docker-machine entry the lab made points now, into the record.
+fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
+    let dir = lab.state_dir();
+    let Some(mut record) = crate::record::load(&dir)? else {
+        return Ok(());
+    };
+    let before = record.clone();
+    for (machine, entry) in &seen.dm {
+        if let Some(made) = record.docker_machine.get_mut(&lab.dm_name(machine)) {
+            made.address = (!entry.url.is_empty()).then(|| entry.url.clone());
+        }
+    }
+    if record != before {
+        record.save(&dir)?;
+    }
+    Ok(())
+}
+
 /// Vagrant's ids for the machines it made, into the record.
 fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
     let dir = lab.state_dir();
@@ -209,6 +227,7 @@ pub async fn run(
         ui.say("finishing what the new engines show");
         execute(&more, &runner, &ui, RETRY).await?;
     }
+    note_addresses(lab, &seen)?;
 
     let master = lab
         .machines
