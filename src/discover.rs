@@ -129,6 +129,29 @@ mod tests {
     use std::path::PathBuf;
 
     #[test]
+    fn ssh_gives_up_on_a_machine_that_stops_answering() {
+        let config = SshConfig {
+            host: "m".into(),
+            hostname: "10.0.0.2".into(),
+            user: "vagrant".into(),
+            port: 22,
+            identity_files: vec![PathBuf::from("/k")],
+        };
+        let args = ssh(&config, "true").args;
+        for option in [
+            "ConnectTimeout=10",
+            "ServerAliveInterval=5",
+            "ServerAliveCountMax=3",
+        ] {
+            let at = args.iter().position(|a| a == option);
+            assert!(
+                at.is_some_and(|i| args[i - 1] == "-o"),
+                "{option} missing: {args:?}"
+            );
+        }
+    }
+
+    #[test]
     fn address_from_the_seeds_command_output() {
         assert_eq!(
             parse_inet(&vagrant_stdout("ssh-c-ip")),

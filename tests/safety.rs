@@ -424,3 +424,57 @@ fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
         );
     }
 }
+
+/// A `git add -A` in a lab's directory (an instructor versioning the class
+/// material) never takes the state: the CA key, Vagrant's keys, the log.
+#[test]
+fn the_state_directory_stays_out_of_git() {
+    let lab = Sandbox::new(&format!("name = \"class\"\n{NATIVE}"));
+    let built = built(&lab);
+    std::fs::write(built.state_dir().join("lab.log"), "secret-ish\n").unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(lab.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", lab.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", all(&out));
+        text(&out.stdout)
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    let tracked = git(&["ls-files"]);
+    assert!(tracked.contains("lab.toml"), "{tracked}");
+    assert!(!tracked.contains(".lab-class"), "{tracked}");
+}
+
+/// A lab whose directory is away keeps its subnet, is shown as missing,
+/// and goes only with --prune.
+#[test]
+fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
+    let lab = Sandbox::new(NATIVE);
+    let list = lab.path().join(".labs.json");
+    let entry = |file: &Path| {
+        serde_json::json!([{"name": "away", "file": file, "subnet": "192.168.59.0/24"}]).to_string()
+    };
+    std::fs::write(&list, entry(&lab.path().join("gone/lab.toml"))).unwrap();
+    let out = lab.lab(&["status", "--all"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(text(&out.stdout).contains("missing"), "{}", all(&out));
+    let rendered = lab.lab(&["render"]);
+    assert!(
+        !text(&rendered.stdout).contains("192.168.59."),
+        "the missing lab's subnet was handed out again:\n{}",
+        all(&rendered)
+    );
+    let out = lab.lab(&["status", "--all", "--prune"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("forgot lab `away`"),
+        "{}",
+        all(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&list).unwrap().trim(), "[]");
+}
