@@ -205,11 +205,17 @@ impl Cmd {
         self
     }
 
-    /// `text` with every secret of this command replaced by `***`.
+    /// `text` with every secret of this command, and every swarm join
+    /// token whatever printed it (`swarm init` shows the worker's join
+    /// command), replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |t, secret| {
+        static TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"SWMTKN-[0-9]+-[0-9A-Za-z]+-[0-9A-Za-z]+").expect("valid regex")
+        });
+        let text = self.secrets.iter().fold(text.to_string(), |t, secret| {
             t.replace(secret.as_str(), HIDDEN)
-        })
+        });
+        TOKEN.replace_all(&text, HIDDEN).into_owned()
     }
 
     fn shown_stdout(&self, stdout: &str) -> String {
@@ -546,11 +552,18 @@ impl Runner {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        // Progress shows lines as they come: never a secret among them.
+        let shown_out = |l: &str| {
+            if !cmd.secret_output {
+                on_line(&cmd.redact(l));
+            }
+        };
+        let shown_err = |l: &str| on_line(&cmd.redact(l));
         let collect = async {
             let readers = async {
                 tokio::join!(
-                    read_lines(stdout, on_line, &out_buf),
-                    read_lines(stderr, on_line, &err_buf)
+                    read_lines(stdout, &shown_out, &out_buf),
+                    read_lines(stderr, &shown_err, &err_buf)
                 )
             };
             tokio::pin!(readers);
@@ -1009,5 +1022,32 @@ mod tests {
         let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
         assert!(!log.contains(token), "{log}");
         assert!(log.contains("a secret: not shown"), "{log}");
+        // `swarm init` prints the worker's join command, token and all.
+        let init = Cmd::new(
+            Tool::Docker,
+            [
+                "-c",
+                "echo '    docker swarm join --token SWMTKN-1-49nj1cmql0jkz5s954yi3oex3nedyz0fb0xx14ie39trti4wxv-8vxv8rssmk743ojnwacrr2e7c 10.0.0.2:2377'",
+            ],
+        );
+        let out = runner.quiet(&init).await.unwrap();
+        assert!(
+            out.stdout.contains("SWMTKN-1-49nj"),
+            "the caller gets what was printed"
+        );
+        let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
+        assert!(!log.contains("SWMTKN-1-49nj"), "{log}");
+        assert!(log.contains("--token *** 10.0.0.2:2377\n"), "{log}");
+        // Nor does a progress bar show it as the line comes.
+        let seen = Mutex::new(Vec::new());
+        runner
+            .run(&init, &|l| seen.lock().unwrap().push(l.to_string()))
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().join("\n");
+        assert!(
+            seen.contains("--token ***") && !seen.contains("SWMTKN-1-49nj"),
+            "{seen}"
+        );
     }
 }
