@@ -1,37 +1,36 @@
 //! `lab`: one lab.toml → a Consul server, a Swarm master and Swarm nodes on
 //! Vagrant machines, registered with docker-machine — and back to nothing.
 //!
-//! Data flows one way: lab.toml → [`config::Lab`] → rendered Vagrantfile →
-//! observed state ([`observe`]) → [`plan::Plan`] → [`execute`] through the
-//! one [`runner`] seam.
+//! Rooms by layer, lowest first; a module uses only its own layer and the
+//! ones below it (`tests/layers.rs` fails on any upward `use crate::`):
+//!
+//! 0. [`error`], [`model`]: classified errors; lab.toml and box profiles as
+//!    plain data.
+//! 1. [`process`], [`ui`]: the one seam for external programs (`Cmd`,
+//!    `Runner`, children and signals); what a person sees.
+//! 2. [`tools`], [`shell`]: adapters for vagrant, docker-machine, ssh,
+//!    swarm and the engines, with pure parsers of their output; shell quoting.
+//! 3. [`host`]: what lab keeps on the host: state directory and lock, the
+//!    record of what it made, the list of labs, the Vagrantfile, the CA.
+//! 4. [`reconcile`]: observe → plan → execute, and the lifecycle hooks.
+//! 5. [`checks`]: doctor, verify, images.
+//! 6. [`cli`], [`commands`]: one thin file per verb.
+//!
+//! Data flows one way: lab.toml → [`model::Lab`] → rendered Vagrantfile →
+//! observed state → [`reconcile::plan::Plan`] → execute, through the one
+//! [`process::runner`] seam.
 
-pub mod boxes;
-pub mod check;
-pub mod children;
+pub mod checks;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod discover;
-pub mod docker_machine;
-pub mod doctor;
-pub mod engine;
-pub mod execute;
-pub mod exit;
-pub mod hooks;
-pub mod images;
-pub mod observe;
-pub mod plan;
-pub mod record;
-pub mod registry;
-pub mod render;
-pub mod runner;
+pub mod error;
+pub mod host;
+pub mod model;
+pub mod process;
+pub mod reconcile;
 pub mod shell;
-pub mod state;
-pub mod swarm;
-pub mod tls;
+pub mod tools;
 pub mod ui;
-pub mod vagrant;
-pub mod verify;
 
 #[cfg(test)]
 mod testdata;

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lab: error: cannot start: {e}");
-            return ExitCode::from(lab::exit::FAILED);
+            return ExitCode::from(lab::error::FAILED);
         }
     };
     let result = runtime.block_on(async {
@@ -16,27 +16,27 @@ fn main() -> ExitCode {
         // then for good) and lets the steps fail as they would; a second
         // signal ends lab at once.
         tokio::spawn(async {
-            let first = lab::children::next_signal().await;
+            let first = lab::process::children::next_signal().await;
             say(&format!(
                 "lab: {}: stopping the running commands (again to quit at once)",
                 name(first)
             ));
             tokio::spawn(async {
-                let again = lab::children::next_signal().await;
-                lab::children::kill_all();
+                let again = lab::process::children::next_signal().await;
+                lab::process::children::kill_all();
                 std::process::exit(128 + again);
             });
-            lab::children::stop_all(std::time::Duration::from_secs(90)).await;
+            lab::process::children::stop_all(std::time::Duration::from_secs(90)).await;
         });
         lab::commands::run(cli).await
     });
-    if let Some(summary) = lab::runner::summary() {
+    if let Some(summary) = lab::process::runner::summary() {
         eprintln!("{summary}");
     }
-    if lab::children::interrupted() {
+    if lab::process::children::interrupted() {
         say("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
-        let signal = lab::children::signal().unwrap_or(lab::children::SIGINT);
-        return ExitCode::from(u8::try_from(128 + signal).unwrap_or(lab::exit::INTERRUPTED));
+        let signal = lab::process::children::signal().unwrap_or(lab::process::children::SIGINT);
+        return ExitCode::from(u8::try_from(128 + signal).unwrap_or(lab::error::INTERRUPTED));
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             if !error.is::<lab::commands::ssh::RemoteExit>() {
                 eprintln!("lab: error: {error:#}");
             }
-            ExitCode::from(lab::exit::code(&error))
+            ExitCode::from(lab::error::code(&error))
         }
     }
 }
@@ -58,8 +58,8 @@ fn say(text: &str) {
 
 fn name(signal: i32) -> &'static str {
     match signal {
-        lab::children::SIGTERM => "terminated (SIGTERM)",
-        lab::children::SIGHUP => "the terminal closed (SIGHUP)",
+        lab::process::children::SIGTERM => "terminated (SIGTERM)",
+        lab::process::children::SIGHUP => "the terminal closed (SIGHUP)",
         _ => "interrupted",
     }
 }

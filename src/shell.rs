@@ -173,7 +173,7 @@ pub fn render_handout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker_machine::parse_env;
+    use crate::tools::docker_machine::parse_env;
     use crate::testdata::dm_stdout;
 
     fn run(program: &str, script: &str) -> String {

@@ -49,28 +49,28 @@ fn mutate(seed: &str, edits: &[(usize, u8)]) -> String {
 
 /// Every parser once; their results do not matter, only that they return.
 fn parse_everything(text: &str) {
-    let _ = lab::vagrant::parse_status(text);
-    let _ = lab::vagrant::parse_ssh_config(text);
-    let _ = lab::vagrant::parse_box_list(text);
-    let _ = lab::discover::parse_inet(text);
-    let _ = lab::docker_machine::parse_ls(text);
-    let _ = lab::docker_machine::parse_env(text);
-    let _ = lab::docker_machine::parse_config(text);
-    let _ = lab::docker_machine::parse_status(text);
-    let _ = lab::swarm::parse_info(text);
-    let _ = lab::swarm::parse_node_ls(text);
-    let _ = lab::swarm::network_driver(text, "lab-overlay");
-    let _ = lab::swarm::parse_stack_ps(text);
-    let _ = lab::swarm::parse_published_ports(text);
-    let _ = lab::swarm::parse_classic_status(text);
-    let _ = lab::verify::parse_probe_ip(text, "lab-overlay");
-    let _ = lab::verify::interface_of(text, "10.0.1.4");
-    let _ = lab::doctor::allowed_ranges(Some(text));
-    let _ = lab::doctor::parse_version(text);
-    let _ = lab::doctor::mem_available_mib(text);
-    let _ = lab::images::images_in(text, &|_| Some("x".into()));
-    let _ = lab::config::parse(Path::new("lab.toml"), text);
-    let _ = lab::config::parse_subnet(text);
+    let _ = lab::tools::vagrant::parse_status(text);
+    let _ = lab::tools::vagrant::parse_ssh_config(text);
+    let _ = lab::tools::vagrant::parse_box_list(text);
+    let _ = lab::tools::ssh::parse_inet(text);
+    let _ = lab::tools::docker_machine::parse_ls(text);
+    let _ = lab::tools::docker_machine::parse_env(text);
+    let _ = lab::tools::docker_machine::parse_config(text);
+    let _ = lab::tools::docker_machine::parse_status(text);
+    let _ = lab::tools::swarm::parse_info(text);
+    let _ = lab::tools::swarm::parse_node_ls(text);
+    let _ = lab::tools::swarm::network_driver(text, "lab-overlay");
+    let _ = lab::tools::swarm::parse_stack_ps(text);
+    let _ = lab::tools::swarm::parse_published_ports(text);
+    let _ = lab::tools::swarm::parse_classic_status(text);
+    let _ = lab::checks::verify::parse_probe_ip(text, "lab-overlay");
+    let _ = lab::checks::verify::interface_of(text, "10.0.1.4");
+    let _ = lab::checks::doctor::allowed_ranges(Some(text));
+    let _ = lab::checks::doctor::parse_version(text);
+    let _ = lab::checks::doctor::mem_available_mib(text);
+    let _ = lab::checks::images::images_in(text, &|_| Some("x".into()));
+    let _ = lab::model::parse(Path::new("lab.toml"), text);
+    let _ = lab::model::parse_subnet(text);
 }
 
 proptest! {

@@ -151,10 +151,10 @@ fn refused(out: &Output, why: &str) {
 }
 
 /// The record a `lab up` of this lab.toml writes before it makes anything.
-fn built(lab: &Sandbox) -> lab::config::Lab {
-    let built = lab::config::load(&lab.path().join("lab.toml")).unwrap();
-    lab::state::ensure(&built).unwrap();
-    let mut record = lab::record::Record::new(&built);
+fn built(lab: &Sandbox) -> lab::model::Lab {
+    let built = lab::model::load(&lab.path().join("lab.toml")).unwrap();
+    lab::host::state::ensure(&built).unwrap();
+    let mut record = lab::host::record::Record::new(&built);
     record.claim(&built);
     record.save(&built.state_dir()).unwrap();
     built

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::boxes;
-use crate::config::{Lab, Provider};
-use crate::runner::Tool;
+use crate::model::boxes;
+use crate::model::{Lab, Provider};
+use crate::process::runner::Tool;
 
 pub async fn add(
     lab: &Lab,
@@ -36,8 +36,8 @@ pub async fn add(
     };
     let runner = super::reader(&[tool])?.with_timeout(timeout);
     if lab.provider == Provider::Virtualbox {
-        let out = runner.query(&crate::vagrant::box_list()).await?;
-        if profile.is_installed(&crate::vagrant::parse_box_list(&out.stdout)) {
+        let out = runner.query(&crate::tools::vagrant::box_list()).await?;
+        if profile.is_installed(&crate::tools::vagrant::parse_box_list(&out.stdout)) {
             println!("{what} is already installed");
             return Ok(());
         }

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 
 use crate::cli::DeployArgs;
-use crate::config::{Lab, Mode, Role};
-use crate::engine::Engine;
-use crate::observe::{self, Observed};
-use crate::runner::Runner;
-use crate::swarm;
-use crate::verify::{on, words};
+use crate::model::{Lab, Mode, Role};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::{self, Observed};
+use crate::process::runner::Runner;
+use crate::tools::swarm;
+use crate::checks::verify::{on, words};
 
 /// How long the services get to start on their nodes.
 const CONVERGE: Duration = Duration::from_secs(180);
@@ -24,7 +24,7 @@ pub async fn run(lab: &Lab, args: &DeployArgs, timeout: Option<Duration>) -> any
         Mode::Classic => "docker-compose.yml",
     };
     let (file, name) = locate(&args.path, file_name)?;
-    let _lock = crate::state::lock(lab, "deploy")?;
+    let _lock = crate::host::state::lock(lab, "deploy")?;
     let runner = super::runner(lab, &lab.tools(), timeout)?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {
@@ -91,14 +91,14 @@ async fn swarm_mode(
     }
     // Machines without a registry get the images from this host first.
     let env = |k: &str| std::env::var(k).ok();
-    let images = crate::images::images_in(&std::fs::read_to_string(file)?, &env);
+    let images = crate::checks::images::images_in(&std::fs::read_to_string(file)?, &env);
     let archive_dir = lab.state_dir();
     let mut problems = Vec::new();
     for (i, image) in images.iter().enumerate() {
         let archive = archive_dir.join(format!("deploy-image-{i}.tar"));
         for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
             let engine = Engine::of(lab, seen, &m.name);
-            let check = crate::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
+            let check = crate::checks::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
             if !check.passed {
                 problems.push(check.detail);
             }

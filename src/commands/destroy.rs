@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use crate::cli::PlanArgs;
-use crate::config::{EngineDriver, Lab};
-use crate::execute::execute;
-use crate::hooks::{self, Hook};
-use crate::observe::{self, Observed};
-use crate::plan::{self, Plan};
-use crate::runner::Tool;
+use crate::model::{EngineDriver, Lab};
+use crate::reconcile::execute::execute;
+use crate::reconcile::hooks::{self, Hook};
+use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::plan::{self, Plan};
+use crate::process::runner::Tool;
 use crate::ui::Ui;
 
 const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
@@ -18,11 +18,11 @@ const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is
 /// The labs to take down: this lab.toml's as recorded in each state
 /// directory (today's name first), else as lab.toml describes it.
 pub fn targets(lab: &Lab) -> Vec<Lab> {
-    let mut targets = vec![crate::record::load(&lab.state_dir())
+    let mut targets = vec![crate::host::record::load(&lab.state_dir())
         .ok()
         .flatten()
         .map_or_else(|| lab.clone(), |r| r.lab(lab))];
-    targets.extend(crate::record::elsewhere(lab).iter().map(|r| r.lab(lab)));
+    targets.extend(crate::host::record::elsewhere(lab).iter().map(|r| r.lab(lab)));
     targets
 }
 
@@ -46,7 +46,7 @@ pub async fn run(
     for target in &targets {
         did |= destroy(target, &hooks, &ui, timeout).await?;
     }
-    match crate::registry::path().and_then(|p| crate::registry::unregister(&p, lab)) {
+    match crate::host::registry::path().and_then(|p| crate::host::registry::unregister(&p, lab)) {
         Ok(()) => {}
         Err(e) => ui.warn(&format!(
             "warning: the lab is gone, but its entry in the list of labs stays: {e:#}"
@@ -70,7 +70,7 @@ async fn destroy(
     timeout: Option<Duration>,
 ) -> anyhow::Result<bool> {
     let mut tools = vec![Tool::Vagrant];
-    if lab.provider == crate::config::Provider::Docker {
+    if lab.provider == crate::model::Provider::Docker {
         tools.push(Tool::Docker);
     }
     if lab.engine == EngineDriver::DockerMachine {
@@ -83,7 +83,7 @@ async fn destroy(
         super::reader(&tools)?
     };
     let _lock = if state.exists() {
-        Some(crate::state::lock(lab, "destroy")?)
+        Some(crate::host::state::lock(lab, "destroy")?)
     } else {
         None
     };
@@ -93,7 +93,7 @@ async fn destroy(
     if state.join(".vagrant").exists() {
         super::write_vagrantfile(lab)?;
     }
-    let record = crate::record::of(lab);
+    let record = crate::host::record::of(lab);
     let mut seen = Observed {
         vms: observe::vms(&runner, lab).await?,
         ..Observed::default()

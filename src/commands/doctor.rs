@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use crate::check::Check;
+use crate::checks::report::Check;
 use crate::cli::DoctorArgs;
-use crate::config::{EngineDriver, Lab, Mode, Provider};
-use crate::doctor;
-use crate::runner::{Cmd, Runner, Tool, Tools};
+use crate::model::{EngineDriver, Lab, Mode, Provider};
+use crate::checks::doctor;
+use crate::process::runner::{Cmd, Runner, Tool, Tools};
 use crate::ui::Ui;
 
 /// Something blocks `lab up`; every check was printed.
@@ -22,7 +22,7 @@ pub async fn run(lab: &Lab, args: &DoctorArgs) -> anyhow::Result<()> {
     let (checks, _) = checks(lab).await;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!("{}", crate::check::report(&lab.name, &checks));
+        println!("{}", crate::checks::report::report(&lab.name, &checks));
     } else {
         for check in &checks {
             println!("{}", check.line());
@@ -39,7 +39,7 @@ pub async fn preflight(lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
     let (checks, missing) = checks(lab).await;
     if !missing.is_empty() {
         // The same error (and exit code 4) as any command that lacks a program.
-        return Err(crate::runner::MissingTools(missing).into());
+        return Err(crate::process::runner::MissingTools(missing).into());
     }
     for check in checks.iter().filter(|c| !c.passed || c.warning) {
         ui.warn(&format!("doctor: {}", check.line()));
@@ -238,11 +238,11 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
                 return None;
             }
             let installed = runner
-                .query(&crate::vagrant::box_list())
+                .query(&crate::tools::vagrant::box_list())
                 .await
                 .map(|o| {
                     lab.profile
-                        .is_installed(&crate::vagrant::parse_box_list(&o.stdout))
+                        .is_installed(&crate::tools::vagrant::parse_box_list(&o.stdout))
                 })
                 .unwrap_or(false);
             Some(match (installed, local) {

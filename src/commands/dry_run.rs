@@ -1,10 +1,10 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
-use crate::config::{EngineDriver, Lab};
-use crate::hooks::{self, Hook};
-use crate::observe::{self, Observed};
-use crate::plan::Plan;
-use crate::runner::{Runner, Tool, Tools};
+use crate::model::{EngineDriver, Lab};
+use crate::reconcile::hooks::{self, Hook};
+use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::plan::Plan;
+use crate::process::runner::{Runner, Tool, Tools};
 
 /// What a dry run can see without changing anything; what it cannot see
 /// (a missing program, machines not up yet) is assumed not to exist.
@@ -16,7 +16,7 @@ async fn look(lab: &Lab) -> Observed {
         );
     }
     let runner = Runner::new(tools.clone());
-    let record = crate::record::of(lab);
+    let record = crate::host::record::of(lab);
     let mut seen = Observed {
         vms: observe::none_created(lab),
         ..Observed::default()
@@ -44,8 +44,8 @@ async fn look(lab: &Lab) -> Observed {
         }
     }
     let vm_tool = match lab.provider {
-        crate::config::Provider::Virtualbox => Tool::Vagrant,
-        crate::config::Provider::Docker => Tool::Docker,
+        crate::model::Provider::Virtualbox => Tool::Vagrant,
+        crate::model::Provider::Docker => Tool::Docker,
     };
     if tools.has(vm_tool) && lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
         if let Err(e) = observe::box_or_image(&runner, lab, &mut seen).await {

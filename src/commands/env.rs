@@ -5,10 +5,10 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
-use crate::config::{EngineDriver, Lab, Mode, Role};
-use crate::docker_machine;
-use crate::engine;
-use crate::runner::Tool;
+use crate::model::{EngineDriver, Lab, Mode, Role};
+use crate::tools::docker_machine;
+use crate::tools::engine;
+use crate::process::runner::Tool;
 use crate::shell::{self, Shell};
 
 const VARIABLES: [&str; 4] = [
@@ -30,7 +30,7 @@ pub struct UnknownMachine {
 pub fn known_machine<'a>(
     lab: &'a Lab,
     name: &str,
-) -> Result<&'a crate::config::Machine, UnknownMachine> {
+) -> Result<&'a crate::model::Machine, UnknownMachine> {
     lab.machine(name).ok_or_else(|| UnknownMachine {
         name: name.to_string(),
         known: lab
@@ -83,7 +83,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
 /// `swarm`).
 async fn variables(
     lab: &Lab,
-    machine: &crate::config::Machine,
+    machine: &crate::model::Machine,
     swarm: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
     if lab.engine == EngineDriver::Native {

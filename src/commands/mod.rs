@@ -14,13 +14,13 @@ pub mod verify;
 use std::time::Duration;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, Lab};
-use crate::runner::{Runner, Tool, Tools};
+use crate::model::{self, Lab};
+use crate::process::runner::{Runner, Tool, Tools};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    crate::runner::set_verbose(cli.verbose);
-    crate::runner::set_default_timeout(cli.timeout.map(Duration::from_secs));
+    crate::process::runner::set_verbose(cli.verbose);
+    crate::process::runner::set_default_timeout(cli.timeout.map(Duration::from_secs));
     if let Command::Completions(args) = &cli.command {
         // Needs no lab.toml: it is installed once, before any lab exists.
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -32,7 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return status::all(args).await;
         }
     }
-    let lab = config::load(&cli.file)?;
+    let lab = model::load(&cli.file)?;
     let lab = among_the_others(lab, &cli.command)?;
     let timeout = cli.timeout.map(Duration::from_secs);
     match cli.command {
@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {
-            print!("{}", crate::render::vagrantfile(&lab)?);
+            print!("{}", crate::host::render::vagrantfile(&lab)?);
             Ok(())
         }
     }
@@ -61,9 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// a broken list must not keep anyone from taking a lab down.
 fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
     let strict = matches!(command, Command::Up(args) if !args.plan.dry_run);
-    let entries = crate::registry::path().and_then(|path| crate::registry::load(&path));
+    let entries = crate::host::registry::path().and_then(|path| crate::host::registry::load(&path));
     match entries {
-        Ok(entries) => Ok(crate::registry::settle(lab, &entries)?),
+        Ok(entries) => Ok(crate::host::registry::settle(lab, &entries)?),
         Err(e) if strict => Err(e),
         Err(e) => {
             eprintln!("warning: {e:#}\nwarning: going on without the list of labs: the subnet shown may not be the one `lab up` picks");
@@ -88,11 +88,11 @@ pub fn reader(tools: &[Tool]) -> anyhow::Result<Runner> {
 
 /// Writes `.lab/Vagrantfile` when it differs from what lab.toml renders.
 pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
-    let text = crate::render::vagrantfile(lab)?;
+    let text = crate::host::render::vagrantfile(lab)?;
     let dir = lab.state_dir();
     let path = dir.join("Vagrantfile");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        crate::state::ensure(lab)?;
+        crate::host::state::ensure(lab)?;
         std::fs::write(&path, text)?;
     }
     Ok(())

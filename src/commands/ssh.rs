@@ -6,10 +6,10 @@ use std::io::IsTerminal as _;
 use anyhow::Context as _;
 
 use crate::cli::SshArgs;
-use crate::config::Lab;
-use crate::discover::{remote_command, session};
-use crate::runner::Tool;
-use crate::vagrant;
+use crate::model::Lab;
+use crate::tools::ssh::{remote_command, session};
+use crate::process::runner::Tool;
+use crate::tools::vagrant;
 
 /// The remote command's exit code, handed on as lab's own.
 #[derive(Debug, thiserror::Error)]

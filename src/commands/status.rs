@@ -5,9 +5,9 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::config::{EngineDriver, Lab, Mode, Role};
-use crate::observe::{self, Observed};
-use crate::runner::Tool;
+use crate::model::{EngineDriver, Lab, Mode, Role};
+use crate::reconcile::observe::{self, Observed};
+use crate::process::runner::Tool;
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -63,7 +63,7 @@ fn row(
     lab: &Lab,
     seen: &Observed,
     address: Option<&Result<Ipv4Addr, String>>,
-    m: &crate::config::Machine,
+    m: &crate::model::Machine,
 ) -> Row {
     let vm = seen.vm(&m.name);
     let (engine, url, engine_problem) = match lab.engine {
@@ -183,9 +183,9 @@ pub struct LabRow {
 
 /// `lab status --all`: every lab recorded on this host.
 pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
-    let registry = crate::registry::path()?;
+    let registry = crate::host::registry::path()?;
     if args.prune {
-        for gone in crate::registry::prune(&registry)? {
+        for gone in crate::host::registry::prune(&registry)? {
             eprintln!(
                 "forgot lab `{}`: {} is gone",
                 gone.name,
@@ -193,7 +193,7 @@ pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let entries = crate::registry::load(&registry)?;
+    let entries = crate::host::registry::load(&registry)?;
     let runner = super::reader(&[Tool::Vagrant])?;
     let mut rows = Vec::new();
     for entry in &entries {
@@ -213,7 +213,7 @@ pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
             rows.push(row);
             continue;
         }
-        match crate::config::load(&entry.file) {
+        match crate::model::load(&entry.file) {
             Ok(lab) => {
                 row.machines = lab.machines.len();
                 match observe::vms(&runner, &lab).await {

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use crate::cli::UpArgs;
-use crate::config::{EngineDriver, Lab, Role};
-use crate::execute::execute;
-use crate::hooks;
-use crate::observe::{self, Observed};
-use crate::plan;
-use crate::record::Record;
+use crate::model::{EngineDriver, Lab, Role};
+use crate::reconcile::execute::execute;
+use crate::reconcile::hooks;
+use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::plan;
+use crate::host::record::Record;
 use crate::ui::Ui;
 use anyhow::Context as _;
 
@@ -17,7 +17,7 @@ const UNFINISHED: &str = "vagrant-up.unfinished";
 
 /// Running machines whose private interface is missing.
 async fn half_made_machines(
-    runner: &crate::runner::Runner,
+    runner: &crate::process::runner::Runner,
     lab: &Lab,
     seen: &Observed,
 ) -> anyhow::Result<Vec<String>> {
@@ -33,10 +33,10 @@ async fn half_made_machines(
 /// A lab this lab.toml built under another name is taken down first:
 /// building beside it would leave it running with nothing to find it by.
 fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
-    let Some(old) = crate::record::elsewhere(lab).into_iter().next() else {
+    let Some(old) = crate::host::record::elsewhere(lab).into_iter().next() else {
         return Ok(());
     };
-    Err(crate::observe::NotOurs {
+    Err(crate::reconcile::observe::NotOurs {
         things: vec![format!(
             "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
             old.name, old.name
@@ -50,9 +50,9 @@ fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
 /// describes now. What bears the lab's names on this host but is not its
 /// own (another lab's container, the user's docker-machine VM) stops `up`
 /// here.
-async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
-    let dir = crate::state::ensure(lab)?;
-    let recorded = crate::record::load(&dir)?;
+async fn own(runner: &crate::process::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
+    let dir = crate::host::state::ensure(lab)?;
+    let recorded = crate::host::record::load(&dir)?;
     // A lab built before lab kept records: Vagrant's own ids show which
     // machines it made, and docker-machine entries on them are adopted.
     let adopt = recorded.is_none() && dir.join("Vagrantfile").exists();
@@ -61,20 +61,20 @@ async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Resu
     if lab.engine == EngineDriver::DockerMachine {
         let mut found = observe::docker_machines(runner, lab, &record).await?;
         if adopt {
-            let made = crate::record::vagrant_ids(lab);
+            let made = crate::host::record::vagrant_ids(lab);
             found.foreign.retain(|thing| {
                 let Some(m) = lab.machines.iter().find(|m| {
                     made.contains_key(&m.name)
-                        && thing.starts_with(&format!("docker-machine entry `{}` (driver {}", lab.dm_name(&m.name), crate::record::DRIVER))
+                        && thing.starts_with(&format!("docker-machine entry `{}` (driver {}", lab.dm_name(&m.name), crate::host::record::DRIVER))
                 }) else {
                     return true;
                 };
                 ui.say(&format!("{}'s docker-machine entry was made by an earlier lab; it is recorded as this lab's", m.name));
                 record.docker_machine.insert(
                     lab.dm_name(&m.name),
-                    crate::record::DmRecord {
+                    crate::host::record::DmRecord {
                         machine: m.name.clone(),
-                        driver: crate::record::DRIVER.into(),
+                        driver: crate::host::record::DRIVER.into(),
                         address: None,
                     },
                 );
@@ -89,7 +89,7 @@ async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Resu
             .foreign,
     );
     if !foreign.is_empty() {
-        return Err(crate::observe::NotOurs {
+        return Err(crate::reconcile::observe::NotOurs {
             things: foreign,
             file: lab.file.clone(),
         }
@@ -102,7 +102,7 @@ async fn own(runner: &crate::runner::Runner, lab: &Lab, ui: &Ui) -> anyhow::Resu
 /// Where each docker-machine entry the lab made points now, into the record.
 fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
     let dir = lab.state_dir();
-    let Some(mut record) = crate::record::load(&dir)? else {
+    let Some(mut record) = crate::host::record::load(&dir)? else {
         return Ok(());
     };
     let before = record.clone();
@@ -120,11 +120,11 @@ fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
 /// Vagrant's ids for the machines it made, into the record.
 fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
     let dir = lab.state_dir();
-    let Some(mut record) = crate::record::load(&dir)? else {
+    let Some(mut record) = crate::host::record::load(&dir)? else {
         return Ok(());
     };
     let before = record.clone();
-    for (machine, id) in crate::record::vagrant_ids(lab) {
+    for (machine, id) in crate::host::record::vagrant_ids(lab) {
         if let Some(made) = record.machines.get_mut(&machine) {
             made.vagrant_id = Some(id);
         }
@@ -153,9 +153,9 @@ pub async fn run(
     }
     let hooks = hooks::standard();
     let runner = super::runner(lab, &lab.tools(), timeout)?;
-    let _lock = crate::state::lock(lab, "up")?;
+    let _lock = crate::host::state::lock(lab, "up")?;
     not_renamed(lab)?;
-    let lab = &crate::registry::claim(&crate::registry::path()?, lab.clone())?;
+    let lab = &crate::host::registry::claim(&crate::host::registry::path()?, lab.clone())?;
     own(&runner, lab, &ui).await?;
     super::write_vagrantfile(lab)?;
 
@@ -180,7 +180,7 @@ pub async fn run(
     }
     if lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
         observe::box_or_image(&runner, lab, &mut seen).await?;
-        let record = crate::record::of(lab);
+        let record = crate::host::record::of(lab);
         seen.host_containers = observe::host_containers(&runner, lab, &record).await?.ours;
     }
     let machines_up = plan::machines_up(lab, &seen);
@@ -215,7 +215,7 @@ pub async fn run(
             break;
         }
         if lab.engine == EngineDriver::DockerMachine {
-            let record = crate::record::of(lab);
+            let record = crate::host::record::of(lab);
             seen.dm = observe::docker_machines(&runner, lab, &record).await?.ours;
         }
         seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);

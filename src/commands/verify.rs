@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use crate::cli::VerifyArgs;
-use crate::config::{Lab, Mode};
-use crate::engine::Engine;
-use crate::observe::{self, Observed};
-use crate::runner::Runner;
-use crate::verify::{self, on, words, Check, VerifyFailed};
+use crate::model::{Lab, Mode};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::{self, Observed};
+use crate::process::runner::Runner;
+use crate::checks::verify::{self, on, words, Check, VerifyFailed};
 
 /// Prints each check as it is made (or all as JSON at the end).
 struct Report {
@@ -55,7 +55,7 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> any
 
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!("{}", crate::check::report(&lab.name, &report.checks));
+        println!("{}", crate::checks::report::report(&lab.name, &report.checks));
     }
     if failed > 0 {
         return Err(VerifyFailed {
@@ -73,7 +73,7 @@ async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
     let info = words(&["info", "--format", "{{json .SystemStatus}}"]);
     let result = on(runner, &Engine::classic_swarm(lab), &info).await;
     let expected = lab.machines.len() - 1;
-    match result.map(|text| crate::swarm::parse_classic_status(&text)) {
+    match result.map(|text| crate::tools::swarm::parse_classic_status(&text)) {
         Ok(Some((nodes, healthy))) if nodes == expected && healthy == expected => Check::pass(
             "swarm nodes",
             format!("{healthy} of {expected} healthy (classic Swarm on {master})"),
@@ -143,8 +143,8 @@ async fn probe_steps(
     if lab.mode == Mode::Classic {
         // The seed's compose file made the overlay network; verify makes a
         // short-lived one when the lab has none.
-        let listed = on(runner, master, &crate::swarm::network_ls_args()).await;
-        if listed.is_ok_and(|t| crate::swarm::network_driver(&t, &lab.network).is_none()) {
+        let listed = on(runner, master, &crate::tools::swarm::network_ls_args()).await;
+        if listed.is_ok_and(|t| crate::tools::swarm::network_driver(&t, &lab.network).is_none()) {
             let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
             match on(runner, master, &args).await {
                 Ok(_) => *made_network = true,
@@ -154,7 +154,7 @@ async fn probe_steps(
     }
     for (machine, engine) in pair {
         let check =
-            crate::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file).await;
+            crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file).await;
         let ok = check.passed;
         report.add(check);
         if !ok {

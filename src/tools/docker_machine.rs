@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::runner::{Cmd, Tool};
+use crate::process::runner::{Cmd, Tool};
 
 /// One row of `docker-machine ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

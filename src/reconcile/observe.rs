@@ -8,14 +8,15 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::config::{EngineDriver, Lab, Mode};
-use crate::docker_machine::{self, DmMachine};
-use crate::engine::Engine;
-use crate::record::Record;
-use crate::runner::Runner;
-use crate::swarm::{self, SwarmInfo, SwarmNode};
-use crate::vagrant::{self, SshConfig, VmStatus};
-use crate::{discover, hooks::consul::CONTAINER};
+use crate::model::{EngineDriver, Lab, Mode};
+use crate::tools::docker_machine::{self, DmMachine};
+use crate::tools::engine::Engine;
+use crate::host::record::Record;
+use crate::process::runner::Runner;
+use crate::tools::swarm::{self, SwarmInfo, SwarmNode};
+use crate::tools::vagrant::{self, SshConfig, VmStatus};
+use crate::tools::ssh as discover;
+use crate::reconcile::hooks::consul::CONTAINER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -46,7 +47,7 @@ pub struct Observed {
     /// The driver of the lab's overlay network on the master, if it exists.
     pub network: Option<String>,
     /// Vagrant's installed boxes, when `vagrant up` is coming (VirtualBox).
-    pub boxes: Option<Vec<crate::vagrant::InstalledBox>>,
+    pub boxes: Option<Vec<crate::tools::vagrant::InstalledBox>>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
     pub image_present: Option<bool>,
     /// Docker provider: the host's containers of this lab's machines (named
@@ -403,17 +404,17 @@ pub async fn swarm_view(
 /// installed boxes, or whether the image is there.
 pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
     match lab.provider {
-        crate::config::Provider::Virtualbox => {
+        crate::model::Provider::Virtualbox => {
             let out = runner
-                .query(&crate::vagrant::box_list())
+                .query(&crate::tools::vagrant::box_list())
                 .await
                 .context("listing Vagrant's boxes")?;
-            seen.boxes = Some(crate::vagrant::parse_box_list(&out.stdout));
+            seen.boxes = Some(crate::tools::vagrant::parse_box_list(&out.stdout));
         }
-        crate::config::Provider::Docker => {
+        crate::model::Provider::Docker => {
             let image = lab.profile.image.clone().unwrap_or_default();
-            let inspect = crate::runner::Cmd::new(
-                crate::runner::Tool::Docker,
+            let inspect = crate::process::runner::Cmd::new(
+                crate::process::runner::Tool::Docker,
                 ["image", "inspect", "--format", "{{.Id}}", &image],
             );
             seen.image_present = Some(runner.query(&inspect).await.is_ok());
@@ -431,16 +432,16 @@ pub async fn host_containers(
     lab: &Lab,
     record: &Record,
 ) -> anyhow::Result<Found<Vec<String>>> {
-    if lab.provider != crate::config::Provider::Docker {
+    if lab.provider != crate::model::Provider::Docker {
         return Ok(Found::default());
     }
     let filter = format!("name={}-", lab.name);
     let format = format!(
         "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{}\"}}}}",
-        crate::record::LABEL
+        crate::host::record::LABEL
     );
-    let ps = crate::runner::Cmd::new(
-        crate::runner::Tool::Docker,
+    let ps = crate::process::runner::Cmd::new(
+        crate::process::runner::Tool::Docker,
         [
             "ps",
             "-a",
@@ -457,7 +458,7 @@ pub async fn host_containers(
         .context("listing the host's containers")?;
     // Vagrant's own ids count too: a lab made before lab kept a record.
     let mut record = record.clone();
-    for (machine, id) in crate::record::vagrant_ids(lab) {
+    for (machine, id) in crate::host::record::vagrant_ids(lab) {
         record
             .machines
             .entry(machine)
@@ -503,7 +504,7 @@ pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String
 /// Whether the lab's CA and client certificate are on disk.
 pub fn ca_ready(lab: &Lab) -> bool {
     let dir = lab.certs_dir();
-    [crate::tls::CA, crate::tls::CLIENT, crate::tls::CLIENT_KEY]
+    [crate::host::tls::CA, crate::host::tls::CLIENT, crate::host::tls::CLIENT_KEY]
         .iter()
         .all(|f| dir.join(f).exists())
 }
@@ -522,7 +523,7 @@ pub async fn everything(
         ..Observed::default()
     };
     if lab.engine == EngineDriver::DockerMachine {
-        let record = crate::record::of(lab);
+        let record = crate::host::record::of(lab);
         let (ips, dm) = tokio::try_join!(
             addresses(runner, lab, &ssh),
             docker_machines(runner, lab, &record)
@@ -563,7 +564,7 @@ pub async fn read_only(
         ..Observed::default()
     };
     if lab.engine == EngineDriver::DockerMachine {
-        let dm = docker_machines(runner, lab, &crate::record::of(lab)).await?;
+        let dm = docker_machines(runner, lab, &crate::host::record::of(lab)).await?;
         seen.dm = dm.ours;
         seen.foreign.extend(dm.foreign);
     }
@@ -606,7 +607,7 @@ mod tests {
     }
 
     fn lab(text: &str) -> Lab {
-        crate::config::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()
+        crate::model::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()
     }
 
     #[test]

@@ -8,11 +8,12 @@ use tokio::task::JoinSet;
 
 use std::time::Duration;
 
-use crate::engine::Engine;
-use crate::plan::{Action, Plan, Step};
-use crate::runner::Runner;
+use crate::tools::engine::Engine;
+use crate::reconcile::plan::{Action, Plan, Step};
+use crate::process::runner::Runner;
 use crate::ui::{Task, Ui};
-use crate::{swarm, tls};
+use crate::host::tls;
+use crate::tools::swarm;
 
 /// One machine's failed step.
 #[derive(Debug)]

@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tera::{Tera, Value};
 
-use crate::config::Lab;
+use crate::model::Lab;
 
-const TEMPLATE: &str = include_str!("../templates/Vagrantfile.tera");
+const TEMPLATE: &str = include_str!("../../templates/Vagrantfile.tera");
 
 #[derive(Serialize)]
 struct MachineView<'a> {
@@ -61,10 +61,10 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     // The lab's mark on its containers, once `lab up` has given it an id.
     ctx.insert(
         "lab_label",
-        &crate::record::load(&lab.state_dir())
+        &crate::host::record::load(&lab.state_dir())
             .ok()
             .flatten()
-            .map(|r| format!("{}={}", crate::record::LABEL, r.id)),
+            .map(|r| format!("{}={}", crate::host::record::LABEL, r.id)),
     );
     let mut text = tera
         .render("Vagrantfile", &ctx)
@@ -81,7 +81,7 @@ mod tests {
     use std::path::Path;
 
     fn lab(text: &str) -> Lab {
-        crate::config::parse(Path::new("lab.toml"), text).unwrap()
+        crate::model::parse(Path::new("lab.toml"), text).unwrap()
     }
 
     #[test]
@@ -133,11 +133,11 @@ mod tests {
     fn containers_carry_the_labs_id_once_it_has_one() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.toml");
-        let lab = crate::config::parse(&file, "provider = \"docker\"\nbox = \"debian-docker\"\n")
+        let lab = crate::model::parse(&file, "provider = \"docker\"\nbox = \"debian-docker\"\n")
             .unwrap();
         assert!(!vagrantfile(&lab).unwrap().contains("--label"));
-        crate::state::ensure(&lab).unwrap();
-        let record = crate::record::Record::new(&lab);
+        crate::host::state::ensure(&lab).unwrap();
+        let record = crate::host::record::Record::new(&lab);
         record.save(&lab.state_dir()).unwrap();
         let v = vagrantfile(&lab).unwrap();
         assert!(

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::config::{EngineDriver, Lab};
-use crate::docker_machine;
-use crate::hooks::ip_of;
-use crate::observe::Observed;
-use crate::runner::{quote, Cmd, Runner, Tool};
+use crate::model::{EngineDriver, Lab};
+use crate::tools::docker_machine;
+use crate::reconcile::hooks::ip_of;
+use crate::reconcile::observe::Observed;
+use crate::process::runner::{quote, Cmd, Runner, Tool};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "via", rename_all = "kebab-case")]
@@ -126,7 +126,7 @@ impl Engine {
 /// Where `lab up` notes a native engine's address for `lab env`, which so
 /// needs neither Vagrant nor ssh.
 pub fn url_file(lab: &Lab, machine: &str) -> PathBuf {
-    crate::tls::server_dir(&lab.certs_dir(), machine).join("url")
+    crate::host::tls::server_dir(&lab.certs_dir(), machine).join("url")
 }
 
 /// A native engine as the last `lab up` left it.
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn native_engines_are_reached_with_labs_certificates() {
-        let lab = crate::config::parse(
+        let lab = crate::model::parse(
             Path::new("/srv/class/lab.toml"),
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 2400\n",
         )
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn docker_machine_engines_read_their_flags_when_run() {
-        let lab = crate::config::parse(Path::new("lab.toml"), "box = \"x/y\"\n").unwrap();
+        let lab = crate::model::parse(Path::new("lab.toml"), "box = \"x/y\"\n").unwrap();
         let engine = Engine::of(&lab, &Observed::default(), "consul");
         assert_eq!(engine.to_string(), "docker $(docker-machine config consul)");
         assert!(engine.env().is_empty());

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Lab, Machine, Role};
+use crate::model::{Lab, Machine, Role};
 
 const FILE: &str = "record.json";
 /// The label on every container made for the lab.
@@ -85,7 +85,7 @@ impl Record {
                     role: Some(m.role),
                     vagrant_id: None,
                 });
-            if lab.engine == crate::config::EngineDriver::DockerMachine {
+            if lab.engine == crate::model::EngineDriver::DockerMachine {
                 self.docker_machine
                     .entry(lab.dm_name(&m.name))
                     .or_insert_with(|| DmRecord {
@@ -122,7 +122,7 @@ impl Record {
     pub fn lab(&self, today: &Lab) -> Lab {
         let mut lab = today.clone();
         lab.name.clone_from(&self.name);
-        if let Ok(subnet) = crate::config::parse_subnet(&self.subnet) {
+        if let Ok(subnet) = crate::model::parse_subnet(&self.subnet) {
             lab.subnet = subnet;
         }
         if lab.name != today.name {
@@ -152,7 +152,7 @@ impl Record {
         let text = serde_json::to_string_pretty(self)?;
         {
             use std::io::Write as _;
-            let mut file = crate::state::private_file(&tmp, false)
+            let mut file = crate::host::state::private_file(&tmp, false)
                 .with_context(|| format!("writing {}", tmp.display()))?;
             file.write_all(text.as_bytes())
                 .and_then(|()| file.sync_all())
@@ -232,7 +232,7 @@ mod tests {
     fn lab_in(dir: &Path, text: &str) -> Lab {
         let file = dir.join("lab.toml");
         std::fs::write(&file, text).unwrap();
-        crate::config::parse(&file, text).unwrap()
+        crate::model::parse(&file, text).unwrap()
     }
 
     #[test]
@@ -271,7 +271,7 @@ mod tests {
             dir.path(),
             "name = \"old\"\nbox = \"x/y\"\n[swarm]\nnodes = 1\n",
         );
-        crate::state::ensure(&old).unwrap();
+        crate::host::state::ensure(&old).unwrap();
         let mut record = Record::new(&old);
         record.claim(&old);
         record.save(&old.state_dir()).unwrap();
@@ -287,7 +287,7 @@ mod tests {
         // Another lab.toml's record in the same directory is not this lab's.
         let other_file = dir.path().join("other.toml");
         std::fs::write(&other_file, "name = \"x\"\nbox = \"x/y\"\n").unwrap();
-        let other = crate::config::load(&other_file).unwrap();
+        let other = crate::model::load(&other_file).unwrap();
         assert!(elsewhere(&other).is_empty());
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::config::Lab;
+use crate::model::Lab;
 
 /// Another lab command is working on this lab.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +133,7 @@ mod tests {
     fn a_second_holder_is_refused_and_the_lock_comes_back_when_released() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.toml");
-        let lab = crate::config::parse(&file, "box = \"x/y\"\n").unwrap();
+        let lab = crate::model::parse(&file, "box = \"x/y\"\n").unwrap();
         let first = lock(&lab, "up").unwrap();
         let err = lock(&lab, "destroy").unwrap_err();
         let busy = err.downcast_ref::<Busy>().expect("a Busy error");
@@ -150,7 +150,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.toml");
-        let lab = crate::config::parse(&file, "name = \"p\"\nbox = \"x/y\"\n").unwrap();
+        let lab = crate::model::parse(&file, "name = \"p\"\nbox = \"x/y\"\n").unwrap();
         std::fs::create_dir(lab.state_dir()).unwrap();
         std::fs::set_permissions(lab.state_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let state = ensure(&lab).unwrap();

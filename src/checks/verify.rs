@@ -2,11 +2,11 @@
 //! line a person reads and a record a script parses; probes lab starts are
 //! removed afterwards, also when a check fails.
 
-pub use crate::check::Check;
-use crate::config::{Lab, Mode, Role};
-use crate::engine::Engine;
-use crate::observe::Observed;
-use crate::runner::Runner;
+pub use crate::checks::report::Check;
+use crate::model::{Lab, Mode, Role};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::Observed;
+use crate::process::runner::Runner;
 
 /// At least one check failed; each is in the report already printed.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +49,8 @@ pub fn static_checks(lab: &Lab, seen: &Observed) -> Vec<Check> {
         .collect();
     checks.push(if unusable.is_empty() {
         let how = match lab.engine {
-            crate::config::EngineDriver::Native => "over TLS with the lab's certificates",
-            crate::config::EngineDriver::DockerMachine => "registered with docker-machine",
+            crate::model::EngineDriver::Native => "over TLS with the lab's certificates",
+            crate::model::EngineDriver::DockerMachine => "registered with docker-machine",
         };
         Check::pass(
             "engines answer",
@@ -192,12 +192,12 @@ pub fn words(list: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::swarm::{SwarmInfo, SwarmNode};
-    use crate::vagrant::VmStatus;
+    use crate::tools::swarm::{SwarmInfo, SwarmNode};
+    use crate::tools::vagrant::VmStatus;
     use std::path::Path;
 
     fn lab(nodes: u32) -> Lab {
-        crate::config::parse(
+        crate::model::parse(
             Path::new("lab.toml"),
             &format!("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = {nodes}\n"),
         )

@@ -64,10 +64,10 @@ pub fn ca_key_path(dir: &Path) -> PathBuf {
 }
 
 pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
-    crate::state::private_dir(dir)?;
+    crate::host::state::private_dir(dir)?;
     let (ca, ca_key) = (dir.join(CA), ca_key_path(dir));
     if let Some(key_dir) = ca_key.parent() {
-        crate::state::private_dir(key_dir)?;
+        crate::host::state::private_dir(key_dir)?;
     }
     // Where an earlier lab kept it.
     let old = dir.join(CA_KEY);

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::Lab;
-use crate::runner::{Cmd, Tool};
+use crate::model::Lab;
+use crate::process::runner::{Cmd, Tool};
 
 /// One machine's line in `vagrant status --machine-readable`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

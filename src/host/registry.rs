@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
+use crate::model::{parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -41,7 +41,7 @@ impl Entry {
         if !self.names.is_empty() {
             return self.names.clone();
         }
-        crate::config::load(&self.file)
+        crate::model::load(&self.file)
             .map(|lab| global_names(&lab))
             .unwrap_or_default()
     }
@@ -116,7 +116,7 @@ struct Locked {
 
 fn lock(path: &Path) -> anyhow::Result<Locked> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    crate::state::private_dir(dir)?;
+    crate::host::state::private_dir(dir)?;
     let lock_path = path.with_extension("lock");
     let file = OpenOptions::new()
         .write(true)
@@ -302,7 +302,7 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         let file = dir.join("lab.toml");
         std::fs::write(&file, text).unwrap();
-        crate::config::parse(&file, text).unwrap()
+        crate::model::parse(&file, text).unwrap()
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use regex::Regex;
 
-use crate::runner::{Cmd, RunError, Runner, Tool};
-use crate::vagrant::SshConfig;
+use crate::process::runner::{Cmd, RunError, Runner, Tool};
+use crate::tools::vagrant::SshConfig;
 
 /// An ssh command through Vagrant's settings for `ssh`. The remote side
 /// hands `remote` to a shell, so callers quote it (see [`remote_command`]).

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::Lab;
-use crate::engine::Engine;
-use crate::hooks::Hook;
-use crate::observe::Observed;
-use crate::runner::{quote, Cmd};
-use crate::vagrant;
+use crate::model::Lab;
+use crate::tools::engine::Engine;
+use crate::reconcile::hooks::Hook;
+use crate::reconcile::observe::Observed;
+use crate::process::runner::{quote, Cmd};
+use crate::tools::vagrant;
 
 /// Steps of one stage run at the same time, one task per machine; a stage
 /// starts only when the one before it has finished without error.
@@ -79,7 +79,7 @@ pub enum Action {
     /// that other users of the host could read.
     SwarmJoin {
         node: Engine,
-        node_ssh: crate::vagrant::SshConfig,
+        node_ssh: crate::tools::vagrant::SshConfig,
         manager: Engine,
         advertise: String,
         manager_addr: String,
@@ -114,7 +114,7 @@ impl fmt::Display for Action {
                 f,
                 "issue {machine}'s server certificate for {} in {}",
                 names.join(", "),
-                crate::tls::server_dir(dir, machine).display()
+                crate::host::tls::server_dir(dir, machine).display()
             ),
             Action::WriteFile { path, .. } => write!(f, "write {}", path.display()),
             Action::Upload { command, from } => {
@@ -132,7 +132,7 @@ impl fmt::Display for Action {
             } => write!(
                 f,
                 "{manager} swarm join-token -q worker | {}",
-                crate::swarm::join_over_ssh(node_ssh, advertise, manager_addr)
+                crate::tools::swarm::join_over_ssh(node_ssh, advertise, manager_addr)
             ),
         }
     }
@@ -217,11 +217,11 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     }
     let mut steps = lost_containers(lab, seen, stage::MACHINES);
     let missing = match lab.provider {
-        crate::config::Provider::Virtualbox => seen
+        crate::model::Provider::Virtualbox => seen
             .boxes
             .as_ref()
             .is_some_and(|b| !lab.profile.is_installed(b)),
-        crate::config::Provider::Docker => seen.image_present == Some(false),
+        crate::model::Provider::Docker => seen.image_present == Some(false),
     };
     if missing {
         if let Some(add) = lab.profile.local_add(&lab.root, lab.provider) {
@@ -266,7 +266,7 @@ fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
                 reason: format!("Vagrant lost track of {}'s container ({state})", m.name),
                 action: Action::Run {
                     command: Cmd::new(
-                        crate::runner::Tool::Docker,
+                        crate::process::runner::Tool::Docker,
                         ["rm", "-f", "-v", container.as_str()],
                     ),
                 },
@@ -370,13 +370,13 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker_machine::DmMachine;
-    use crate::observe::ContainerState;
-    use crate::vagrant::{SshConfig, VmStatus};
+    use crate::tools::docker_machine::DmMachine;
+    use crate::reconcile::observe::ContainerState;
+    use crate::tools::vagrant::{SshConfig, VmStatus};
     use std::path::Path;
 
     fn lab() -> Lab {
-        crate::config::parse(
+        crate::model::parse(
             Path::new("/nonexistent/lab.toml"),
             "box = \"x/y\"\n[swarm]\nnodes = 1\n",
         )
@@ -431,7 +431,7 @@ mod tests {
     #[test]
     fn a_finished_lab_plans_nothing() {
         let lab = lab();
-        assert!(up(&lab, &all_done(&lab), &crate::hooks::standard()).is_empty());
+        assert!(up(&lab, &all_done(&lab), &crate::reconcile::hooks::standard()).is_empty());
     }
 
     #[test]
@@ -440,7 +440,7 @@ mod tests {
         let mut seen = all_done(&lab);
         seen.dm.clear();
         seen.consul_container = ContainerState::Unknown;
-        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let stages: Vec<Vec<String>> = plan
             .stages()
             .iter()
@@ -460,7 +460,7 @@ mod tests {
     }
 
     fn parse(text: &str) -> Lab {
-        crate::config::parse(Path::new("/nonexistent/lab.toml"), text).unwrap()
+        crate::model::parse(Path::new("/nonexistent/lab.toml"), text).unwrap()
     }
 
     #[test]
@@ -469,7 +469,7 @@ mod tests {
         let mut seen = all_done(&lab);
         seen.dm.clear();
         seen.consul_container = ContainerState::Unknown;
-        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let by_stage: Vec<(u8, String)> = plan
             .steps
             .iter()
@@ -515,7 +515,7 @@ mod tests {
         let mut seen = all_done(&lab);
         seen.dm.clear();
         seen.consul_container = ContainerState::Unknown;
-        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let consul: Vec<&Step> = plan.steps.iter().filter(|s| s.hook == "consul").collect();
         assert_eq!(consul.len(), 1);
         assert_eq!(consul[0].stage, stage::CONSUL_SERVICE);
@@ -583,7 +583,7 @@ mod tests {
         node.docker = "Unknown".into();
         node.error =
             "Unable to query docker version: Cannot connect to the docker engine endpoint".into();
-        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let shown = commands(&plan);
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert_eq!(shown[0], "swarm-node01 docker-machine rm -y swarm-node01");
@@ -602,7 +602,7 @@ mod tests {
         let mut seen = all_done(&lab);
         seen.ips
             .insert("swarm-master".into(), "10.0.0.99".parse().unwrap());
-        let shown = commands(&up(&lab, &seen, &crate::hooks::standard()));
+        let shown = commands(&up(&lab, &seen, &crate::reconcile::hooks::standard()));
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert!(shown[1].contains("--generic-ip-address 10.0.0.99"));
     }
@@ -613,7 +613,7 @@ mod tests {
         let mut seen = all_done(&lab);
         seen.vms[2].state = "poweroff".into();
         seen.consul_container = ContainerState::Stopped;
-        let plan = up(&lab, &seen, &crate::hooks::standard());
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let shown = commands(&plan);
         assert_eq!(
             shown[0],
@@ -631,7 +631,7 @@ mod tests {
         let lab = lab();
         let mut seen = all_done(&lab);
         seen.dm.remove("swarm-node01");
-        let shown = commands(&destroy(&lab, &seen, &crate::hooks::standard()));
+        let shown = commands(&destroy(&lab, &seen, &crate::reconcile::hooks::standard()));
         assert_eq!(
             shown,
             [
@@ -641,9 +641,9 @@ mod tests {
             ]
         );
         let nothing = Observed {
-            vms: crate::observe::none_created(&lab),
+            vms: crate::reconcile::observe::none_created(&lab),
             ..Observed::default()
         };
-        assert!(destroy(&lab, &nothing, &crate::hooks::standard()).is_empty());
+        assert!(destroy(&lab, &nothing, &crate::reconcile::hooks::standard()).is_empty());
     }
 }

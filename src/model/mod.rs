@@ -1,4 +1,5 @@
-//! `lab.toml`: parsing, defaults and validation into a [`Lab`].
+//! Layer 0, the model: `lab.toml` parsed, defaulted and validated into a
+//! [`Lab`], and the box profiles. Depends on nothing above it.
 //!
 //! Every error names the file, line and column of the offending value, so
 //! students can fix an instructor's file without reading Rust.
@@ -10,7 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::boxes::{self, BoxProfile};
+pub mod boxes;
+
+use boxes::BoxProfile;
 
 /// Machine names must be valid docker-machine names (its regex is
 /// `^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$`) and valid hostnames.
@@ -238,7 +241,7 @@ pub struct Lab {
     /// The image `lab verify` runs its probes from.
     pub probe_image: String,
     /// ssh commands that fail for a passing reason are tried again so.
-    pub retry: crate::runner::Retry,
+    pub retry: crate::process::runner::Retry,
     /// consul (when enabled) first, then the master, then the nodes: the order
     /// they are built in.
     pub machines: Vec<Machine>,
@@ -270,8 +273,8 @@ impl Lab {
     }
 
     /// The programs `lab up` and `lab destroy` drive for this lab.
-    pub fn tools(&self) -> Vec<crate::runner::Tool> {
-        use crate::runner::Tool;
+    pub fn tools(&self) -> Vec<crate::process::runner::Tool> {
+        use crate::process::runner::Tool;
         let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
         if self.engine == EngineDriver::DockerMachine {
             tools.push(Tool::DockerMachine);
@@ -543,19 +546,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => "busybox:latest".to_string(),
     };
 
-    let retry = crate::runner::Retry {
+    let retry = crate::process::runner::Retry {
         attempts: match &raw.retries.attempts {
             Some(a) if *a.get_ref() == 0 => {
                 return Err(src.error(a, "retries.attempts counts the first try too: at least 1"))
             }
             Some(a) => *a.get_ref(),
-            None => crate::runner::Retry::default().attempts,
+            None => crate::process::runner::Retry::default().attempts,
         },
         backoff: raw
             .retries
             .backoff_seconds
             .as_ref()
-            .map_or(crate::runner::Retry::default().backoff, |b| {
+            .map_or(crate::process::runner::Retry::default().backoff, |b| {
                 std::time::Duration::from_secs(*b.get_ref())
             }),
     };
@@ -899,7 +902,7 @@ mod tests {
         assert!(err.message.contains("mode = \"swarm\""), "{err}");
         let lab = parse_str("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n").unwrap();
         assert_eq!((lab.engine, lab.mode), (EngineDriver::Native, Mode::Swarm));
-        assert!(!lab.tools().contains(&crate::runner::Tool::DockerMachine));
+        assert!(!lab.tools().contains(&crate::process::runner::Tool::DockerMachine));
     }
 
     #[test]

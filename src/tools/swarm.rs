@@ -119,13 +119,13 @@ const JOIN: &str =
 /// ssh to the node, running `docker swarm join` there with the token read
 /// from stdin.
 pub fn join_over_ssh(
-    node: &crate::vagrant::SshConfig,
+    node: &crate::tools::vagrant::SshConfig,
     advertise: &str,
     manager: &str,
-) -> crate::runner::Cmd {
-    crate::discover::ssh(
+) -> crate::process::runner::Cmd {
+    crate::tools::ssh::ssh(
         node,
-        &crate::discover::remote_command(&["sudo", "sh", "-c", JOIN, "sh", advertise, manager]),
+        &crate::tools::ssh::remote_command(&["sudo", "sh", "-c", JOIN, "sh", advertise, manager]),
     )
 }
 

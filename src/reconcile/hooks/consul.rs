@@ -1,10 +1,10 @@
 //! Runs the Consul server on the consul machine's engine, as the seed's
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
-use crate::config::{Lab, Machine, Role};
-use crate::engine::Engine;
-use crate::observe::{ContainerState, Observed};
-use crate::plan::{stage, Action, Step};
+use crate::model::{Lab, Machine, Role};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::{ContainerState, Observed};
+use crate::reconcile::plan::{stage, Action, Step};
 
 use super::Hook;
 

@@ -1,10 +1,10 @@
 //! Registers each machine with docker-machine's generic driver, as the
 //! seed's after-up triggers did, and unregisters it before destroy.
 
-use crate::config::{EngineDriver, Lab, Machine, Mode, Role};
-use crate::docker_machine::{self, CreateSpec, SwarmFlags};
-use crate::observe::Observed;
-use crate::plan::{stage, Action, Step};
+use crate::model::{EngineDriver, Lab, Machine, Mode, Role};
+use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
+use crate::reconcile::observe::Observed;
+use crate::reconcile::plan::{stage, Action, Step};
 
 use super::{ip_of, key_of, Hook};
 

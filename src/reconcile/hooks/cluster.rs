@@ -2,11 +2,11 @@
 //! and the lab gets an attachable overlay network, the modern form of the
 //! seed's Consul-backed cluster.
 
-use crate::config::{Lab, Machine, Mode, Role};
-use crate::engine::Engine;
-use crate::observe::Observed;
-use crate::plan::{stage, Action, Step};
-use crate::swarm;
+use crate::model::{Lab, Machine, Mode, Role};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::Observed;
+use crate::reconcile::plan::{stage, Action, Step};
+use crate::tools::swarm;
 
 use super::{ip_of, Hook};
 
@@ -167,11 +167,11 @@ impl Hook for Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::swarm::{SwarmInfo, SwarmNode};
+    use crate::tools::swarm::{SwarmInfo, SwarmNode};
     use std::path::Path;
 
     fn lab() -> Lab {
-        crate::config::parse(
+        crate::model::parse(
             Path::new("lab.toml"),
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 2\n",
         )

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use crate::check::Check;
-use crate::engine::Engine;
-use crate::runner::{Cmd, Runner, Tool};
-use crate::verify::{on, words};
+use crate::checks::report::Check;
+use crate::tools::engine::Engine;
+use crate::process::runner::{Cmd, Runner, Tool};
+use crate::checks::verify::{on, words};
 
 /// `image` on `machine`: there already, loaded from this host, or pulled.
 /// `archive` caches the host's `docker save` for the next machine.

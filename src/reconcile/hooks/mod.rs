@@ -5,14 +5,14 @@
 //! new kind of step (another discovery backend, say) is one new hook here.
 
 pub mod consul;
-pub mod docker_machine;
-pub mod native_engine;
-pub mod swarm_mode;
+pub mod cluster;
+pub mod provision;
+pub mod register;
 
-use crate::config::{Lab, Machine};
-use crate::docker_machine::absolute_key;
-use crate::observe::Observed;
-use crate::plan::Step;
+use crate::model::{Lab, Machine};
+use crate::tools::docker_machine::absolute_key;
+use crate::reconcile::observe::Observed;
+use crate::reconcile::plan::Step;
 
 pub trait Hook: Send + Sync {
     fn name(&self) -> &'static str;
@@ -28,10 +28,10 @@ pub trait Hook: Send + Sync {
 /// nothing for a lab whose engine driver or mode it does not serve.
 pub fn standard() -> Vec<Box<dyn Hook>> {
     vec![
-        Box::new(docker_machine::Register),
-        Box::new(native_engine::Provision),
+        Box::new(register::Register),
+        Box::new(provision::Provision),
         Box::new(consul::Server),
-        Box::new(swarm_mode::Cluster),
+        Box::new(cluster::Cluster),
     ]
 }
 
@@ -52,11 +52,11 @@ pub fn key_of(seen: &Observed, machine: &str) -> String {
 }
 
 /// Vagrant's SSH settings for a machine, or placeholders while they are unknown.
-pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::vagrant::SshConfig {
+pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::tools::vagrant::SshConfig {
     seen.ssh
         .get(machine)
         .cloned()
-        .unwrap_or_else(|| crate::vagrant::SshConfig {
+        .unwrap_or_else(|| crate::tools::vagrant::SshConfig {
             host: machine.to_string(),
             hostname: format!("<{machine} ssh address>"),
             user: lab.profile.user.clone(),

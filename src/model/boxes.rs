@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::Provider;
+use crate::model::Provider;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -56,16 +56,16 @@ impl BoxProfile {
     /// The command that puts this box (or image) on the host from its local
     /// copy, the file first, then the class server; `None` when the profile
     /// names neither or the file is not there.
-    pub fn local_add(&self, root: &Path, provider: Provider) -> Option<crate::runner::Cmd> {
+    pub fn local_add(&self, root: &Path, provider: Provider) -> Option<crate::process::runner::Cmd> {
         match provider {
             Provider::Virtualbox => {
                 let name = self.vagrant_box.as_deref()?;
                 let file = self.box_file.as_ref().map(|f| root.join(f));
                 match (file, &self.box_url) {
                     (Some(file), _) if file.exists() => {
-                        Some(crate::vagrant::box_add_file(name, &file))
+                        Some(crate::tools::vagrant::box_add_file(name, &file))
                     }
-                    (_, Some(url)) => Some(crate::vagrant::box_add_url(
+                    (_, Some(url)) => Some(crate::tools::vagrant::box_add_url(
                         url,
                         self.box_version.as_deref(),
                     )),
@@ -75,8 +75,8 @@ impl BoxProfile {
             Provider::Docker => {
                 let file = root.join(self.image_file.as_ref()?);
                 file.exists().then(|| {
-                    crate::runner::Cmd::new(
-                        crate::runner::Tool::Docker,
+                    crate::process::runner::Cmd::new(
+                        crate::process::runner::Tool::Docker,
                         ["load".to_string(), "-i".into(), file.display().to_string()],
                     )
                 })
@@ -85,7 +85,7 @@ impl BoxProfile {
     }
 
     /// Whether Vagrant's installed boxes hold this profile's box.
-    pub fn is_installed(&self, boxes: &[crate::vagrant::InstalledBox]) -> bool {
+    pub fn is_installed(&self, boxes: &[crate::tools::vagrant::InstalledBox]) -> bool {
         boxes.iter().any(|b| {
             Some(b.name.as_str()) == self.vagrant_box.as_deref()
                 && self.box_version.as_deref().is_none_or(|v| v == b.version)
@@ -108,12 +108,12 @@ fn default_ssh_port() -> u16 {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("ubuntu1504", include_str!("../boxes/ubuntu1504.toml")),
-    ("ubuntu2204", include_str!("../boxes/ubuntu2204.toml")),
-    ("debian-docker", include_str!("../boxes/debian-docker.toml")),
+    ("ubuntu1504", include_str!("../../boxes/ubuntu1504.toml")),
+    ("ubuntu2204", include_str!("../../boxes/ubuntu2204.toml")),
+    ("debian-docker", include_str!("../../boxes/debian-docker.toml")),
     (
         "debian-systemd",
-        include_str!("../boxes/debian-systemd.toml"),
+        include_str!("../../boxes/debian-systemd.toml"),
     ),
 ];
 

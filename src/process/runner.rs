@@ -478,9 +478,9 @@ impl Runner {
     /// Appends every command and its output to `path`.
     pub fn with_log(mut self, path: PathBuf) -> anyhow::Result<Runner> {
         if let Some(dir) = path.parent() {
-            crate::state::private_dir(dir)?;
+            crate::host::state::private_dir(dir)?;
         }
-        let file = crate::state::private_file(&path, true)?;
+        let file = crate::host::state::private_file(&path, true)?;
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)
@@ -532,7 +532,7 @@ impl Runner {
             // Its own group, so that stopping it stops what it started.
             .process_group(0)
             .kill_on_drop(true);
-        if crate::children::interrupted() {
+        if crate::process::children::interrupted() {
             return Err(RunError::Interrupted { line });
         }
         let started = Instant::now();
@@ -540,7 +540,7 @@ impl Runner {
             line: line.clone(),
             source,
         })?;
-        let group = crate::children::Group::track(child.id());
+        let group = crate::process::children::Group::track(child.id());
         if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
             use tokio::io::AsyncWriteExt as _;
             let input = input.to_vec();
@@ -603,7 +603,7 @@ impl Runner {
         // The caller gets stdout as it is (a token it asked for); the log
         // and any error only what may be shown.
         let (shown, err) = (cmd.shown_stdout(&out), cmd.redact(&err));
-        if crate::children::interrupted() && !status.success() {
+        if crate::process::children::interrupted() && !status.success() {
             self.write_log(&line, &shown, &err, "interrupted", started.elapsed());
             return Err(RunError::Interrupted { line });
         }

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use crate::config::{EngineDriver, Lab, Machine};
-use crate::discover::{remote_command, ssh};
-use crate::engine::Engine;
-use crate::observe::Observed;
-use crate::plan::{stage, Action, Step};
-use crate::tls;
+use crate::model::{EngineDriver, Lab, Machine};
+use crate::tools::ssh::{remote_command, ssh};
+use crate::tools::engine::Engine;
+use crate::reconcile::observe::Observed;
+use crate::reconcile::plan::{stage, Action, Step};
+use crate::host::tls;
 
 use super::{ip_of, ssh_of, Hook};
 
@@ -151,7 +151,7 @@ impl Hook for Provision {
             (
                 "`lab env` reads the engine's address from here",
                 Action::WriteFile {
-                    path: crate::engine::url_file(lab, name),
+                    path: crate::tools::engine::url_file(lab, name),
                     text: format!("tcp://{ip}:{}\n", lab.docker_port),
                 },
             ),
@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn lab() -> Lab {
-        crate::config::parse(
+        crate::model::parse(
             std::path::Path::new("/class/lab.toml"),
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\nengine_opts = [\"log-opt=tag=a b\"]\n",
         )

@@ -1,8 +1,8 @@
 //! Exit codes, documented in `lab --help` and README.md.
 
 use crate::commands::env::UnknownMachine;
-use crate::config::{ConfigError, ConfigMissing};
-use crate::runner::MissingTools;
+use crate::model::{ConfigError, ConfigMissing};
+use crate::process::runner::MissingTools;
 
 pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
@@ -22,22 +22,22 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<ConfigError>()
             || cause.is::<ConfigMissing>()
-            || cause.is::<crate::registry::Clash>()
-            || cause.is::<crate::registry::Invalid>()
-            || cause.is::<crate::observe::NotOurs>()
+            || cause.is::<crate::host::registry::Clash>()
+            || cause.is::<crate::host::registry::Invalid>()
+            || cause.is::<crate::reconcile::observe::NotOurs>()
         {
             return CONFIG;
         }
         if cause.is::<MissingTools>() {
             return MISSING_TOOL;
         }
-        if cause.is::<crate::state::Busy>() {
+        if cause.is::<crate::host::state::Busy>() {
             return BUSY;
         }
         if cause.is::<crate::commands::doctor::DoctorFailed>() {
             return DOCTOR_FAILED;
         }
-        if cause.is::<crate::verify::VerifyFailed>() {
+        if cause.is::<crate::checks::verify::VerifyFailed>() {
             return VERIFY_FAILED;
         }
         if cause.is::<UnknownMachine>() {

@@ -1,0 +1,6 @@
+//! Layer 1, the process seam: every external program runs through here,
+//! as an argument vector, logged, limited in time, stopped with everything
+//! it started. Knows nothing of labs beyond the model.
+
+pub mod children;
+pub mod runner;

@@ -1,0 +1,8 @@
+//! Layer 4, reconciliation: observe what is there, plan the steps that
+//! bring it where lab.toml says (plans are data), execute them. The
+//! lifecycle hooks live here.
+
+pub mod execute;
+pub mod hooks;
+pub mod observe;
+pub mod plan;

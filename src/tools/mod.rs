@@ -1,0 +1,9 @@
+//! Layer 2, tool adapters: the command lines of vagrant, docker-machine,
+//! ssh, docker's swarm and a machine's engine, and pure parsers of what
+//! they print, tested on the real transcripts.
+
+pub mod docker_machine;
+pub mod engine;
+pub mod ssh;
+pub mod swarm;
+pub mod vagrant;
