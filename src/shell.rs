@@ -173,8 +173,8 @@ pub fn render_handout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::docker_machine::parse_env;
     use crate::testdata::dm_stdout;
+    use crate::tools::docker_machine::parse_env;
 
     fn run(program: &str, script: &str) -> String {
         let out = std::process::Command::new(program)

@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 
-use crate::model::{parse_subnet, Subnet};
 use crate::host::registry::overlaps;
+use crate::model::{parse_subnet, Subnet};
 
 /// `VBoxManage --version` prints `6.1.38r153438`.
 pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::checks::report::Check;
-use crate::tools::engine::Engine;
-use crate::process::runner::{Cmd, Runner, Tool};
 use crate::checks::verify::{on, words};
+use crate::process::runner::{Cmd, Runner, Tool};
+use crate::tools::engine::Engine;
 
 /// `image` on `machine`: there already, loaded from this host, or pulled.
 /// `archive` caches the host's `docker save` for the next machine.

@@ -3,18 +3,11 @@
 //! removed afterwards, also when a check fails.
 
 pub use crate::checks::report::Check;
+pub use crate::error::VerifyFailed;
 use crate::model::{Lab, Mode, Role};
-use crate::tools::engine::Engine;
-use crate::reconcile::observe::Observed;
 use crate::process::runner::Runner;
-
-/// At least one check failed; each is in the report already printed.
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} of {total} checks failed\nhint: `lab up` redoes what is missing; `lab status` shows each machine")]
-pub struct VerifyFailed {
-    pub failed: usize,
-    pub total: usize,
-}
+use crate::reconcile::observe::Observed;
+use crate::tools::engine::Engine;
 
 /// Checks that need only what was observed: machines, engines, swarm
 /// members, the overlay network.

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
+use crate::checks::verify::{on, words};
 use crate::cli::DeployArgs;
 use crate::model::{Lab, Mode, Role};
-use crate::tools::engine::Engine;
-use crate::reconcile::observe::{self, Observed};
 use crate::process::runner::Runner;
+use crate::reconcile::observe::{self, Observed};
+use crate::tools::engine::Engine;
 use crate::tools::swarm;
-use crate::checks::verify::{on, words};
 
 /// How long the services get to start on their nodes.
 const CONVERGE: Duration = Duration::from_secs(180);
@@ -98,7 +98,8 @@ async fn swarm_mode(
         let archive = archive_dir.join(format!("deploy-image-{i}.tar"));
         for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
             let engine = Engine::of(lab, seen, &m.name);
-            let check = crate::checks::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
+            let check =
+                crate::checks::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
             if !check.passed {
                 problems.push(check.detail);
             }

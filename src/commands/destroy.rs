@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crate::cli::PlanArgs;
 use crate::model::{EngineDriver, Lab};
+use crate::process::runner::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan::{self, Plan};
-use crate::process::runner::Tool;
 use crate::ui::Ui;
 
 const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
@@ -22,7 +22,11 @@ pub fn targets(lab: &Lab) -> Vec<Lab> {
         .ok()
         .flatten()
         .map_or_else(|| lab.clone(), |r| r.lab(lab))];
-    targets.extend(crate::host::record::elsewhere(lab).iter().map(|r| r.lab(lab)));
+    targets.extend(
+        crate::host::record::elsewhere(lab)
+            .iter()
+            .map(|r| r.lab(lab)),
+    );
     targets
 }
 

@@ -2,21 +2,15 @@
 //! this lab? Each check says what it found and, when something is wrong,
 //! what to do.
 
+pub use crate::error::DoctorFailed;
 use std::path::PathBuf;
 
+use crate::checks::doctor;
 use crate::checks::report::Check;
 use crate::cli::DoctorArgs;
 use crate::model::{EngineDriver, Lab, Mode, Provider};
-use crate::checks::doctor;
 use crate::process::runner::{Cmd, Runner, Tool, Tools};
 use crate::ui::Ui;
-
-/// Something blocks `lab up`; every check was printed.
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} check(s) failed: `lab up` cannot build this lab on this host yet\nhint: each FAIL line says what to do; `lab up --skip-doctor` goes ahead anyway")]
-pub struct DoctorFailed {
-    pub failed: usize,
-}
 
 pub async fn run(lab: &Lab, args: &DoctorArgs) -> anyhow::Result<()> {
     let (checks, _) = checks(lab).await;
@@ -39,7 +33,7 @@ pub async fn preflight(lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
     let (checks, missing) = checks(lab).await;
     if !missing.is_empty() {
         // The same error (and exit code 4) as any command that lacks a program.
-        return Err(crate::process::runner::MissingTools(missing).into());
+        return Err(crate::process::runner::missing(&missing).into());
     }
     for check in checks.iter().filter(|c| !c.passed || c.warning) {
         ui.warn(&format!("doctor: {}", check.line()));

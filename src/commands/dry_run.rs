@@ -1,10 +1,10 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
 use crate::model::{EngineDriver, Lab};
+use crate::process::runner::{Runner, Tool, Tools};
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan::Plan;
-use crate::process::runner::{Runner, Tool, Tools};
 
 /// What a dry run can see without changing anything; what it cannot see
 /// (a missing program, machines not up yet) is assumed not to exist.

@@ -1,15 +1,16 @@
 //! `lab env`: docker-machine's environment for a machine, written for a shell.
 
+pub use crate::error::UnknownMachine;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
 use crate::model::{EngineDriver, Lab, Mode, Role};
-use crate::tools::docker_machine;
-use crate::tools::engine;
 use crate::process::runner::Tool;
 use crate::shell::{self, Shell};
+use crate::tools::docker_machine;
+use crate::tools::engine;
 
 const VARIABLES: [&str; 4] = [
     "DOCKER_TLS_VERIFY",
@@ -17,14 +18,6 @@ const VARIABLES: [&str; 4] = [
     "DOCKER_CERT_PATH",
     "DOCKER_MACHINE_NAME",
 ];
-
-/// A machine name that is not in lab.toml.
-#[derive(Debug, thiserror::Error)]
-#[error("`{name}` is not a machine of this lab; its machines are: {known}")]
-pub struct UnknownMachine {
-    pub name: String,
-    pub known: String,
-}
 
 /// The machine called `name`, or the error that lists the lab's machines.
 pub fn known_machine<'a>(

@@ -1,20 +1,16 @@
 //! `lab ssh NAME [-- CMD...]`: Vagrant's SSH settings, plain ssh, the
 //! user's terminal.
 
+pub use crate::error::RemoteExit;
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
 
 use crate::cli::SshArgs;
 use crate::model::Lab;
-use crate::tools::ssh::{remote_command, session};
 use crate::process::runner::Tool;
+use crate::tools::ssh::{remote_command, session};
 use crate::tools::vagrant;
-
-/// The remote command's exit code, handed on as lab's own.
-#[derive(Debug, thiserror::Error)]
-#[error("the remote command exited with {0}")]
-pub struct RemoteExit(pub i32);
 
 pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
     let machine = super::env::known_machine(lab, &args.machine)?;

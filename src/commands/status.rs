@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::cli::StatusArgs;
 use crate::model::{EngineDriver, Lab, Mode, Role};
-use crate::reconcile::observe::{self, Observed};
 use crate::process::runner::Tool;
+use crate::reconcile::observe::{self, Observed};
 
 #[derive(Debug, Serialize)]
 pub struct Row {

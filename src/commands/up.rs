@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use crate::cli::UpArgs;
+use crate::host::record::Record;
 use crate::model::{EngineDriver, Lab, Role};
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks;
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan;
-use crate::host::record::Record;
 use crate::ui::Ui;
 use anyhow::Context as _;
 

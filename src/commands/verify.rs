@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use crate::checks::verify::{self, on, words, Check, VerifyFailed};
 use crate::cli::VerifyArgs;
 use crate::model::{Lab, Mode};
-use crate::tools::engine::Engine;
-use crate::reconcile::observe::{self, Observed};
 use crate::process::runner::Runner;
-use crate::checks::verify::{self, on, words, Check, VerifyFailed};
+use crate::reconcile::observe::{self, Observed};
+use crate::tools::engine::Engine;
 
 /// Prints each check as it is made (or all as JSON at the end).
 struct Report {
@@ -55,7 +55,10 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> any
 
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!("{}", crate::checks::report::report(&lab.name, &report.checks));
+        println!(
+            "{}",
+            crate::checks::report::report(&lab.name, &report.checks)
+        );
     }
     if failed > 0 {
         return Err(VerifyFailed {
@@ -154,7 +157,8 @@ async fn probe_steps(
     }
     for (machine, engine) in pair {
         let check =
-            crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file).await;
+            crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file)
+                .await;
         let ok = check.passed;
         report.add(check);
         if !ok {

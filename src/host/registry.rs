@@ -6,6 +6,7 @@
 //!
 //! One JSON file (see [`path_from`]), changed only under its lock.
 
+pub use crate::error::{Clash, Invalid};
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -45,21 +46,6 @@ impl Entry {
             .map(|lab| global_names(&lab))
             .unwrap_or_default()
     }
-}
-
-/// Another lab on this host already has this lab's name, one of its
-/// machines' names, or its subnet.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Clash {
-    pub message: String,
-}
-
-/// The list of labs cannot be read or has no home.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Invalid {
-    pub message: String,
 }
 
 /// `$LAB_REGISTRY`, else `$XDG_STATE_HOME/lab/labs.json`, else

@@ -133,8 +133,8 @@ mod tests {
     fn containers_carry_the_labs_id_once_it_has_one() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lab.toml");
-        let lab = crate::model::parse(&file, "provider = \"docker\"\nbox = \"debian-docker\"\n")
-            .unwrap();
+        let lab =
+            crate::model::parse(&file, "provider = \"docker\"\nbox = \"debian-docker\"\n").unwrap();
         assert!(!vagrantfile(&lab).unwrap().contains("--label"));
         crate::host::state::ensure(&lab).unwrap();
         let record = crate::host::record::Record::new(&lab);

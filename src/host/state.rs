@@ -2,6 +2,7 @@
 //! `deploy` at a time per lab. The lock is the operating system's (flock),
 //! so it goes with its process: a lab command that died leaves no stale lock.
 
+pub use crate::error::Busy;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -9,14 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::model::Lab;
-
-/// Another lab command is working on this lab.
-#[derive(Debug, thiserror::Error)]
-#[error("another lab command is working on this lab ({holder})\nhint: wait for it to finish, or stop it (Ctrl-C in its terminal); its lock is {}", path.display())]
-pub struct Busy {
-    pub holder: String,
-    pub path: PathBuf,
-}
 
 /// Held while a command changes the lab; released when dropped or when the
 /// process ends, however it ends.

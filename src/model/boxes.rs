@@ -56,7 +56,11 @@ impl BoxProfile {
     /// The command that puts this box (or image) on the host from its local
     /// copy, the file first, then the class server; `None` when the profile
     /// names neither or the file is not there.
-    pub fn local_add(&self, root: &Path, provider: Provider) -> Option<crate::process::runner::Cmd> {
+    pub fn local_add(
+        &self,
+        root: &Path,
+        provider: Provider,
+    ) -> Option<crate::process::runner::Cmd> {
         match provider {
             Provider::Virtualbox => {
                 let name = self.vagrant_box.as_deref()?;
@@ -110,7 +114,10 @@ fn default_ssh_port() -> u16 {
 const BUILTIN: &[(&str, &str)] = &[
     ("ubuntu1504", include_str!("../../boxes/ubuntu1504.toml")),
     ("ubuntu2204", include_str!("../../boxes/ubuntu2204.toml")),
-    ("debian-docker", include_str!("../../boxes/debian-docker.toml")),
+    (
+        "debian-docker",
+        include_str!("../../boxes/debian-docker.toml"),
+    ),
     (
         "debian-systemd",
         include_str!("../../boxes/debian-systemd.toml"),

@@ -4,6 +4,7 @@
 //! Every error names the file, line and column of the offending value, so
 //! students can fix an instructor's file without reading Rust.
 
+pub use crate::error::{ConfigError, ConfigMissing};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -321,25 +322,6 @@ impl Lab {
     }
 }
 
-/// A problem in lab.toml, pointing at the line and column where it is.
-#[derive(Debug, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", file.display())]
-pub struct ConfigError {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// lab.toml could not be read at all.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {}: {source}\nhint: run lab in the directory that holds lab.toml, or pass --file PATH", file.display())]
-pub struct ConfigMissing {
-    pub file: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
 struct Source<'a> {
     file: &'a Path,
     text: &'a str,
@@ -347,19 +329,32 @@ struct Source<'a> {
 
 impl Source<'_> {
     fn error_at(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        let before = &self.text[..offset.min(self.text.len())];
+        self.error_span(offset..offset + 1, message)
+    }
+
+    /// An error at `span`, with its line shown and the span underlined.
+    fn error_span(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ConfigError {
+        let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
+        let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let source_line = self.text[line_start..line_end].trim_end_matches('\r');
+        let end = floor_char_boundary(self.text, span.end.clamp(start, line_end));
         ConfigError {
             file: self.file.to_path_buf(),
             line,
-            column,
+            column: self.text[line_start..start].chars().count() + 1,
             message: message.into(),
+            source_line: source_line.chars().filter(|c| !c.is_control()).collect(),
+            width: self.text[start..end].chars().count().max(1),
         }
     }
 
     fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
-        self.error_at(value.span().start, message)
+        self.error_span(value.span(), message)
     }
 }
 
@@ -386,8 +381,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         ));
     }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        src.error_at(offset, with_suggestion(e.message().trim_end()))
+        let span = e.span().unwrap_or(0..1);
+        src.error_span(span, with_suggestion(e.message().trim_end()))
     })?;
     let root = file
         .parent()
@@ -636,6 +631,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
 
 pub const DEFAULT_NAME: &str = "lab";
 
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// serde's "unknown field `nodez`, expected one of `master`, `nodes`, ..."
 /// (or "unknown variant") with the closest known word named first.
 fn with_suggestion(message: &str) -> String {
@@ -843,6 +845,27 @@ mod tests {
     }
 
     #[test]
+    fn an_error_shows_its_line_with_the_value_underlined() {
+        let err = parse_str("box = \"x/y\"\n[swarm]\nnodes = 0\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "lab.toml:3:9: swarm.nodes must be at least 1: a swarm needs a node besides its master\n  |\n3 | nodes = 0\n  |         ^"
+        );
+        let err = parse_str("box = \"x/y\"\n[consul]\nimage = \"--privileged\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("3 | image = \"--privileged\"\n  |         ^^^^^^^^^^^^^^"),
+            "{err}"
+        );
+        let err = parse_str("box = \"x/y\"\n[swarm]\nnodez = 3\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.ends_with("3 | nodez = 3\n  | ^^^^^\nhint: did you mean `nodes`?"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn zero_nodes_is_refused_at_the_value() {
         let err = parse_str("box = \"x/y\"\n[swarm]\nnodes = 0\n").unwrap_err();
         assert_eq!((err.line, err.column), (3, 9), "{err}");
@@ -902,7 +925,9 @@ mod tests {
         assert!(err.message.contains("mode = \"swarm\""), "{err}");
         let lab = parse_str("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n").unwrap();
         assert_eq!((lab.engine, lab.mode), (EngineDriver::Native, Mode::Swarm));
-        assert!(!lab.tools().contains(&crate::process::runner::Tool::DockerMachine));
+        assert!(!lab
+            .tools()
+            .contains(&crate::process::runner::Tool::DockerMachine));
     }
 
     #[test]

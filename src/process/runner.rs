@@ -53,19 +53,19 @@ impl fmt::Display for Tool {
     }
 }
 
-/// Programs that a command needs but that are not on PATH.
-#[derive(Debug, thiserror::Error)]
-pub struct MissingTools(pub Vec<Tool>);
+pub use crate::error::MissingTools;
 
-impl fmt::Display for MissingTools {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<_> = self.0.iter().map(|t| t.program()).collect();
-        write!(f, "not found on PATH: {}", names.join(", "))?;
-        for tool in &self.0 {
-            write!(f, "\n  {}: {}", tool.program(), tool.install_hint())?;
-        }
-        Ok(())
-    }
+/// The error for tools that are not on PATH, each with its install hint.
+pub fn missing(tools: &[Tool]) -> MissingTools {
+    MissingTools(
+        tools
+            .iter()
+            .map(|t| crate::error::Missing {
+                program: t.program(),
+                hint: t.install_hint(),
+            })
+            .collect(),
+    )
 }
 
 /// Where each tool was found; looked up once, before anything runs.
@@ -76,35 +76,26 @@ pub struct Tools {
 
 impl Tools {
     pub fn locate(needed: &[Tool]) -> Result<Tools, MissingTools> {
-        let mut paths = Vec::new();
-        let mut missing = Vec::new();
-        for &tool in needed {
-            match which::which(tool.program()) {
-                Ok(path) => paths.push((tool, path)),
-                Err(_) => missing.push(tool),
-            }
-        }
-        if missing.is_empty() {
-            Ok(Tools { paths })
+        let (tools, missing_tools) = Tools::available(needed);
+        if missing_tools.is_empty() {
+            Ok(tools)
         } else {
-            Err(MissingTools(missing))
+            Err(missing(&missing_tools))
         }
     }
 
     /// The tools that are there, and the ones that are not (for dry runs,
     /// which look at what they can and assume the rest).
     pub fn available(wanted: &[Tool]) -> (Tools, Vec<Tool>) {
-        match Tools::locate(wanted) {
-            Ok(tools) => (tools, Vec::new()),
-            Err(MissingTools(missing)) => {
-                let present: Vec<Tool> = wanted
-                    .iter()
-                    .copied()
-                    .filter(|t| !missing.contains(t))
-                    .collect();
-                (Tools::locate(&present).unwrap_or_default(), missing)
+        let mut paths = Vec::new();
+        let mut missing = Vec::new();
+        for &tool in wanted {
+            match which::which(tool.program()) {
+                Ok(path) => paths.push((tool, path)),
+                Err(_) => missing.push(tool),
             }
         }
+        (Tools { paths }, missing)
     }
 
     pub fn has(&self, tool: Tool) -> bool {
@@ -801,7 +792,7 @@ mod tests {
 
     #[test]
     fn missing_tools_are_named_with_a_fix() {
-        let text = MissingTools(vec![Tool::DockerMachine, Tool::Vagrant]).to_string();
+        let text = missing(&[Tool::DockerMachine, Tool::Vagrant]).to_string();
         assert!(
             text.starts_with("not found on PATH: docker-machine, vagrant"),
             "{text}"

@@ -8,12 +8,12 @@ use tokio::task::JoinSet;
 
 use std::time::Duration;
 
-use crate::tools::engine::Engine;
-use crate::reconcile::plan::{Action, Plan, Step};
-use crate::process::runner::Runner;
-use crate::ui::{Task, Ui};
 use crate::host::tls;
+use crate::process::runner::Runner;
+use crate::reconcile::plan::{Action, Plan, Step};
+use crate::tools::engine::Engine;
 use crate::tools::swarm;
+use crate::ui::{Task, Ui};
 
 /// One machine's failed step.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! What is there now: Vagrant's machines, their SSH settings and addresses,
 //! docker-machine's entries and the Consul container. Planning reads only this.
 
+pub use crate::error::NotOurs;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -8,15 +9,15 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::host::record::Record;
 use crate::model::{EngineDriver, Lab, Mode};
+use crate::process::runner::Runner;
+use crate::reconcile::hooks::consul::CONTAINER;
 use crate::tools::docker_machine::{self, DmMachine};
 use crate::tools::engine::Engine;
-use crate::host::record::Record;
-use crate::process::runner::Runner;
+use crate::tools::ssh as discover;
 use crate::tools::swarm::{self, SwarmInfo, SwarmNode};
 use crate::tools::vagrant::{self, SshConfig, VmStatus};
-use crate::tools::ssh as discover;
-use crate::reconcile::hooks::consul::CONTAINER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -63,48 +64,6 @@ pub struct Observed {
 pub struct Found<T> {
     pub ours: T,
     pub foreign: Vec<String>,
-}
-
-/// Things that bear the lab's names but are not the lab's stand in the way.
-#[derive(Debug, thiserror::Error)]
-pub struct NotOurs {
-    pub things: Vec<String>,
-    pub file: std::path::PathBuf,
-}
-
-impl std::fmt::Display for NotOurs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let one = self.things.len() == 1;
-        let (it, is) = if one { ("it", "is") } else { ("them", "are") };
-        write!(
-            f,
-            "not this lab's, so lab will neither use nor remove {it}:\n  {}\nhint: give the lab other names (`name` or the machine names in {}), or, if {it} {is} yours to lose, remove {it} yourself{}",
-            self.things.join("\n  "),
-            self.file.display(),
-            removal(&self.things)
-        )
-    }
-}
-
-fn removal(things: &[String]) -> String {
-    let commands: Vec<String> = things
-        .iter()
-        .filter_map(|t| {
-            let name = t.split('`').nth(1)?;
-            if t.starts_with("docker-machine") {
-                Some(format!("docker-machine rm {name}"))
-            } else if t.starts_with("container") {
-                Some(format!("docker rm -f {name}"))
-            } else {
-                None
-            }
-        })
-        .collect();
-    if commands.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", commands.join("; "))
-    }
 }
 
 impl Observed {
@@ -504,9 +463,13 @@ pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String
 /// Whether the lab's CA and client certificate are on disk.
 pub fn ca_ready(lab: &Lab) -> bool {
     let dir = lab.certs_dir();
-    [crate::host::tls::CA, crate::host::tls::CLIENT, crate::host::tls::CLIENT_KEY]
-        .iter()
-        .all(|f| dir.join(f).exists())
+    [
+        crate::host::tls::CA,
+        crate::host::tls::CLIENT,
+        crate::host::tls::CLIENT_KEY,
+    ]
+    .iter()
+    .all(|f| dir.join(f).exists())
 }
 
 /// Everything `lab up` plans from, once Vagrant's machines are up; `vms`

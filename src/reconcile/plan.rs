@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::model::Lab;
-use crate::tools::engine::Engine;
+use crate::process::runner::{quote, Cmd};
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observe::Observed;
-use crate::process::runner::{quote, Cmd};
+use crate::tools::engine::Engine;
 use crate::tools::vagrant;
 
 /// Steps of one stage run at the same time, one task per machine; a stage
@@ -370,8 +370,8 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::docker_machine::DmMachine;
     use crate::reconcile::observe::ContainerState;
+    use crate::tools::docker_machine::DmMachine;
     use crate::tools::vagrant::{SshConfig, VmStatus};
     use std::path::Path;
 

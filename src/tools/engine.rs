@@ -10,10 +10,10 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::model::{EngineDriver, Lab};
-use crate::tools::docker_machine;
+use crate::process::runner::{quote, Cmd, Runner, Tool};
 use crate::reconcile::hooks::ip_of;
 use crate::reconcile::observe::Observed;
-use crate::process::runner::{quote, Cmd, Runner, Tool};
+use crate::tools::docker_machine;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "via", rename_all = "kebab-case")]

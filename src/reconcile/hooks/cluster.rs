@@ -3,9 +3,9 @@
 //! seed's Consul-backed cluster.
 
 use crate::model::{Lab, Machine, Mode, Role};
-use crate::tools::engine::Engine;
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{stage, Action, Step};
+use crate::tools::engine::Engine;
 use crate::tools::swarm;
 
 use super::{ip_of, Hook};

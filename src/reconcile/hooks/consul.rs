@@ -2,9 +2,9 @@
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
 use crate::model::{Lab, Machine, Role};
-use crate::tools::engine::Engine;
 use crate::reconcile::observe::{ContainerState, Observed};
 use crate::reconcile::plan::{stage, Action, Step};
+use crate::tools::engine::Engine;
 
 use super::Hook;
 

@@ -4,15 +4,15 @@
 //! A hook only plans: it turns the lab and what was observed into steps. A
 //! new kind of step (another discovery backend, say) is one new hook here.
 
-pub mod consul;
 pub mod cluster;
+pub mod consul;
 pub mod provision;
 pub mod register;
 
 use crate::model::{Lab, Machine};
-use crate::tools::docker_machine::absolute_key;
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::Step;
+use crate::tools::docker_machine::absolute_key;
 
 pub trait Hook: Send + Sync {
     fn name(&self) -> &'static str;

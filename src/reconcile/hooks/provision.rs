@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
+use crate::host::tls;
 use crate::model::{EngineDriver, Lab, Machine};
-use crate::tools::ssh::{remote_command, ssh};
-use crate::tools::engine::Engine;
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{stage, Action, Step};
-use crate::host::tls;
+use crate::tools::engine::Engine;
+use crate::tools::ssh::{remote_command, ssh};
 
 use super::{ip_of, ssh_of, Hook};
 

@@ -2,9 +2,9 @@
 //! seed's after-up triggers did, and unregisters it before destroy.
 
 use crate::model::{EngineDriver, Lab, Machine, Mode, Role};
-use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{stage, Action, Step};
+use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
 
 use super::{ip_of, key_of, Hook};
 
