@@ -19,7 +19,7 @@ pub async fn add(
         Provider::Virtualbox => profile.vagrant_box.clone().unwrap_or_default(),
         Provider::Docker => profile.image.clone().unwrap_or_default(),
     };
-    let Some(add) = profile.local_add(&lab.root, lab.provider) else {
+    let Some(add) = crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider) else {
         let keys = match lab.provider {
             Provider::Virtualbox => "box_file (a .box file, relative to lab.toml) or box_url (a class server's metadata JSON)",
             Provider::Docker => "image_file (a `docker save` archive, relative to lab.toml)",
@@ -37,7 +37,10 @@ pub async fn add(
     let runner = super::reader(&[tool])?.with_timeout(timeout);
     if lab.provider == Provider::Virtualbox {
         let out = runner.query(&crate::tools::vagrant::box_list()).await?;
-        if profile.is_installed(&crate::tools::vagrant::parse_box_list(&out.stdout)) {
+        if crate::tools::vagrant::box_installed(
+            &profile,
+            &crate::tools::vagrant::parse_box_list(&out.stdout),
+        ) {
             println!("{what} is already installed");
             return Ok(());
         }

@@ -25,7 +25,7 @@ pub async fn run(lab: &Lab, args: &DeployArgs, timeout: Option<Duration>) -> any
     };
     let (file, name) = locate(&args.path, file_name)?;
     let _lock = crate::host::state::lock(lab, "deploy")?;
-    let runner = super::runner(lab, &lab.tools(), timeout)?;
+    let runner = super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {
         Mode::Swarm => swarm_mode(&runner, lab, &seen, &file, &name, args.rm).await,
@@ -83,7 +83,7 @@ async fn swarm_mode(
             master.name
         );
     }
-    let manager = Engine::of(lab, seen, &master.name);
+    let manager = crate::reconcile::observe::engine_of(lab, seen, &master.name);
     if remove {
         on(runner, &manager, &words(&["stack", "rm", name])).await?;
         println!("removed stack {name}");
@@ -97,7 +97,7 @@ async fn swarm_mode(
     for (i, image) in images.iter().enumerate() {
         let archive = archive_dir.join(format!("deploy-image-{i}.tar"));
         for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
-            let engine = Engine::of(lab, seen, &m.name);
+            let engine = crate::reconcile::observe::engine_of(lab, seen, &m.name);
             let check =
                 crate::checks::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
             if !check.passed {

@@ -10,7 +10,7 @@ use crate::process::runner::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
-use crate::reconcile::plan::{self, Plan};
+use crate::reconcile::plan::Plan;
 use crate::ui::Ui;
 
 const RETRY: &str = "fix the cause and run `lab destroy` again: it skips what is already gone";
@@ -40,7 +40,7 @@ pub async fn run(
     if args.dry_run {
         let mut whole = Plan::default();
         for target in &targets {
-            whole.extend(super::dry_run::plan(target, plan::destroy).await);
+            whole.extend(super::dry_run::plan(target, crate::reconcile::planner::destroy).await);
         }
         return super::dry_run::show(&whole, args.json);
     }
@@ -115,7 +115,7 @@ async fn destroy(
             "warning: left alone: {thing}, which this lab did not make"
         ));
     }
-    let plan = plan::destroy(lab, &seen, hooks);
+    let plan = crate::reconcile::planner::destroy(lab, &seen, hooks);
     if plan.is_empty() {
         return Ok(false);
     }

@@ -48,7 +48,7 @@ pub async fn preflight(lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
 /// Every check, the slow ones (external programs) at the same time, and
 /// the programs that are missing.
 pub async fn checks(lab: &Lab) -> (Vec<Check>, Vec<Tool>) {
-    let mut wanted = lab.tools();
+    let mut wanted = crate::process::runner::Tool::needed_by(lab);
     if lab.provider == Provider::Virtualbox {
         wanted.push(Tool::VBoxManage);
     }
@@ -224,7 +224,7 @@ fn disk_check(name: &str, path: PathBuf, need_gib: u64) -> Check {
 /// The box (VirtualBox) or image (docker) is here, or will come from its
 /// local copy, or from the internet.
 async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -> Option<Check> {
-    let local = lab.profile.local_add(&lab.root, lab.provider);
+    let local = crate::tools::vagrant::local_add(&lab.profile, &lab.root, lab.provider);
     match lab.provider {
         Provider::Virtualbox => {
             let name = lab.profile.vagrant_box.clone().unwrap_or_default();
@@ -235,8 +235,10 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
                 .query(&crate::tools::vagrant::box_list())
                 .await
                 .map(|o| {
-                    lab.profile
-                        .is_installed(&crate::tools::vagrant::parse_box_list(&o.stdout))
+                    crate::tools::vagrant::box_installed(
+                        &lab.profile,
+                        &crate::tools::vagrant::parse_box_list(&o.stdout),
+                    )
                 })
                 .unwrap_or(false);
             Some(match (installed, local) {

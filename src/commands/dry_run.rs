@@ -9,7 +9,7 @@ use crate::reconcile::plan::Plan;
 /// What a dry run can see without changing anything; what it cannot see
 /// (a missing program, machines not up yet) is assumed not to exist.
 async fn look(lab: &Lab) -> Observed {
-    let (tools, missing) = Tools::available(&lab.tools());
+    let (tools, missing) = Tools::available(&crate::process::runner::Tool::needed_by(lab));
     for tool in &missing {
         eprintln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"

@@ -10,7 +10,6 @@ use crate::model::{EngineDriver, Lab, Mode, Role};
 use crate::process::runner::Tool;
 use crate::shell::{self, Shell};
 use crate::tools::docker_machine;
-use crate::tools::engine;
 
 const VARIABLES: [&str; 4] = [
     "DOCKER_TLS_VERIFY",
@@ -80,7 +79,7 @@ async fn variables(
     swarm: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
     if lab.engine == EngineDriver::Native {
-        return Ok(engine::native_from_state(lab, &machine.name)?.env());
+        return Ok(crate::host::tls::native_from_state(lab, &machine.name)?.env());
     }
     let runner = super::reader(&[Tool::DockerMachine])?;
     let out = runner.query(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {

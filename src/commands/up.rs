@@ -145,14 +145,14 @@ pub async fn run(
     timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
     if args.plan.dry_run {
-        return super::dry_run::print(lab, args.plan.json, plan::up).await;
+        return super::dry_run::print(lab, args.plan.json, crate::reconcile::planner::up).await;
     }
     let ui = Ui::new(quiet);
     if !args.skip_doctor {
         super::doctor::preflight(lab, &ui).await?;
     }
     let hooks = hooks::standard();
-    let runner = super::runner(lab, &lab.tools(), timeout)?;
+    let runner = super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?;
     let _lock = crate::host::state::lock(lab, "up")?;
     not_renamed(lab)?;
     let lab = &crate::host::registry::claim(&crate::host::registry::path()?, lab.clone())?;
@@ -203,7 +203,7 @@ pub async fn run(
 
     ui.say("reading SSH settings, private addresses and the engines' state");
     let mut seen = observe::everything(&runner, lab, seen.vms).await?;
-    let plan = plan::create_hooks(lab, &seen, &hooks);
+    let plan = crate::reconcile::planner::create_hooks(lab, &seen, &hooks);
     if plan.is_empty() {
         ui.say("every engine, service and swarm member is in place: nothing to do");
     }
@@ -220,7 +220,7 @@ pub async fn run(
         }
         seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
         observe::engines_and_services(&runner, lab, &mut seen).await?;
-        let more = plan::create_hooks(lab, &seen, &hooks);
+        let more = crate::reconcile::planner::create_hooks(lab, &seen, &hooks);
         if more.is_empty() {
             break;
         }

@@ -26,9 +26,9 @@ impl Report {
 
 pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> anyhow::Result<()> {
     let runner = if lab.state_dir().exists() {
-        super::runner(lab, &lab.tools(), timeout)?
+        super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?
     } else {
-        super::reader(&lab.tools())?
+        super::reader(&crate::process::runner::Tool::needed_by(lab))?
     };
     let (seen, _, problem) = observe::read_only(&runner, lab).await?;
     let mut report = Report {
@@ -94,10 +94,16 @@ async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
 /// network; whatever was started is removed afterwards.
 async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Report) {
     let (a, b) = verify::probe_machines(lab);
-    let master = Engine::of(lab, seen, &lab.master().name);
+    let master = crate::reconcile::observe::engine_of(lab, seen, &lab.master().name);
     let pair = [
-        (a.clone(), Engine::of(lab, seen, &a)),
-        (b.clone(), Engine::of(lab, seen, &b)),
+        (
+            a.clone(),
+            crate::reconcile::observe::engine_of(lab, seen, &a),
+        ),
+        (
+            b.clone(),
+            crate::reconcile::observe::engine_of(lab, seen, &b),
+        ),
     ];
     let mut started: Vec<(Engine, String)> = Vec::new();
     let mut made_network = false;

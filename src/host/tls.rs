@@ -135,6 +135,35 @@ pub fn issue_server(dir: &Path, lab: &str, machine: &str, names: &[String]) -> a
     Ok(())
 }
 
+/// Where `lab up` notes a native engine's address for `lab env`, which so
+/// needs neither Vagrant nor ssh.
+pub fn url_file(lab: &crate::model::Lab, machine: &str) -> PathBuf {
+    server_dir(&lab.certs_dir(), machine).join("url")
+}
+
+/// A native engine as the last `lab up` left it.
+pub fn native_from_state(
+    lab: &crate::model::Lab,
+    machine: &str,
+) -> anyhow::Result<crate::tools::engine::Engine> {
+    let path = url_file(lab, machine);
+    let host = std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_string())
+        .ok()
+        .filter(|h| h.starts_with("tcp://"))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{machine} has no engine set up by lab yet ({} is missing)\nhint: run `lab up` (it redoes what is missing), then `lab status`",
+                path.display()
+            )
+        })?;
+    Ok(crate::tools::engine::Engine::Tls {
+        machine: machine.to_string(),
+        host,
+        certs: std::path::absolute(lab.certs_dir()).unwrap_or_else(|_| lab.certs_dir()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

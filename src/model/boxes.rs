@@ -52,51 +52,6 @@ pub struct BoxProfile {
     pub docker_cmd: Vec<String>,
 }
 
-impl BoxProfile {
-    /// The command that puts this box (or image) on the host from its local
-    /// copy, the file first, then the class server; `None` when the profile
-    /// names neither or the file is not there.
-    pub fn local_add(
-        &self,
-        root: &Path,
-        provider: Provider,
-    ) -> Option<crate::process::runner::Cmd> {
-        match provider {
-            Provider::Virtualbox => {
-                let name = self.vagrant_box.as_deref()?;
-                let file = self.box_file.as_ref().map(|f| root.join(f));
-                match (file, &self.box_url) {
-                    (Some(file), _) if file.exists() => {
-                        Some(crate::tools::vagrant::box_add_file(name, &file))
-                    }
-                    (_, Some(url)) => Some(crate::tools::vagrant::box_add_url(
-                        url,
-                        self.box_version.as_deref(),
-                    )),
-                    _ => None,
-                }
-            }
-            Provider::Docker => {
-                let file = root.join(self.image_file.as_ref()?);
-                file.exists().then(|| {
-                    crate::process::runner::Cmd::new(
-                        crate::process::runner::Tool::Docker,
-                        ["load".to_string(), "-i".into(), file.display().to_string()],
-                    )
-                })
-            }
-        }
-    }
-
-    /// Whether Vagrant's installed boxes hold this profile's box.
-    pub fn is_installed(&self, boxes: &[crate::tools::vagrant::InstalledBox]) -> bool {
-        boxes.iter().any(|b| {
-            Some(b.name.as_str()) == self.vagrant_box.as_deref()
-                && self.box_version.as_deref().is_none_or(|v| v == b.version)
-        })
-    }
-}
-
 fn yes() -> bool {
     true
 }

@@ -200,6 +200,9 @@ impl fmt::Display for Subnet {
     }
 }
 
+/// The name lab gives the Consul container on its machine.
+pub const CONSUL_CONTAINER: &str = "consul";
+
 #[derive(Debug, Clone)]
 pub struct Consul {
     /// Classic mode needs Consul; in swarm mode it is an optional extra machine.
@@ -242,7 +245,7 @@ pub struct Lab {
     /// The image `lab verify` runs its probes from.
     pub probe_image: String,
     /// ssh commands that fail for a passing reason are tried again so.
-    pub retry: crate::process::runner::Retry,
+    pub retry: Retry,
     /// consul (when enabled) first, then the master, then the nodes: the order
     /// they are built in.
     pub machines: Vec<Machine>,
@@ -271,16 +274,6 @@ impl Lab {
     /// Where lab keeps its CA, client and server certificates.
     pub fn certs_dir(&self) -> PathBuf {
         self.state_dir().join("certs")
-    }
-
-    /// The programs `lab up` and `lab destroy` drive for this lab.
-    pub fn tools(&self) -> Vec<crate::process::runner::Tool> {
-        use crate::process::runner::Tool;
-        let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
-        if self.engine == EngineDriver::DockerMachine {
-            tools.push(Tool::DockerMachine);
-        }
-        tools
     }
 
     /// `.lab` beside lab.toml, or `.lab-NAME` for a named lab, so that two
@@ -541,19 +534,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => "busybox:latest".to_string(),
     };
 
-    let retry = crate::process::runner::Retry {
+    let retry = Retry {
         attempts: match &raw.retries.attempts {
             Some(a) if *a.get_ref() == 0 => {
                 return Err(src.error(a, "retries.attempts counts the first try too: at least 1"))
             }
             Some(a) => *a.get_ref(),
-            None => crate::process::runner::Retry::default().attempts,
+            None => Retry::default().attempts,
         },
         backoff: raw
             .retries
             .backoff_seconds
             .as_ref()
-            .map_or(crate::process::runner::Retry::default().backoff, |b| {
+            .map_or(Retry::default().backoff, |b| {
                 std::time::Duration::from_secs(*b.get_ref())
             }),
     };
@@ -627,6 +620,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         retry,
         machines,
     })
+}
+
+/// How often an ssh command that failed for a passing reason is tried
+/// again, waiting `backoff`, then twice that, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub attempts: u32,
+    pub backoff: std::time::Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 4,
+            backoff: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 pub const DEFAULT_NAME: &str = "lab";
@@ -925,9 +935,6 @@ mod tests {
         assert!(err.message.contains("mode = \"swarm\""), "{err}");
         let lab = parse_str("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n").unwrap();
         assert_eq!((lab.engine, lab.mode), (EngineDriver::Native, Mode::Swarm));
-        assert!(!lab
-            .tools()
-            .contains(&crate::process::runner::Tool::DockerMachine));
     }
 
     #[test]

@@ -3,4 +3,5 @@
 //! it started. Knows nothing of labs beyond the model.
 
 pub mod children;
+pub mod files;
 pub mod runner;

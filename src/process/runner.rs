@@ -47,6 +47,17 @@ impl Tool {
     }
 }
 
+impl Tool {
+    /// The programs `lab up` and `lab destroy` drive for this lab.
+    pub fn needed_by(lab: &crate::model::Lab) -> Vec<Tool> {
+        let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
+        if lab.engine == crate::model::EngineDriver::DockerMachine {
+            tools.push(Tool::DockerMachine);
+        }
+        tools
+    }
+}
+
 impl fmt::Display for Tool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.program())
@@ -407,22 +418,7 @@ fn default_timeout() -> Option<Duration> {
     }
 }
 
-/// How often an ssh command that failed for a passing reason is tried
-/// again, waiting `backoff`, then twice that, and so on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    pub attempts: u32,
-    pub backoff: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Retry {
-        Retry {
-            attempts: 4,
-            backoff: Duration::from_secs(2),
-        }
-    }
-}
+pub use crate::model::Retry;
 
 /// Why a failure will likely pass by itself: SSH not up yet on a machine
 /// that is booting, or apt busy on a first boot.
@@ -469,9 +465,9 @@ impl Runner {
     /// Appends every command and its output to `path`.
     pub fn with_log(mut self, path: PathBuf) -> anyhow::Result<Runner> {
         if let Some(dir) = path.parent() {
-            crate::host::state::private_dir(dir)?;
+            crate::process::files::private_dir(dir)?;
         }
-        let file = crate::host::state::private_file(&path, true)?;
+        let file = crate::process::files::private_file(&path, true)?;
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)

@@ -6,3 +6,4 @@ pub mod execute;
 pub mod hooks;
 pub mod observe;
 pub mod plan;
+pub mod planner;

@@ -10,9 +10,9 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::host::record::Record;
+use crate::model::CONSUL_CONTAINER as CONTAINER;
 use crate::model::{EngineDriver, Lab, Mode};
 use crate::process::runner::Runner;
-use crate::reconcile::hooks::consul::CONTAINER;
 use crate::tools::docker_machine::{self, DmMachine};
 use crate::tools::engine::Engine;
 use crate::tools::ssh as discover;
@@ -284,7 +284,7 @@ pub async fn consul_container(
     if !seen.engine_ready(lab, &consul.name) {
         return Ok(ContainerState::Unknown);
     }
-    let cmd = Engine::of(lab, seen, &consul.name)
+    let cmd = crate::reconcile::observe::engine_of(lab, seen, &consul.name)
         .docker(runner, &container_list_args())
         .await?;
     let out = runner
@@ -311,7 +311,7 @@ pub async fn engines(
         if !reachable {
             continue;
         }
-        let engine = Engine::of(lab, seen, &m.name);
+        let engine = crate::reconcile::observe::engine_of(lab, seen, &m.name);
         let runner = runner.clone();
         let name = m.name.clone();
         tasks.spawn(async move {
@@ -343,7 +343,7 @@ pub async fn swarm_view(
     {
         return Ok((None, None));
     }
-    let engine = Engine::of(lab, seen, master);
+    let engine = crate::reconcile::observe::engine_of(lab, seen, master);
     let out = runner
         .query(&engine.docker(runner, &swarm::node_ls_args()).await?)
         .await
@@ -554,6 +554,41 @@ pub async fn engines_and_services(
     }
     seen.consul_container = consul_container(runner, lab, seen).await?;
     Ok(())
+}
+
+/// The engine of `machine` as far as it is known: at its observed address.
+pub fn engine_of(lab: &Lab, seen: &Observed, machine: &str) -> Engine {
+    Engine::of(lab, machine, &ip_of(lab, seen, machine))
+}
+
+/// A machine's private address, or a placeholder while it is unknown (dry run).
+pub fn ip_of(lab: &Lab, seen: &Observed, machine: &str) -> String {
+    seen.ips.get(machine).map_or_else(
+        || format!("<{machine} {} address>", lab.interface),
+        ToString::to_string,
+    )
+}
+
+/// The SSH key Vagrant uses for a machine, or a placeholder while it is unknown.
+pub fn key_of(seen: &Observed, machine: &str) -> String {
+    seen.ssh.get(machine).and_then(|s| s.key()).map_or_else(
+        || format!("<{machine} key from vagrant ssh-config>"),
+        crate::tools::docker_machine::absolute_key,
+    )
+}
+
+/// Vagrant's SSH settings for a machine, or placeholders while they are unknown.
+pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::tools::vagrant::SshConfig {
+    seen.ssh
+        .get(machine)
+        .cloned()
+        .unwrap_or_else(|| crate::tools::vagrant::SshConfig {
+            host: machine.to_string(),
+            hostname: format!("<{machine} ssh address>"),
+            user: lab.profile.user.clone(),
+            port: lab.profile.ssh_port,
+            identity_files: vec![format!("<{machine} key from vagrant ssh-config>").into()],
+        })
 }
 
 #[cfg(test)]

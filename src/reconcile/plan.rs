@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::model::Lab;
 use crate::process::runner::{quote, Cmd};
-use crate::reconcile::hooks::Hook;
 use crate::reconcile::observe::Observed;
 use crate::tools::engine::Engine;
 use crate::tools::vagrant;
@@ -159,7 +158,7 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    fn from_steps(mut steps: Vec<Step>) -> Plan {
+    pub fn from_steps(mut steps: Vec<Step>) -> Plan {
         steps.sort_by_key(|s| s.stage);
         Plan { steps }
     }
@@ -220,11 +219,11 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         crate::model::Provider::Virtualbox => seen
             .boxes
             .as_ref()
-            .is_some_and(|b| !lab.profile.is_installed(b)),
+            .is_some_and(|b| !vagrant::box_installed(&lab.profile, b)),
         crate::model::Provider::Docker => seen.image_present == Some(false),
     };
     if missing {
-        if let Some(add) = lab.profile.local_add(&lab.root, lab.provider) {
+        if let Some(add) = vagrant::local_add(&lab.profile, &lab.root, lab.provider) {
             steps.push(Step {
                 stage: stage::MACHINES,
                 machine: None,
@@ -250,7 +249,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
 /// interrupted create leaves its container, and Vagrant's record of it says
 /// "preparing"): removed, with Vagrant's record, so that Vagrant can create
 /// the machine again, or so that nothing stays behind.
-fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
+pub fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
     let mut steps = Vec::new();
     for m in &lab.machines {
         let state = seen.vm(&m.name).map_or("not_created", |v| v.state.as_str());
@@ -306,71 +305,11 @@ pub fn halt(lab: &Lab, machines: &[String]) -> Plan {
     }])
 }
 
-/// What each create hook still has to do for each machine.
-pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
-    let steps = hooks
-        .iter()
-        .flat_map(|hook| {
-            lab.machines
-                .iter()
-                .flat_map(move |m| hook.on_create(lab, m, seen))
-        })
-        .collect();
-    Plan::from_steps(steps)
-}
-
-/// The whole of `lab up`, as far as it can be known now.
-pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
-    let mut plan = machines_up(lab, seen);
-    plan.extend(create_hooks(lab, seen, hooks));
-    plan
-}
-
-/// `lab destroy`: each hook's undo, then the machines, then lab's state.
-pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
-    let mut steps: Vec<Step> = hooks
-        .iter()
-        .flat_map(|hook| {
-            lab.machines
-                .iter()
-                .flat_map(move |m| hook.on_destroy(lab, m, seen))
-        })
-        .collect();
-    steps.extend(lost_containers(lab, seen, stage::DESTROY_MACHINES));
-    let created: Vec<&str> = seen
-        .vms
-        .iter()
-        .filter(|v| v.is_created() && v.state != "preparing")
-        .map(|v| v.name.as_str())
-        .collect();
-    if !created.is_empty() {
-        steps.push(Step {
-            stage: stage::DESTROY_MACHINES,
-            machine: None,
-            hook: "vagrant",
-            reason: format!("created: {}", created.join(", ")),
-            action: Action::Run {
-                command: vagrant::destroy(lab),
-            },
-        });
-    }
-    let state = lab.state_dir();
-    if state.exists() {
-        steps.push(Step {
-            stage: stage::FORGET,
-            machine: None,
-            hook: "state",
-            reason: "the rendered Vagrantfile, Vagrant's data and lab's log".into(),
-            action: Action::RemoveDir { path: state },
-        });
-    }
-    Plan::from_steps(steps)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::reconcile::observe::ContainerState;
+    use crate::reconcile::planner::{destroy, up};
     use crate::tools::docker_machine::DmMachine;
     use crate::tools::vagrant::{SshConfig, VmStatus};
     use std::path::Path;

@@ -11,8 +11,6 @@ use serde::Serialize;
 
 use crate::model::{EngineDriver, Lab};
 use crate::process::runner::{quote, Cmd, Runner, Tool};
-use crate::reconcile::hooks::ip_of;
-use crate::reconcile::observe::Observed;
 use crate::tools::docker_machine;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,15 +34,16 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine of `machine`, at its private address as far as it is known.
-    pub fn of(lab: &Lab, seen: &Observed, machine: &str) -> Engine {
+    /// The engine of `machine`, at its private address `ip` (a placeholder
+    /// while it is unknown).
+    pub fn of(lab: &Lab, machine: &str, ip: &str) -> Engine {
         match lab.engine {
             EngineDriver::DockerMachine => Engine::DockerMachine {
                 machine: lab.dm_name(machine),
             },
             EngineDriver::Native => Engine::Tls {
                 machine: machine.to_string(),
-                host: format!("tcp://{}:{}", ip_of(lab, seen, machine), lab.docker_port),
+                host: format!("tcp://{ip}:{}", lab.docker_port),
                 certs: absolute(lab.certs_dir()),
             },
         }
@@ -123,32 +122,6 @@ impl Engine {
     }
 }
 
-/// Where `lab up` notes a native engine's address for `lab env`, which so
-/// needs neither Vagrant nor ssh.
-pub fn url_file(lab: &Lab, machine: &str) -> PathBuf {
-    crate::host::tls::server_dir(&lab.certs_dir(), machine).join("url")
-}
-
-/// A native engine as the last `lab up` left it.
-pub fn native_from_state(lab: &Lab, machine: &str) -> anyhow::Result<Engine> {
-    let path = url_file(lab, machine);
-    let host = std::fs::read_to_string(&path)
-        .map(|t| t.trim().to_string())
-        .ok()
-        .filter(|h| h.starts_with("tcp://"))
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{machine} has no engine set up by lab yet ({} is missing)\nhint: run `lab up` (it redoes what is missing), then `lab status`",
-                path.display()
-            )
-        })?;
-    Ok(Engine::Tls {
-        machine: machine.to_string(),
-        host,
-        certs: absolute(lab.certs_dir()),
-    })
-}
-
 /// Shown the way a person would type it.
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -184,10 +157,7 @@ mod tests {
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 2400\n",
         )
         .unwrap();
-        let mut seen = Observed::default();
-        seen.ips
-            .insert("swarm-master".into(), "10.0.0.3".parse().unwrap());
-        let engine = Engine::of(&lab, &seen, "swarm-master");
+        let engine = Engine::of(&lab, "swarm-master", "10.0.0.3");
         let cmd = engine.tls_docker(&["node".into(), "ls".into()]);
         assert_eq!(
             cmd.to_string(),
@@ -201,7 +171,7 @@ mod tests {
     #[test]
     fn docker_machine_engines_read_their_flags_when_run() {
         let lab = crate::model::parse(Path::new("lab.toml"), "box = \"x/y\"\n").unwrap();
-        let engine = Engine::of(&lab, &Observed::default(), "consul");
+        let engine = Engine::of(&lab, "consul", "<consul eth1 address>");
         assert_eq!(engine.to_string(), "docker $(docker-machine config consul)");
         assert!(engine.env().is_empty());
     }

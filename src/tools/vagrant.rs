@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::Lab;
+use crate::model::boxes::BoxProfile;
+use crate::model::{Lab, Provider};
 use crate::process::runner::{Cmd, Tool};
 
 /// One machine's line in `vagrant status --machine-readable`.
@@ -212,6 +213,45 @@ pub fn box_add_url(url: &str, version: Option<&str>) -> Cmd {
     }
     args.push(url.into());
     Cmd::new(Tool::Vagrant, args)
+}
+
+/// What a box profile needs of Vagrant (or of docker, for the docker
+/// provider's image): its local copy added, and whether it is there.
+/// The command that puts this box (or image) on the host from its local
+/// copy, the file first, then the class server; `None` when the profile
+/// names neither or the file is not there.
+pub fn local_add(profile: &BoxProfile, root: &Path, provider: Provider) -> Option<Cmd> {
+    match provider {
+        Provider::Virtualbox => {
+            let name = profile.vagrant_box.as_deref()?;
+            let file = profile.box_file.as_ref().map(|f| root.join(f));
+            match (file, &profile.box_url) {
+                (Some(file), _) if file.exists() => Some(box_add_file(name, &file)),
+                (_, Some(url)) => Some(box_add_url(url, profile.box_version.as_deref())),
+                _ => None,
+            }
+        }
+        Provider::Docker => {
+            let file = root.join(profile.image_file.as_ref()?);
+            file.exists().then(|| {
+                Cmd::new(
+                    Tool::Docker,
+                    ["load".to_string(), "-i".into(), file.display().to_string()],
+                )
+            })
+        }
+    }
+}
+
+/// Whether Vagrant's installed boxes hold this profile's box.
+pub fn box_installed(profile: &BoxProfile, boxes: &[InstalledBox]) -> bool {
+    boxes.iter().any(|b| {
+        Some(b.name.as_str()) == profile.vagrant_box.as_deref()
+            && profile
+                .box_version
+                .as_deref()
+                .is_none_or(|v| v == b.version)
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 use crate::model::{Lab, Machine, Mode, Role};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{stage, Action, Step};
-use crate::tools::engine::Engine;
 use crate::tools::swarm;
 
 use super::{ip_of, Hook};
@@ -25,7 +24,7 @@ impl Cluster {
 
     fn docker(&self, lab: &Lab, seen: &Observed, machine: &str, args: Vec<String>) -> Action {
         Action::Docker {
-            engine: Engine::of(lab, seen, machine),
+            engine: crate::reconcile::observe::engine_of(lab, seen, machine),
             args,
         }
     }
@@ -131,9 +130,9 @@ impl Cluster {
             &m.name,
             reason,
             Action::SwarmJoin {
-                node: Engine::of(lab, seen, &m.name),
+                node: crate::reconcile::observe::engine_of(lab, seen, &m.name),
                 node_ssh: super::ssh_of(lab, seen, &m.name),
-                manager: Engine::of(lab, seen, &master.name),
+                manager: crate::reconcile::observe::engine_of(lab, seen, &master.name),
                 advertise: ip_of(lab, seen, &m.name),
                 manager_addr: format!("{}:{}", ip_of(lab, seen, &master.name), swarm::MANAGER_PORT),
             },

@@ -4,12 +4,11 @@
 use crate::model::{Lab, Machine, Role};
 use crate::reconcile::observe::{ContainerState, Observed};
 use crate::reconcile::plan::{stage, Action, Step};
-use crate::tools::engine::Engine;
 
 use super::Hook;
 
 /// The container's name on the consul machine, so a re-run can find it.
-pub const CONTAINER: &str = "consul";
+pub use crate::model::CONSUL_CONTAINER as CONTAINER;
 
 /// The port Consul's HTTP API listens on inside the container.
 const CONSUL_HTTP: u16 = 8500;
@@ -62,7 +61,7 @@ impl Hook for Server {
             hook: self.name(),
             reason,
             action: Action::Docker {
-                engine: Engine::of(lab, seen, &machine.name),
+                engine: crate::reconcile::observe::engine_of(lab, seen, &machine.name),
                 args,
             },
         }]

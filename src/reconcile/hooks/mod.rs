@@ -12,7 +12,6 @@ pub mod register;
 use crate::model::{Lab, Machine};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::Step;
-use crate::tools::docker_machine::absolute_key;
 
 pub trait Hook: Send + Sync {
     fn name(&self) -> &'static str;
@@ -35,32 +34,4 @@ pub fn standard() -> Vec<Box<dyn Hook>> {
     ]
 }
 
-/// A machine's private address, or a placeholder while it is unknown (dry run).
-pub fn ip_of(lab: &Lab, seen: &Observed, machine: &str) -> String {
-    seen.ips.get(machine).map_or_else(
-        || format!("<{machine} {} address>", lab.interface),
-        ToString::to_string,
-    )
-}
-
-/// The SSH key Vagrant uses for a machine, or a placeholder while it is unknown.
-pub fn key_of(seen: &Observed, machine: &str) -> String {
-    seen.ssh.get(machine).and_then(|s| s.key()).map_or_else(
-        || format!("<{machine} key from vagrant ssh-config>"),
-        absolute_key,
-    )
-}
-
-/// Vagrant's SSH settings for a machine, or placeholders while they are unknown.
-pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::tools::vagrant::SshConfig {
-    seen.ssh
-        .get(machine)
-        .cloned()
-        .unwrap_or_else(|| crate::tools::vagrant::SshConfig {
-            host: machine.to_string(),
-            hostname: format!("<{machine} ssh address>"),
-            user: lab.profile.user.clone(),
-            port: lab.profile.ssh_port,
-            identity_files: vec![format!("<{machine} key from vagrant ssh-config>").into()],
-        })
-}
+pub use crate::reconcile::observe::{ip_of, key_of, ssh_of};

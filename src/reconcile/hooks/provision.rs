@@ -8,7 +8,6 @@ use crate::host::tls;
 use crate::model::{EngineDriver, Lab, Machine};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{stage, Action, Step};
-use crate::tools::engine::Engine;
 use crate::tools::ssh::{remote_command, ssh};
 
 use super::{ip_of, ssh_of, Hook};
@@ -151,7 +150,7 @@ impl Hook for Provision {
             (
                 "`lab env` reads the engine's address from here",
                 Action::WriteFile {
-                    path: crate::tools::engine::url_file(lab, name),
+                    path: crate::host::tls::url_file(lab, name),
                     text: format!("tcp://{ip}:{}\n", lab.docker_port),
                 },
             ),
@@ -190,7 +189,7 @@ impl Hook for Provision {
             (
                 reason.as_str(),
                 Action::WaitEngine {
-                    engine: Engine::of(lab, seen, name),
+                    engine: crate::reconcile::observe::engine_of(lab, seen, name),
                 },
             ),
         ];

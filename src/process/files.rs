@@ -1,0 +1,39 @@
+//! Files only their owner may read: lab's logs, keys and state.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// Creates `dir` and its missing parents readable by their owner only.
+/// A directory that exists is left as it is: it may be the user's own.
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Creates or opens a file that only its owner may read: logs and keys.
+pub fn private_file(path: &Path, append: bool) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An older lab wrote its log world-readable: mode applies at creation only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}

@@ -1,0 +1,69 @@
+//! The whole of a plan: the machines' steps, then each hook's for each
+//! machine. Hooks plan with the plan's types; this puts them together.
+
+use crate::model::Lab;
+use crate::reconcile::hooks::Hook;
+use crate::reconcile::observe::Observed;
+use crate::reconcile::plan::{lost_containers, machines_up, stage, Action, Plan, Step};
+use crate::tools::vagrant;
+
+/// What each create hook still has to do for each machine.
+pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let steps = hooks
+        .iter()
+        .flat_map(|hook| {
+            lab.machines
+                .iter()
+                .flat_map(move |m| hook.on_create(lab, m, seen))
+        })
+        .collect();
+    Plan::from_steps(steps)
+}
+
+/// The whole of `lab up`, as far as it can be known now.
+pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let mut plan = machines_up(lab, seen);
+    plan.extend(create_hooks(lab, seen, hooks));
+    plan
+}
+
+/// `lab destroy`: each hook's undo, then the machines, then lab's state.
+pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
+    let mut steps: Vec<Step> = hooks
+        .iter()
+        .flat_map(|hook| {
+            lab.machines
+                .iter()
+                .flat_map(move |m| hook.on_destroy(lab, m, seen))
+        })
+        .collect();
+    steps.extend(lost_containers(lab, seen, stage::DESTROY_MACHINES));
+    let created: Vec<&str> = seen
+        .vms
+        .iter()
+        .filter(|v| v.is_created() && v.state != "preparing")
+        .map(|v| v.name.as_str())
+        .collect();
+    if !created.is_empty() {
+        steps.push(Step {
+            stage: stage::DESTROY_MACHINES,
+            machine: None,
+            hook: "vagrant",
+            reason: format!("created: {}", created.join(", ")),
+            action: Action::Run {
+                command: vagrant::destroy(lab),
+            },
+        });
+    }
+    let state = lab.state_dir();
+    if state.exists() {
+        steps.push(Step {
+            stage: stage::FORGET,
+            machine: None,
+            hook: "state",
+            reason: "the rendered Vagrantfile, Vagrant's data and lab's log".into(),
+            action: Action::RemoveDir { path: state },
+        });
+    }
+    Plan::from_steps(steps)
+}
