@@ -204,7 +204,7 @@ mod tests {
             seen.vms.push(VmStatus {
                 name: m.name.clone(),
                 provider: "docker".into(),
-                state: "running".into(),
+                state: crate::tools::vagrant::VmState::Running,
             });
             seen.engines.insert(
                 m.name.clone(),

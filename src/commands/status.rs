@@ -107,7 +107,7 @@ fn row(
     Row {
         machine: m.name.clone(),
         role: m.role.as_str(),
-        vagrant: vm.map_or_else(|| "not_created".to_string(), |v| v.state.clone()),
+        vagrant: vm.map_or_else(|| "not_created".to_string(), |v| v.state.to_string()),
         ip: address.and_then(|r| r.as_ref().ok()).copied(),
         engine,
         url,

@@ -197,7 +197,7 @@ pub async fn run(
     if !machines_up.is_empty() {
         // `vagrant up` succeeded, so every machine is running now.
         for vm in &mut seen.vms {
-            vm.state = "running".into();
+            vm.state = crate::tools::vagrant::VmState::Running;
         }
     }
 

@@ -95,7 +95,7 @@ pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
         .map(|m| VmStatus {
             name: m.name.clone(),
             provider: lab.provider.to_string(),
-            state: "not_created".into(),
+            state: crate::tools::vagrant::VmState::NotCreated,
         })
         .collect()
 }

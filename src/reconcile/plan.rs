@@ -13,25 +13,54 @@ use crate::tools::engine::Engine;
 use crate::tools::vagrant;
 
 /// Steps of one stage run at the same time, one task per machine; a stage
-/// starts only when the one before it has finished without error.
-pub mod stage {
-    pub const MACHINES: u8 = 0;
+/// starts only when the one before it has finished without error. Ordered
+/// as they run; a plan holds `up`'s stages or `destroy`'s, never both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// `vagrant up` (or `halt`), and what it needs first (a box, a lost container gone).
+    Machines,
     /// The lab's certificate authority, before any machine needs it.
-    pub const CA: u8 = 1;
+    Ca,
     /// Engines that everything else needs: consul's in classic mode, every
     /// machine's in swarm mode.
-    pub const ENGINES: u8 = 2;
-    pub const CONSUL_SERVICE: u8 = 3;
+    Engines,
+    ConsulService,
     /// Classic: the swarm master and nodes; swarm mode: `swarm init`.
-    pub const SWARM: u8 = 4;
+    Swarm,
     /// Swarm mode: nodes join, the overlay network is made.
-    pub const JOIN: u8 = 5;
+    Join,
     /// Swarm mode: entries of nodes that left and came back are removed.
-    pub const CLEANUP: u8 = 6;
+    Cleanup,
+    /// destroy: docker-machine entries go first,
+    Unregister,
+    /// then the machines,
+    DestroyMachines,
+    /// then lab's state.
+    Forget,
+}
 
-    pub const UNREGISTER: u8 = 1;
-    pub const DESTROY_MACHINES: u8 = 2;
-    pub const FORGET: u8 = 3;
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Machines => "machines",
+            Stage::Ca => "ca",
+            Stage::Engines => "engines",
+            Stage::ConsulService => "consul-service",
+            Stage::Swarm => "swarm",
+            Stage::Join => "join",
+            Stage::Cleanup => "cleanup",
+            Stage::Unregister => "unregister",
+            Stage::DestroyMachines => "destroy-machines",
+            Stage::Forget => "forget",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,7 +168,7 @@ impl fmt::Display for Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
-    pub stage: u8,
+    pub stage: Stage,
     /// The machine this step is for; `None` for the whole lab.
     pub machine: Option<String>,
     pub hook: &'static str,
@@ -214,7 +243,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     if not_running.is_empty() {
         return Plan::default();
     }
-    let mut steps = lost_containers(lab, seen, stage::MACHINES);
+    let mut steps = lost_containers(lab, seen, Stage::Machines);
     let missing = match lab.provider {
         crate::model::Provider::Virtualbox => seen
             .boxes
@@ -225,7 +254,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     if missing {
         if let Some(add) = vagrant::local_add(&lab.profile, &lab.root, lab.provider) {
             steps.push(Step {
-                stage: stage::MACHINES,
+                stage: Stage::Machines,
                 machine: None,
                 hook: "box",
                 reason: "the box is not on this host; its local copy is used".into(),
@@ -234,7 +263,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         }
     }
     steps.push(Step {
-        stage: stage::MACHINES,
+        stage: Stage::Machines,
         machine: None,
         hook: "vagrant",
         reason: not_running.join(", "),
@@ -249,7 +278,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
 /// interrupted create leaves its container, and Vagrant's record of it says
 /// "preparing"): removed, with Vagrant's record, so that Vagrant can create
 /// the machine again, or so that nothing stays behind.
-pub fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
+pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
     let mut steps = Vec::new();
     for m in &lab.machines {
         let state = seen.vm(&m.name).map_or("not_created", |v| v.state.as_str());
@@ -292,7 +321,7 @@ pub fn lost_containers(lab: &Lab, seen: &Observed, stage: u8) -> Vec<Step> {
 /// `vagrant halt` for these machines.
 pub fn halt(lab: &Lab, machines: &[String]) -> Plan {
     Plan::from_steps(vec![Step {
-        stage: stage::MACHINES,
+        stage: Stage::Machines,
         machine: None,
         hook: "vagrant",
         reason: format!(
@@ -333,7 +362,7 @@ mod tests {
             seen.vms.push(VmStatus {
                 name: m.name.clone(),
                 provider: "virtualbox".into(),
-                state: "running".into(),
+                state: crate::tools::vagrant::VmState::Running,
             });
             seen.ips.insert(m.name.clone(), ip.parse().unwrap());
             seen.ssh.insert(
@@ -409,24 +438,24 @@ mod tests {
         seen.dm.clear();
         seen.consul_container = ContainerState::Unknown;
         let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
-        let by_stage: Vec<(u8, String)> = plan
+        let by_stage: Vec<(Stage, String)> = plan
             .steps
             .iter()
             .map(|s| (s.stage, s.action.to_string()))
             .collect();
-        let creates: Vec<&(u8, String)> = by_stage
+        let creates: Vec<&(Stage, String)> = by_stage
             .iter()
             .filter(|(_, a)| a.starts_with("docker-machine create"))
             .collect();
         assert_eq!(creates.len(), 3, "{by_stage:#?}");
-        assert!(creates.iter().all(|(stage, a)| *stage == stage::ENGINES
+        assert!(creates.iter().all(|(stage, a)| *stage == Stage::Engines
             && !a.contains("--swarm")
             && !a.contains("cluster-store")));
         let consul_run = by_stage
             .iter()
             .find(|(_, a)| a.contains(" run -d --name consul"))
             .unwrap();
-        assert_eq!(consul_run.0, stage::CONSUL_SERVICE);
+        assert_eq!(consul_run.0, Stage::ConsulService);
         assert!(
             consul_run
                 .1
@@ -436,7 +465,7 @@ mod tests {
         );
         assert!(
             by_stage.contains(&(
-                stage::SWARM,
+                Stage::Swarm,
                 "docker $(docker-machine config swarm-master) swarm init --advertise-addr 10.0.0.3"
                     .into()
             )),
@@ -444,7 +473,7 @@ mod tests {
         );
         assert!(by_stage
             .iter()
-            .any(|(stage, a)| *stage == stage::JOIN && a.contains("swarm join")));
+            .any(|(stage, a)| *stage == Stage::Join && a.contains("swarm join")));
     }
 
     #[test]
@@ -457,7 +486,7 @@ mod tests {
         let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let consul: Vec<&Step> = plan.steps.iter().filter(|s| s.hook == "consul").collect();
         assert_eq!(consul.len(), 1);
-        assert_eq!(consul[0].stage, stage::CONSUL_SERVICE);
+        assert_eq!(consul[0].stage, Stage::ConsulService);
         assert!(
             consul[0]
                 .action
@@ -473,9 +502,9 @@ mod tests {
         let first_engine_step = plan
             .steps
             .iter()
-            .position(|s| s.stage == stage::ENGINES)
+            .position(|s| s.stage == Stage::Engines)
             .unwrap();
-        assert_eq!(plan.steps[first_engine_step - 1].stage, stage::CA);
+        assert_eq!(plan.steps[first_engine_step - 1].stage, Stage::Ca);
     }
 
     #[test]
@@ -488,10 +517,10 @@ mod tests {
             seen.vms.push(VmStatus {
                 name: m.name.clone(),
                 provider: "docker".into(),
-                state: "running".into(),
+                state: crate::tools::vagrant::VmState::Running,
             });
         }
-        seen.vms[2].state = "preparing".into();
+        seen.vms[2].state = crate::tools::vagrant::VmState::Preparing;
         seen.host_containers = vec![
             "c-consul".into(),
             "c-swarm-master".into(),
@@ -550,7 +579,7 @@ mod tests {
     fn a_stopped_machine_is_brought_up_and_a_stopped_consul_started() {
         let lab = lab();
         let mut seen = all_done(&lab);
-        seen.vms[2].state = "poweroff".into();
+        seen.vms[2].state = crate::tools::vagrant::VmState::parse("poweroff");
         seen.consul_container = ContainerState::Stopped;
         let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let shown = commands(&plan);

@@ -4,7 +4,7 @@
 use crate::model::Lab;
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observe::Observed;
-use crate::reconcile::plan::{lost_containers, machines_up, stage, Action, Plan, Step};
+use crate::reconcile::plan::{lost_containers, machines_up, Action, Plan, Stage, Step};
 use crate::tools::vagrant;
 
 /// What each create hook still has to do for each machine.
@@ -37,16 +37,16 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
                 .flat_map(move |m| hook.on_destroy(lab, m, seen))
         })
         .collect();
-    steps.extend(lost_containers(lab, seen, stage::DESTROY_MACHINES));
+    steps.extend(lost_containers(lab, seen, Stage::DestroyMachines));
     let created: Vec<&str> = seen
         .vms
         .iter()
-        .filter(|v| v.is_created() && v.state != "preparing")
+        .filter(|v| v.is_created() && v.state != vagrant::VmState::Preparing)
         .map(|v| v.name.as_str())
         .collect();
     if !created.is_empty() {
         steps.push(Step {
-            stage: stage::DESTROY_MACHINES,
+            stage: Stage::DestroyMachines,
             machine: None,
             hook: "vagrant",
             reason: format!("created: {}", created.join(", ")),
@@ -58,7 +58,7 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let state = lab.state_dir();
     if state.exists() {
         steps.push(Step {
-            stage: stage::FORGET,
+            stage: Stage::Forget,
             machine: None,
             hook: "state",
             reason: "the rendered Vagrantfile, Vagrant's data and lab's log".into(),

@@ -8,22 +8,67 @@ use crate::model::boxes::BoxProfile;
 use crate::model::{Lab, Provider};
 use crate::process::runner::{Cmd, Tool};
 
+/// A machine's state as Vagrant names it, read once here: the states lab
+/// acts on, and any other (`poweroff`, `stopped`, `saved`, `aborted`, ...)
+/// kept as Vagrant's id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum VmState {
+    #[default]
+    NotCreated,
+    Running,
+    /// The docker provider's record of a create that never finished.
+    Preparing,
+    Other(String),
+}
+
+impl VmState {
+    pub fn parse(id: &str) -> VmState {
+        match id {
+            "not_created" | "" => VmState::NotCreated,
+            "running" => VmState::Running,
+            "preparing" => VmState::Preparing,
+            other => VmState::Other(other.to_string()),
+        }
+    }
+
+    /// Vagrant's own id for it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VmState::NotCreated => "not_created",
+            VmState::Running => "running",
+            VmState::Preparing => "preparing",
+            VmState::Other(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for VmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for VmState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One machine's line in `vagrant status --machine-readable`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VmStatus {
     pub name: String,
     pub provider: String,
-    /// Vagrant's state id: `running`, `not_created`, `poweroff`, `stopped`, ...
-    pub state: String,
+    pub state: VmState,
 }
 
 impl VmStatus {
     pub fn is_running(&self) -> bool {
-        self.state == "running"
+        self.state == VmState::Running
     }
 
     pub fn is_created(&self) -> bool {
-        self.state != "not_created"
+        self.state != VmState::NotCreated
     }
 }
 
@@ -63,7 +108,7 @@ pub fn parse_status(text: &str) -> Vec<VmStatus> {
                 machines.push(VmStatus {
                     name: target.to_string(),
                     provider: String::new(),
-                    state: String::new(),
+                    state: VmState::NotCreated,
                 });
                 machines.len() - 1
             }
@@ -71,7 +116,7 @@ pub fn parse_status(text: &str) -> Vec<VmStatus> {
         let value = data.replace("%!(VAGRANT_COMMA)", ",");
         match kind {
             "provider-name" => machines[index].provider = value,
-            _ => machines[index].state = value,
+            _ => machines[index].state = VmState::parse(&value),
         }
     }
     machines
@@ -295,7 +340,7 @@ mod tests {
     #[test]
     fn status_of_a_stopped_machine() {
         let machines = parse_status(&vagrant_stdout("status-stopped"));
-        assert_eq!(machines[2].state, "stopped");
+        assert_eq!(machines[2].state, VmState::Other("stopped".into()));
         assert!(machines[2].is_created() && !machines[2].is_running());
         assert!(parse_status(&vagrant_stdout("status-after-destroy"))
             .iter()

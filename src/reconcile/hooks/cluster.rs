@@ -4,7 +4,7 @@
 
 use crate::model::{Lab, Machine, Mode, Role};
 use crate::reconcile::observe::Observed;
-use crate::reconcile::plan::{stage, Action, Step};
+use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::swarm;
 
 use super::{ip_of, Hook};
@@ -12,7 +12,7 @@ use super::{ip_of, Hook};
 pub struct Cluster;
 
 impl Cluster {
-    fn step(&self, stage: u8, machine: &str, reason: impl Into<String>, action: Action) -> Step {
+    fn step(&self, stage: Stage, machine: &str, reason: impl Into<String>, action: Action) -> Step {
         Step {
             stage,
             machine: Some(machine.to_string()),
@@ -36,14 +36,14 @@ impl Cluster {
         if !leads {
             if info.is_some_and(|i| i.is_active()) {
                 steps.push(self.step(
-                    stage::SWARM,
+                    Stage::Swarm,
                     &m.name,
                     "it is a worker of another swarm",
                     self.docker(lab, seen, &m.name, swarm::leave_args()),
                 ));
             }
             steps.push(self.step(
-                stage::SWARM,
+                Stage::Swarm,
                 &m.name,
                 "no swarm yet",
                 self.docker(
@@ -56,7 +56,7 @@ impl Cluster {
         }
         if !leads || seen.network.is_none() {
             steps.push(self.step(
-                stage::JOIN,
+                Stage::Join,
                 &m.name,
                 format!("no overlay network `{}` yet", lab.network),
                 self.docker(lab, seen, &m.name, swarm::network_create_args(&lab.network)),
@@ -75,7 +75,7 @@ impl Cluster {
             };
             if now.node_id != entry.id {
                 steps.push(self.step(
-                    stage::CLEANUP,
+                    Stage::Cleanup,
                     &m.name,
                     format!(
                         "{} left the swarm; its old entry {} ({}) goes",
@@ -113,7 +113,7 @@ impl Cluster {
         let mut steps = Vec::new();
         if info.is_some_and(|i| i.is_active()) {
             steps.push(self.step(
-                stage::JOIN,
+                Stage::Join,
                 &m.name,
                 format!("it is in a swarm that {} does not lead", master.name),
                 self.docker(lab, seen, &m.name, swarm::leave_args()),
@@ -126,7 +126,7 @@ impl Cluster {
                 "not in the master's swarm".to_string()
             };
         steps.push(self.step(
-            stage::JOIN,
+            Stage::Join,
             &m.name,
             reason,
             Action::SwarmJoin {
@@ -243,7 +243,7 @@ mod tests {
             .collect();
         assert_eq!(steps.len(), 4, "{shown:#?}");
         assert!(
-            shown[0].starts_with("4 ")
+            shown[0].starts_with("swarm ")
                 && shown[0].ends_with("swarm init --advertise-addr 10.0.0.2"),
             "{}",
             shown[0]
@@ -260,7 +260,7 @@ mod tests {
             "{}",
             shown[2]
         );
-        assert!(steps[2..].iter().all(|s| s.stage == stage::JOIN));
+        assert!(steps[2..].iter().all(|s| s.stage == Stage::Join));
     }
 
     #[test]
@@ -282,15 +282,15 @@ mod tests {
         );
         seen.nodes.as_mut().unwrap()[2].status = "Down".into();
         let steps = plan(&lab, &seen);
-        let what: Vec<(u8, &str)> = steps
+        let what: Vec<(Stage, &str)> = steps
             .iter()
             .map(|s| (s.stage, s.machine.as_deref().unwrap()))
             .collect();
         assert_eq!(
             what,
             [
-                (stage::CLEANUP, "swarm-master"),
-                (stage::JOIN, "swarm-node02")
+                (Stage::Cleanup, "swarm-master"),
+                (Stage::Join, "swarm-node02")
             ]
         );
         assert!(steps[0].action.to_string().ends_with("node rm --force id2"));

@@ -3,7 +3,7 @@
 
 use crate::model::{Lab, Machine, Role};
 use crate::reconcile::observe::{ContainerState, Observed};
-use crate::reconcile::plan::{stage, Action, Step};
+use crate::reconcile::plan::{Action, Stage, Step};
 
 use super::Hook;
 
@@ -56,7 +56,7 @@ impl Hook for Server {
             ),
         };
         vec![Step {
-            stage: stage::CONSUL_SERVICE,
+            stage: Stage::ConsulService,
             machine: Some(machine.name.clone()),
             hook: self.name(),
             reason,

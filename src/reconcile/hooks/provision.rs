@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::host::tls;
 use crate::model::{EngineDriver, Lab, Machine};
 use crate::reconcile::observe::Observed;
-use crate::reconcile::plan::{stage, Action, Step};
+use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::ssh::{remote_command, ssh};
 
 use super::{ip_of, ssh_of, Hook};
@@ -101,7 +101,7 @@ impl Hook for Provision {
         // Planned once, with the master, for all machines.
         if machine.name == lab.master().name && !seen.ca_ready {
             steps.push(step(
-                stage::CA,
+                Stage::Ca,
                 None,
                 "no CA for this lab yet",
                 Action::EnsureCa {
@@ -196,7 +196,7 @@ impl Hook for Provision {
         steps.extend(
             actions
                 .into_iter()
-                .map(|(why, action)| step(stage::ENGINES, Some(name.clone()), why, action)),
+                .map(|(why, action)| step(Stage::Engines, Some(name.clone()), why, action)),
         );
         steps
     }
@@ -278,7 +278,7 @@ mod tests {
         let master = lab.master().clone();
         let steps = Provision.on_create(&lab, &master, &seen);
         assert_eq!(steps.len(), 10, "{steps:#?}");
-        assert!(steps.iter().all(|s| s.stage == stage::ENGINES));
+        assert!(steps.iter().all(|s| s.stage == Stage::Engines));
         let shown: Vec<String> = steps.iter().map(|s| s.action.to_string()).collect();
         assert!(
             shown[4].contains("/etc/docker/ca.pem")
@@ -304,6 +304,6 @@ mod tests {
         seen.ca_ready = false;
         let steps = Provision.on_create(&lab, &master, &seen);
         assert_eq!(steps.len(), 1);
-        assert_eq!(steps[0].stage, stage::CA);
+        assert_eq!(steps[0].stage, Stage::Ca);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::model::{EngineDriver, Lab, Machine, Mode, Role};
 use crate::reconcile::observe::Observed;
-use crate::reconcile::plan::{stage, Action, Step};
+use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
 
 use super::{ip_of, key_of, Hook};
@@ -60,9 +60,9 @@ impl Hook for Register {
             return Vec::new();
         }
         let stage = if machine.role == Role::Consul || lab.mode == Mode::Swarm {
-            stage::ENGINES
+            Stage::Engines
         } else {
-            stage::SWARM
+            Stage::Swarm
         };
         let step = |reason: String, action: Action| Step {
             stage,
@@ -111,7 +111,7 @@ impl Hook for Register {
             return Vec::new();
         }
         vec![Step {
-            stage: stage::UNREGISTER,
+            stage: Stage::Unregister,
             machine: Some(machine.name.clone()),
             hook: self.name(),
             reason: "registered with docker-machine".into(),
