@@ -134,7 +134,24 @@ pub struct Cmd {
     secret_output: bool,
     #[serde(skip)]
     limit: Limit,
+    /// Which failures pass by themselves, so the command is tried again.
+    #[serde(skip)]
+    retry_on: Option<RetryOn>,
 }
+
+/// Tells a failure that will likely pass by itself (and why, for the log)
+/// from one that will not, by the command's stderr. Each tool's adapter
+/// knows its own: the process layer only tries again.
+#[derive(Clone, Copy)]
+pub struct RetryOn(pub fn(&str) -> Option<&'static str>);
+
+impl PartialEq for RetryOn {
+    fn eq(&self, other: &RetryOn) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for RetryOn {}
 
 /// How long a command may run when `--timeout` does not say: a question
 /// to a tool or a machine answers in seconds, or something is wrong
@@ -182,7 +199,15 @@ impl Cmd {
             secrets: Vec::new(),
             secret_output: false,
             limit: Limit::Work,
+            retry_on: None,
         }
+    }
+
+    /// Failures that `classify` calls passing are tried again, with the
+    /// runner's backoff.
+    pub fn retry_on(mut self, classify: fn(&str) -> Option<&'static str>) -> Cmd {
+        self.retry_on = Some(RetryOn(classify));
+        self
     }
 
     /// A question that answers in seconds: held to [`Limit::QUERY`].
@@ -420,27 +445,6 @@ fn default_timeout() -> Option<Duration> {
 
 pub use crate::model::Retry;
 
-/// Why a failure will likely pass by itself: SSH not up yet on a machine
-/// that is booting, or apt busy on a first boot.
-pub fn transient(stderr: &str) -> Option<&'static str> {
-    const KNOWN: [(&str, &str); 7] = [
-        ("Connection refused", "SSH is not up yet"),
-        ("Connection reset by peer", "SSH is not up yet"),
-        ("kex_exchange_identification", "SSH is not up yet"),
-        (
-            "Connection timed out during banner exchange",
-            "SSH is not up yet",
-        ),
-        ("No route to host", "the machine's network is not up yet"),
-        ("Could not get lock", "apt is busy (first boot)"),
-        ("dpkg frontend lock", "apt is busy (first boot)"),
-    ];
-    KNOWN
-        .iter()
-        .find(|(needle, _)| stderr.contains(needle))
-        .map(|(_, why)| *why)
-}
-
 /// Runs commands and logs each one with its complete output.
 #[derive(Clone)]
 pub struct Runner {
@@ -611,7 +615,7 @@ impl Runner {
     }
 
     /// Runs `cmd` and fails, with its stderr, unless it exits 0. An ssh
-    /// command that failed for a passing reason ([`transient`]) is tried
+    /// command that failed for a passing reason (see [`Cmd::retry_on`]) is tried
     /// again with backoff; each attempt is in the log.
     pub async fn run(
         &self,
@@ -624,7 +628,7 @@ impl Runner {
             let output = self.output(cmd, on_line).await?;
             let result = Self::checked(cmd, output);
             let why = match &result {
-                Err(e) if cmd.tool == Tool::Ssh => transient(e.stderr()),
+                Err(e) => cmd.retry_on.and_then(|classify| (classify.0)(e.stderr())),
                 _ => None,
             };
             match why {
@@ -885,7 +889,10 @@ mod tests {
             2,
             "ssh: connect to host 10.0.0.3 port 22: Connection refused",
         );
-        let out = runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.unwrap();
+        let out = runner
+            .quiet(&Cmd::new(Tool::Ssh, ["m"]).retry_on(crate::tools::ssh::transient))
+            .await
+            .unwrap();
         assert_eq!(out.stdout, "ok\n");
         assert_eq!(calls(dir.path()), "3");
         let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap();
@@ -900,7 +907,10 @@ mod tests {
     async fn other_failures_and_the_last_attempt_are_not_retried() {
         let dir = tempfile::tempdir().unwrap();
         let runner = flaky_ssh(dir.path(), 9, "Permission denied (publickey)");
-        assert!(runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.is_err());
+        assert!(runner
+            .quiet(&Cmd::new(Tool::Ssh, ["m"]).retry_on(crate::tools::ssh::transient))
+            .await
+            .is_err());
         assert_eq!(calls(dir.path()), "1");
         let dir = tempfile::tempdir().unwrap();
         let runner = flaky_ssh(
@@ -908,7 +918,10 @@ mod tests {
             9,
             "E: Could not get lock /var/lib/dpkg/lock-frontend",
         );
-        let err = runner.quiet(&Cmd::new(Tool::Ssh, ["m"])).await.unwrap_err();
+        let err = runner
+            .quiet(&Cmd::new(Tool::Ssh, ["m"]).retry_on(crate::tools::ssh::transient))
+            .await
+            .unwrap_err();
         assert_eq!(calls(dir.path()), "4");
         assert!(err.to_string().contains("Could not get lock"), "{err}");
     }

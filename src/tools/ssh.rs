@@ -63,7 +63,28 @@ pub fn session(config: &SshConfig, remote: Option<&str>, tty: bool) -> Cmd {
     if let Some(remote) = remote {
         args.extend(["--".into(), remote.to_string()]);
     }
-    Cmd::new(Tool::Ssh, args)
+    Cmd::new(Tool::Ssh, args).retry_on(transient)
+}
+
+/// Why a failure will likely pass by itself: SSH not up yet on a machine
+/// that is booting, or apt busy on a first boot.
+pub fn transient(stderr: &str) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 7] = [
+        ("Connection refused", "SSH is not up yet"),
+        ("Connection reset by peer", "SSH is not up yet"),
+        ("kex_exchange_identification", "SSH is not up yet"),
+        (
+            "Connection timed out during banner exchange",
+            "SSH is not up yet",
+        ),
+        ("No route to host", "the machine's network is not up yet"),
+        ("Could not get lock", "apt is busy (first boot)"),
+        ("dpkg frontend lock", "apt is busy (first boot)"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(needle, _)| stderr.contains(needle))
+        .map(|(_, why)| *why)
 }
 
 /// Quotes words for the remote shell.
