@@ -14,7 +14,8 @@
 //!    record of what it made, the list of labs, the Vagrantfile, the CA.
 //! 4. [`reconcile`]: observe → plan → execute, and the lifecycle hooks.
 //! 5. [`checks`]: doctor, verify, images.
-//! 6. [`cli`], [`commands`]: one thin file per verb.
+//! 6. [`cli`], [`session`], [`commands`]: the command line, one run of lab
+//!    (verbosity, limits), one thin file per verb.
 //!
 //! Data flows one way: lab.toml → [`model::Lab`] → rendered Vagrantfile →
 //! observed state → [`reconcile::plan::Plan`] → execute, through the one
@@ -28,6 +29,7 @@ pub mod host;
 pub mod model;
 pub mod process;
 pub mod reconcile;
+pub mod session;
 pub mod shell;
 pub mod tools;
 pub mod ui;

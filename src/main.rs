@@ -4,6 +4,11 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = lab::cli::Cli::parse();
+    let session = lab::session::Session::new(
+        cli.quiet,
+        cli.verbose,
+        cli.timeout.map(std::time::Duration::from_secs),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -28,9 +33,9 @@ fn main() -> ExitCode {
             });
             lab::process::children::stop_all(std::time::Duration::from_secs(90)).await;
         });
-        lab::commands::run(cli).await
+        lab::commands::run(cli, &session).await
     });
-    if let Some(summary) = lab::process::runner::summary() {
+    if let Some(summary) = session.summary() {
         eprintln!("{summary}");
     }
     if lab::process::children::interrupted() {

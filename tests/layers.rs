@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("reconcile", 4),
     ("checks", 5),
     ("cli", 6),
+    ("session", 6),
     ("commands", 6),
 ];
 

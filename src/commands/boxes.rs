@@ -1,16 +1,12 @@
 //! `lab box add [PROFILE]`: a box from its local copy, without the internet.
 
-use std::time::Duration;
+use crate::session::Session;
 
 use crate::model::boxes;
 use crate::model::{Lab, Provider};
 use crate::process::runner::Tool;
 
-pub async fn add(
-    lab: &Lab,
-    profile: Option<&str>,
-    timeout: Option<Duration>,
-) -> anyhow::Result<()> {
+pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow::Result<()> {
     let profile = match profile {
         None => lab.profile.clone(),
         Some(name) => boxes::resolve(&lab.root, name, lab.provider).map_err(anyhow::Error::msg)?,
@@ -34,7 +30,7 @@ pub async fn add(
         Provider::Virtualbox => Tool::Vagrant,
         Provider::Docker => Tool::Docker,
     };
-    let runner = super::reader(&[tool])?.with_timeout(timeout);
+    let runner = session.reader(&[tool])?;
     if lab.provider == Provider::Virtualbox {
         let out = runner.query(&crate::tools::vagrant::box_list()).await?;
         if crate::tools::vagrant::box_installed(

@@ -2,6 +2,7 @@
 //! `--rm` takes it away. Swarm mode deploys `DIR/stack.yml` as a stack;
 //! classic mode sends `DIR/docker-compose.yml` to the Swarm manager.
 
+use crate::session::Session;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,14 +19,14 @@ use crate::tools::swarm;
 /// How long the services get to start on their nodes.
 const CONVERGE: Duration = Duration::from_secs(180);
 
-pub async fn run(lab: &Lab, args: &DeployArgs, timeout: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &DeployArgs, session: &Session) -> anyhow::Result<()> {
     let file_name = match lab.mode {
         Mode::Swarm => "stack.yml",
         Mode::Classic => "docker-compose.yml",
     };
     let (file, name) = locate(&args.path, file_name)?;
     let _lock = crate::host::state::lock(lab, "deploy")?;
-    let runner = super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?;
+    let runner = session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {
         Mode::Swarm => swarm_mode(&runner, lab, &seen, &file, &name, args.rm).await,

@@ -2,7 +2,7 @@
 //! everything the lab recorded making, under today's name or an earlier
 //! one, and nothing else.
 
-use std::time::Duration;
+use crate::session::Session;
 
 use crate::cli::PlanArgs;
 use crate::model::{EngineDriver, Lab};
@@ -30,25 +30,22 @@ pub fn targets(lab: &Lab) -> Vec<Lab> {
     targets
 }
 
-pub async fn run(
-    lab: &Lab,
-    args: &PlanArgs,
-    quiet: bool,
-    timeout: Option<Duration>,
-) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &PlanArgs, session: &Session) -> anyhow::Result<()> {
     let targets = targets(lab);
     if args.dry_run {
         let mut whole = Plan::default();
         for target in &targets {
-            whole.extend(super::dry_run::plan(target, crate::reconcile::planner::destroy).await);
+            whole.extend(
+                super::dry_run::plan(target, crate::reconcile::planner::destroy, session).await,
+            );
         }
         return super::dry_run::show(&whole, args.json);
     }
     let hooks = hooks::standard();
-    let ui = Ui::new(quiet);
+    let ui = session.ui();
     let mut did = false;
     for target in &targets {
-        did |= destroy(target, &hooks, &ui, timeout).await?;
+        did |= destroy(target, &hooks, &ui, session).await?;
     }
     match crate::host::registry::path().and_then(|p| crate::host::registry::unregister(&p, lab)) {
         Ok(()) => {}
@@ -71,7 +68,7 @@ async fn destroy(
     lab: &Lab,
     hooks: &[Box<dyn Hook>],
     ui: &Ui,
-    timeout: Option<Duration>,
+    session: &Session,
 ) -> anyhow::Result<bool> {
     let mut tools = vec![Tool::Vagrant];
     if lab.provider == crate::model::Provider::Docker {
@@ -82,9 +79,9 @@ async fn destroy(
     }
     let state = lab.state_dir();
     let runner = if state.exists() {
-        super::runner(lab, &tools, timeout)?
+        session.runner(lab, &tools)?
     } else {
-        super::reader(&tools)?
+        session.reader(&tools)?
     };
     let _lock = if state.exists() {
         Some(crate::host::state::lock(lab, "destroy")?)

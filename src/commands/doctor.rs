@@ -3,6 +3,7 @@
 //! what to do.
 
 pub use crate::error::DoctorFailed;
+use crate::session::Session;
 use std::path::PathBuf;
 
 use crate::checks::doctor;
@@ -12,8 +13,8 @@ use crate::model::{EngineDriver, Lab, Mode, Provider};
 use crate::process::runner::{Cmd, Runner, Tool, Tools};
 use crate::ui::Ui;
 
-pub async fn run(lab: &Lab, args: &DoctorArgs) -> anyhow::Result<()> {
-    let (checks, _) = checks(lab).await;
+pub async fn run(lab: &Lab, args: &DoctorArgs, session: &Session) -> anyhow::Result<()> {
+    let (checks, _) = checks(lab, session).await;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
         println!("{}", crate::checks::report::report(&lab.name, &checks));
@@ -29,8 +30,8 @@ pub async fn run(lab: &Lab, args: &DoctorArgs) -> anyhow::Result<()> {
 }
 
 /// Before `lab up`: only what needs attention is shown.
-pub async fn preflight(lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
-    let (checks, missing) = checks(lab).await;
+pub async fn preflight(lab: &Lab, ui: &Ui, session: &Session) -> anyhow::Result<()> {
+    let (checks, missing) = checks(lab, session).await;
     if !missing.is_empty() {
         // The same error (and exit code 4) as any command that lacks a program.
         return Err(crate::process::runner::missing(&missing).into());
@@ -47,13 +48,13 @@ pub async fn preflight(lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
 
 /// Every check, the slow ones (external programs) at the same time, and
 /// the programs that are missing.
-pub async fn checks(lab: &Lab) -> (Vec<Check>, Vec<Tool>) {
+pub async fn checks(lab: &Lab, session: &Session) -> (Vec<Check>, Vec<Tool>) {
     let mut wanted = crate::process::runner::Tool::needed_by(lab);
     if lab.provider == Provider::Virtualbox {
         wanted.push(Tool::VBoxManage);
     }
     let (tools, missing) = Tools::available(&wanted);
-    let runner = Runner::new(tools);
+    let runner = session.runner_with(tools);
     let mut checks: Vec<Check> = missing
         .iter()
         .map(|t| {

@@ -1,21 +1,22 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
 use crate::model::{EngineDriver, Lab};
-use crate::process::runner::{Runner, Tool, Tools};
+use crate::process::runner::{Tool, Tools};
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan::Plan;
+use crate::session::Session;
 
 /// What a dry run can see without changing anything; what it cannot see
 /// (a missing program, machines not up yet) is assumed not to exist.
-async fn look(lab: &Lab) -> Observed {
+async fn look(lab: &Lab, session: &Session) -> Observed {
     let (tools, missing) = Tools::available(&crate::process::runner::Tool::needed_by(lab));
     for tool in &missing {
         eprintln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"
         );
     }
-    let runner = Runner::new(tools.clone());
+    let runner = session.runner_with(tools.clone());
     let record = crate::host::record::of(lab);
     let mut seen = Observed {
         vms: observe::none_created(lab),
@@ -79,8 +80,12 @@ async fn look(lab: &Lab) -> Observed {
 
 /// What a dry run would do: look (read-only), plan with the standard hooks.
 /// What bears the lab's names but is not its own is said, and left out.
-pub async fn plan(lab: &Lab, planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan) -> Plan {
-    let seen = look(lab).await;
+pub async fn plan(
+    lab: &Lab,
+    planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan,
+    session: &Session,
+) -> Plan {
+    let seen = look(lab, session).await;
     for thing in &seen.foreign {
         eprintln!("note: not this lab's, so left alone: {thing}");
     }
@@ -101,6 +106,7 @@ pub async fn print(
     lab: &Lab,
     json: bool,
     planner: fn(&Lab, &Observed, &[Box<dyn Hook>]) -> Plan,
+    session: &Session,
 ) -> anyhow::Result<()> {
-    show(&plan(lab, planner).await, json)
+    show(&plan(lab, planner, session).await, json)
 }

@@ -1,6 +1,7 @@
 //! `lab env`: docker-machine's environment for a machine, written for a shell.
 
 pub use crate::error::UnknownMachine;
+use crate::session::Session;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -34,7 +35,7 @@ pub fn known_machine<'a>(
     })
 }
 
-pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> anyhow::Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::detect);
     let mut again = vec!["lab".to_string(), "env".to_string()];
     if file != Path::new("lab.toml") {
@@ -52,7 +53,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.all {
-        return handout(lab, shell).await;
+        return handout(lab, shell, session).await;
     }
     let machine = known_machine(lab, args.machine.as_deref().unwrap_or_default())?;
     // Classic Swarm has its own API beside the master's engine; in swarm
@@ -63,7 +64,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path) -> anyhow::Result<()> {
     }
     again.push(machine.name.clone());
 
-    let vars = variables(lab, machine, swarm).await?;
+    let vars = variables(lab, machine, swarm, session).await?;
     print!(
         "{}",
         shell::render_set(shell, &vars, &shell_words::join(&again))
@@ -77,11 +78,12 @@ async fn variables(
     lab: &Lab,
     machine: &crate::model::Machine,
     swarm: bool,
+    session: &Session,
 ) -> anyhow::Result<Vec<(String, String)>> {
     if lab.engine == EngineDriver::Native {
         return Ok(crate::host::tls::native_from_state(lab, &machine.name)?.env());
     }
-    let runner = super::reader(&[Tool::DockerMachine])?;
+    let runner = session.reader(&[Tool::DockerMachine])?;
     let out = runner.query(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {
         format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)
     })?;
@@ -98,11 +100,14 @@ async fn variables(
 
 /// `lab env --all`: a handout with every machine's variables, the master's
 /// active; `lab_use MACHINE` switches.
-async fn handout(lab: &Lab, shell: Shell) -> anyhow::Result<()> {
+async fn handout(lab: &Lab, shell: Shell, session: &Session) -> anyhow::Result<()> {
     let mut machines = Vec::new();
     for machine in &lab.machines {
         let swarm = machine.role == Role::Master && lab.mode == Mode::Classic;
-        machines.push((machine.name.clone(), variables(lab, machine, swarm).await?));
+        machines.push((
+            machine.name.clone(),
+            variables(lab, machine, swarm, session).await?,
+        ));
     }
     print!(
         "{}",

@@ -11,16 +11,12 @@ pub mod status;
 pub mod up;
 pub mod verify;
 
-use std::time::Duration;
-
 use crate::cli::{Cli, Command};
 use crate::model::{self, Lab};
-use crate::process::runner::{Runner, Tool, Tools};
+use crate::session::Session;
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    crate::process::runner::set_verbose(cli.verbose);
-    crate::process::runner::set_default_timeout(cli.timeout.map(Duration::from_secs));
+pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
     if let Command::Completions(args) = &cli.command {
         // Needs no lab.toml: it is installed once, before any lab exists.
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -29,23 +25,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::Status(args) = &cli.command {
         if args.all {
-            return status::all(args).await;
+            return status::all(args, session).await;
         }
     }
     let lab = model::load(&cli.file)?;
     let lab = among_the_others(lab, &cli.command)?;
-    let timeout = cli.timeout.map(Duration::from_secs);
     match cli.command {
-        Command::Up(args) => up::run(&lab, &args, cli.quiet, timeout).await,
-        Command::Destroy(args) => destroy::run(&lab, &args, cli.quiet, timeout).await,
-        Command::Env(args) => env::run(&lab, &args, &cli.file).await,
-        Command::Status(args) => status::run(&lab, &args).await,
-        Command::Verify(args) => verify::run(&lab, &args, timeout).await,
-        Command::Ssh(args) => ssh::run(&lab, &args).await,
-        Command::Doctor(args) => doctor::run(&lab, &args).await,
-        Command::Deploy(args) => deploy::run(&lab, &args, timeout).await,
+        Command::Up(args) => up::run(&lab, &args, session).await,
+        Command::Destroy(args) => destroy::run(&lab, &args, session).await,
+        Command::Env(args) => env::run(&lab, &args, &cli.file, session).await,
+        Command::Status(args) => status::run(&lab, &args, session).await,
+        Command::Verify(args) => verify::run(&lab, &args, session).await,
+        Command::Ssh(args) => ssh::run(&lab, &args, session).await,
+        Command::Doctor(args) => doctor::run(&lab, &args, session).await,
+        Command::Deploy(args) => deploy::run(&lab, &args, session).await,
         Command::Box(crate::cli::BoxCommand::Add { profile }) => {
-            boxes::add(&lab, profile.as_deref(), timeout).await
+            boxes::add(&lab, profile.as_deref(), session).await
         }
         Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {
@@ -70,20 +65,6 @@ fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
             Ok(lab)
         }
     }
-}
-
-/// A runner for a command that needs `tools`, logging to `.lab/lab.log`.
-pub fn runner(lab: &Lab, tools: &[Tool], timeout: Option<Duration>) -> anyhow::Result<Runner> {
-    let tools = Tools::locate(tools)?;
-    Runner::new(tools)
-        .with_retry(lab.retry)
-        .with_timeout(timeout)
-        .with_log(lab.state_dir().join("lab.log"))
-}
-
-/// A runner that reads only: nothing is logged, so nothing is written.
-pub fn reader(tools: &[Tool]) -> anyhow::Result<Runner> {
-    Ok(Runner::new(Tools::locate(tools)?))
 }
 
 /// Writes `.lab/Vagrantfile` when it differs from what lab.toml renders.

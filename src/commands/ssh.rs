@@ -2,6 +2,7 @@
 //! user's terminal.
 
 pub use crate::error::RemoteExit;
+use crate::session::Session;
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
@@ -9,12 +10,12 @@ use anyhow::Context as _;
 use crate::cli::SshArgs;
 use crate::model::Lab;
 use crate::process::runner::Tool;
-use crate::tools::ssh::{remote_command, session};
+use crate::tools::ssh::{self, remote_command};
 use crate::tools::vagrant;
 
-pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &SshArgs, session: &Session) -> anyhow::Result<()> {
     let machine = super::env::known_machine(lab, &args.machine)?;
-    let runner = super::reader(&[Tool::Vagrant, Tool::Ssh])?;
+    let runner = session.reader(&[Tool::Vagrant, Tool::Ssh])?;
     let out = runner
         .query(&vagrant::ssh_config(lab, Some(&machine.name)))
         .await
@@ -38,7 +39,7 @@ pub async fn run(lab: &Lab, args: &SshArgs) -> anyhow::Result<()> {
     };
     let tty = remote.is_none() && std::io::stdin().is_terminal();
     let code = runner
-        .interactive(&session(&config, remote.as_deref(), tty))
+        .interactive(&ssh::session(&config, remote.as_deref(), tty))
         .await?;
     if code == 0 {
         Ok(())

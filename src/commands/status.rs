@@ -1,5 +1,6 @@
 //! `lab status`: one row per machine, as a table or JSON.
 
+use crate::session::Session;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
@@ -25,12 +26,12 @@ pub struct Row {
     pub problem: Option<String>,
 }
 
-pub async fn run(lab: &Lab, args: &StatusArgs) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let mut tools = vec![Tool::Vagrant, Tool::Ssh, Tool::Docker];
     if lab.engine == EngineDriver::DockerMachine {
         tools.push(Tool::DockerMachine);
     }
-    let runner = super::reader(&tools)?;
+    let runner = session.reader(&tools)?;
     let (seen, ips, lab_problem) = observe::read_only(&runner, lab).await?;
 
     let rows: Vec<Row> = lab
@@ -182,7 +183,7 @@ pub struct LabRow {
 }
 
 /// `lab status --all`: every lab recorded on this host.
-pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
+pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let registry = crate::host::registry::path()?;
     if args.prune {
         for gone in crate::host::registry::prune(&registry)? {
@@ -194,7 +195,7 @@ pub async fn all(args: &StatusArgs) -> anyhow::Result<()> {
         }
     }
     let entries = crate::host::registry::load(&registry)?;
-    let runner = super::reader(&[Tool::Vagrant])?;
+    let runner = session.reader(&[Tool::Vagrant])?;
     let mut rows = Vec::new();
     for entry in &entries {
         let mut row = LabRow {

@@ -1,6 +1,6 @@
 //! `lab up`: machines, addresses, then the create hooks.
 
-use std::time::Duration;
+use crate::session::Session;
 
 use crate::cli::UpArgs;
 use crate::host::record::Record;
@@ -138,21 +138,17 @@ fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
 const RETRY: &str =
     "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
 
-pub async fn run(
-    lab: &Lab,
-    args: &UpArgs,
-    quiet: bool,
-    timeout: Option<Duration>,
-) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<()> {
     if args.plan.dry_run {
-        return super::dry_run::print(lab, args.plan.json, crate::reconcile::planner::up).await;
+        return super::dry_run::print(lab, args.plan.json, crate::reconcile::planner::up, session)
+            .await;
     }
-    let ui = Ui::new(quiet);
+    let ui = session.ui();
     if !args.skip_doctor {
-        super::doctor::preflight(lab, &ui).await?;
+        super::doctor::preflight(lab, &ui, session).await?;
     }
     let hooks = hooks::standard();
-    let runner = super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?;
+    let runner = session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?;
     let _lock = crate::host::state::lock(lab, "up")?;
     not_renamed(lab)?;
     let lab = &crate::host::registry::claim(&crate::host::registry::path()?, lab.clone())?;

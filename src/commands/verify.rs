@@ -1,5 +1,6 @@
 //! `lab verify`: one line per check, exit 0 only when all pass.
 
+use crate::session::Session;
 use std::time::Duration;
 
 use crate::checks::verify::{self, on, words, Check, VerifyFailed};
@@ -24,11 +25,11 @@ impl Report {
     }
 }
 
-pub async fn run(lab: &Lab, args: &VerifyArgs, timeout: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Result<()> {
     let runner = if lab.state_dir().exists() {
-        super::runner(lab, &crate::process::runner::Tool::needed_by(lab), timeout)?
+        session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?
     } else {
-        super::reader(&crate::process::runner::Tool::needed_by(lab))?
+        session.reader(&crate::process::runner::Tool::needed_by(lab))?
     };
     let (seen, _, problem) = observe::read_only(&runner, lab).await?;
     let mut report = Report {

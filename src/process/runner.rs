@@ -369,81 +369,50 @@ fn shell_is_aimed_at_a_machine() -> bool {
     AIMING[1..].iter().any(|v| std::env::var_os(v).is_some())
 }
 
-/// `-v`: every command line goes to stderr as it starts.
-static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn verbose() -> bool {
-    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// How many commands of each tool this process ran, for `-v`'s summary.
-static RUNS: [std::sync::atomic::AtomicUsize; 5] = [
-    std::sync::atomic::AtomicUsize::new(0),
-    std::sync::atomic::AtomicUsize::new(0),
-    std::sync::atomic::AtomicUsize::new(0),
-    std::sync::atomic::AtomicUsize::new(0),
-    std::sync::atomic::AtomicUsize::new(0),
-];
-
-fn count(tool: Tool) {
-    RUNS[tool as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// `-v`: how many commands ran, per program, and lab's own CPU time (not
-/// its children's): what lab itself costs beside the programs it drives.
-pub fn summary() -> Option<String> {
-    if !verbose() {
-        return None;
-    }
-    let tools = [
-        Tool::Vagrant,
-        Tool::Ssh,
-        Tool::Docker,
-        Tool::DockerMachine,
-        Tool::VBoxManage,
-    ];
-    let counts: Vec<String> = tools
-        .iter()
-        .map(|t| {
-            format!(
-                "{} {}",
-                t.program(),
-                RUNS[*t as usize].load(std::sync::atomic::Ordering::Relaxed)
-            )
-        })
-        .collect();
-    let cpu = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-        .map(|u| {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-            t(u.user_time()) + t(u.system_time())
-        })
-        .unwrap_or(0.0);
-    Some(format!(
-        "lab: commands run: {}; lab's own CPU time: {cpu:.2}s",
-        counts.join(", ")
-    ))
-}
-
-/// `--timeout`, for every runner of this process (0: none).
-static DEFAULT_TIMEOUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-pub fn set_default_timeout(timeout: Option<Duration>) {
-    let secs = timeout.map_or(0, |t| t.as_secs());
-    DEFAULT_TIMEOUT.store(secs, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn default_timeout() -> Option<Duration> {
-    match DEFAULT_TIMEOUT.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => None,
-        secs => Some(Duration::from_secs(secs)),
-    }
-}
-
 pub use crate::model::Retry;
+
+/// How many commands of each tool a run of lab started, for `-v`'s summary.
+#[derive(Debug, Default)]
+pub struct Counts([std::sync::atomic::AtomicUsize; 5]);
+
+impl Counts {
+    fn add(&self, tool: Tool) {
+        self.0[tool as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many commands ran, per program, and lab's own CPU time (not its
+    /// children's): what lab itself costs beside the programs it drives.
+    pub fn summary(&self) -> String {
+        let tools = [
+            Tool::Vagrant,
+            Tool::Ssh,
+            Tool::Docker,
+            Tool::DockerMachine,
+            Tool::VBoxManage,
+        ];
+        let counts: Vec<String> = tools
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t.program(),
+                    self.0[*t as usize].load(std::sync::atomic::Ordering::Relaxed)
+                )
+            })
+            .collect();
+        let cpu = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+            .map(|u| {
+                let t =
+                    |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+                t(u.user_time()) + t(u.system_time())
+            })
+            .unwrap_or(0.0);
+        format!(
+            "lab: commands run: {}; lab's own CPU time: {cpu:.2}s",
+            counts.join(", ")
+        )
+    }
+}
 
 /// Runs commands and logs each one with its complete output.
 #[derive(Clone)]
@@ -452,7 +421,11 @@ pub struct Runner {
     tools: Tools,
     log: Option<Arc<Mutex<std::fs::File>>>,
     pub log_path: Option<PathBuf>,
+    /// One limit for every command (`--timeout`), instead of each one's own.
     timeout: Option<Duration>,
+    /// `-v`: every command line goes to stderr as it starts.
+    verbose: bool,
+    counts: Option<Arc<Counts>>,
 }
 
 impl Runner {
@@ -462,8 +435,22 @@ impl Runner {
             tools,
             log: None,
             log_path: None,
-            timeout: default_timeout(),
+            timeout: None,
+            verbose: false,
+            counts: None,
         }
+    }
+
+    /// `-v`: every command line goes to stderr as it starts.
+    pub fn verbose(mut self, on: bool) -> Runner {
+        self.verbose = on;
+        self
+    }
+
+    /// Counts each command started, per tool, into `counts`.
+    pub fn counting(mut self, counts: Arc<Counts>) -> Runner {
+        self.counts = Some(counts);
+        self
     }
 
     /// Appends every command and its output to `path`.
@@ -666,10 +653,12 @@ impl Runner {
     /// environment, without what `lab env` aimed at a machine; shown with
     /// `-v` and counted.
     fn command(&self, cmd: &Cmd, line: &str) -> tokio::process::Command {
-        if verbose() {
+        if self.verbose {
             eprintln!("+ {line}");
         }
-        count(cmd.tool);
+        if let Some(counts) = &self.counts {
+            counts.add(cmd.tool);
+        }
         let program = self
             .tools
             .path(cmd.tool)
