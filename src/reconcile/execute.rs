@@ -6,12 +6,9 @@ use std::fmt;
 
 use tokio::task::JoinSet;
 
-use std::time::Duration;
-
 use crate::host::tls;
 use crate::process::runner::Runner;
 use crate::reconcile::plan::{Action, Plan, Step};
-use crate::tools::engine::Engine;
 use crate::tools::swarm;
 use crate::ui::{Task, Ui};
 
@@ -148,7 +145,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
                 .map_err(|e| anyhow::anyhow!("could not read {}: {e}", from.display()))?;
             runner.run_with_input(command, &bytes).await?;
         }
-        Action::WaitEngine { engine } => wait_engine(runner, task, engine).await?,
+        Action::WaitEngine { engine } => engine.wait(runner, &on_line).await?,
         Action::SwarmJoin {
             node,
             node_ssh,
@@ -156,31 +153,18 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             advertise,
             manager_addr,
         } => {
-            // The plan was made before the node's engine was set up; what
-            // the node says now decides: already a Ready member, nothing to
-            // do; in some other swarm (or a stale one), leave it first.
-            let info_cmd = node.docker(runner, &swarm::info_args()).await?;
-            let info = swarm::parse_info(&runner.query(&info_cmd).await?.stdout)
-                .map_err(anyhow::Error::msg)?;
-            if info.is_active() {
-                let ls = manager.docker(runner, &swarm::node_ls_args()).await?;
-                let members = swarm::parse_node_ls(&runner.query(&ls).await?.stdout)
-                    .map_err(anyhow::Error::msg)?;
-                if members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
-                    return Ok(());
-                }
-                let leave = node.docker(runner, &swarm::leave_args()).await?;
-                runner.run(&leave, &on_line).await?;
-            }
-            let token_cmd = manager
-                .docker(runner, &swarm::join_token_args())
-                .await?
-                .secret_output();
-            let token = runner.query(&token_cmd).await?.stdout.trim().to_string();
-            let join = swarm::join_over_ssh(node_ssh, advertise, manager_addr).secret(&token);
-            runner
-                .run_with_input(&join, format!("{token}\n").as_bytes())
-                .await?;
+            swarm::join(
+                runner,
+                &swarm::Join {
+                    node,
+                    node_ssh,
+                    manager,
+                    advertise,
+                    manager_addr,
+                },
+                &on_line,
+            )
+            .await?;
         }
         Action::RemoveDir { path } => {
             if path.exists() {
@@ -193,35 +177,6 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
 }
 
 /// The start of a command line, for a bar's one line.
-/// A restarted engine takes a few seconds before it answers; a TLS
-/// handshake with the lab's certificates is the proof that it is ready.
-async fn wait_engine(runner: &Runner, task: &Task, engine: &Engine) -> anyhow::Result<()> {
-    const TRIES: u32 = 60;
-    let args: Vec<String> = ["version", "--format", "{{.Server.Version}}"]
-        .map(String::from)
-        .to_vec();
-    let cmd = engine.docker(runner, &args).await?;
-    let mut last = None;
-    for attempt in 1..=TRIES {
-        match runner.query(&cmd).await {
-            Ok(out) => {
-                task.progress(&format!("Docker {} answers over TLS", out.stdout.trim()));
-                return Ok(());
-            }
-            Err(e) => last = Some(e),
-        }
-        if attempt < TRIES {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-    Err(anyhow::anyhow!(
-        "{}'s engine did not answer over TLS within {TRIES}s: {}\nhint: look at its log with `vagrant ssh {} -c 'sudo journalctl -u docker -n 30'` in .lab/",
-        engine.machine(),
-        last.map(|e| e.to_string()).unwrap_or_default(),
-        engine.machine()
-    ))
-}
-
 fn short(text: &str) -> String {
     const MAX: usize = 72;
     if text.chars().count() <= MAX {

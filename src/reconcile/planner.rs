@@ -11,6 +11,7 @@ use crate::tools::vagrant;
 pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let steps = hooks
         .iter()
+        .filter(|hook| hook.applies(lab))
         .flat_map(|hook| {
             lab.machines
                 .iter()
@@ -31,6 +32,7 @@ pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let mut steps: Vec<Step> = hooks
         .iter()
+        .filter(|hook| hook.applies(lab))
         .flat_map(|hook| {
             lab.machines
                 .iter()

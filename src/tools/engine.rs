@@ -122,6 +122,42 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Waits until the engine answers. A restarted engine takes a few
+    /// seconds; a TLS handshake with the lab's certificates is the proof
+    /// that it is ready.
+    pub async fn wait(
+        &self,
+        runner: &Runner,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> anyhow::Result<()> {
+        const TRIES: u32 = 60;
+        let args: Vec<String> = ["version", "--format", "{{.Server.Version}}"]
+            .map(String::from)
+            .to_vec();
+        let cmd = self.docker(runner, &args).await?;
+        let mut last = None;
+        for attempt in 1..=TRIES {
+            match runner.query(&cmd).await {
+                Ok(out) => {
+                    on_line(&format!("Docker {} answers over TLS", out.stdout.trim()));
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            if attempt < TRIES {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+        Err(anyhow::anyhow!(
+            "{}'s engine did not answer over TLS within {TRIES}s: {}\nhint: look at its log with `vagrant ssh {} -c 'sudo journalctl -u docker -n 30'` in .lab/",
+            self.machine(),
+            last.map(|e| e.to_string()).unwrap_or_default(),
+            self.machine()
+        ))
+    }
+}
+
 /// Shown the way a person would type it.
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

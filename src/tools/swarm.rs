@@ -110,6 +110,49 @@ pub fn join_token_args() -> Vec<String> {
         .to_vec()
 }
 
+/// A node joining the manager's swarm as a worker.
+pub struct Join<'a> {
+    pub node: &'a crate::tools::engine::Engine,
+    pub node_ssh: &'a crate::tools::vagrant::SshConfig,
+    pub manager: &'a crate::tools::engine::Engine,
+    pub advertise: &'a str,
+    pub manager_addr: &'a str,
+}
+
+/// Joins the node to the manager's swarm. The plan was made before the
+/// node's engine was set up, so what the node says now decides: already a
+/// Ready member, nothing to do; in some other swarm (or a stale one), it
+/// leaves first. The worker token goes over ssh on stdin (see [`JOIN`]).
+pub async fn join(
+    runner: &crate::process::runner::Runner,
+    join: &Join<'_>,
+    on_line: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
+    let info_cmd = join.node.docker(runner, &info_args()).await?;
+    let info = parse_info(&runner.query(&info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
+    if info.is_active() {
+        let ls = join.manager.docker(runner, &node_ls_args()).await?;
+        let members =
+            parse_node_ls(&runner.query(&ls).await?.stdout).map_err(anyhow::Error::msg)?;
+        if members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
+            return Ok(());
+        }
+        let leave = join.node.docker(runner, &leave_args()).await?;
+        runner.run(&leave, on_line).await?;
+    }
+    let token_cmd = join
+        .manager
+        .docker(runner, &join_token_args())
+        .await?
+        .secret_output();
+    let token = runner.query(&token_cmd).await?.stdout.trim().to_string();
+    let cmd = join_over_ssh(join.node_ssh, join.advertise, join.manager_addr).secret(&token);
+    runner
+        .run_with_input(&cmd, format!("{token}\n").as_bytes())
+        .await?;
+    Ok(())
+}
+
 /// Joins the node from the inside: the token comes on stdin, so it is in
 /// no command line on the host (where every user can read them with `ps`),
 /// in no log and in no error.

@@ -12,16 +12,6 @@ use super::{ip_of, Hook};
 pub struct Cluster;
 
 impl Cluster {
-    fn step(&self, stage: Stage, machine: &str, reason: impl Into<String>, action: Action) -> Step {
-        Step {
-            stage,
-            machine: Some(machine.to_string()),
-            hook: "swarm",
-            reason: reason.into(),
-            action,
-        }
-    }
-
     fn docker(&self, lab: &Lab, seen: &Observed, machine: &str, args: Vec<String>) -> Action {
         Action::Docker {
             engine: crate::reconcile::observe::engine_of(lab, seen, machine),
@@ -37,14 +27,14 @@ impl Cluster {
             if info.is_some_and(|i| i.is_active()) {
                 steps.push(self.step(
                     Stage::Swarm,
-                    &m.name,
+                    Some(&m.name),
                     "it is a worker of another swarm",
                     self.docker(lab, seen, &m.name, swarm::leave_args()),
                 ));
             }
             steps.push(self.step(
                 Stage::Swarm,
-                &m.name,
+                Some(&m.name),
                 "no swarm yet",
                 self.docker(
                     lab,
@@ -57,7 +47,7 @@ impl Cluster {
         if !leads || seen.network.is_none() {
             steps.push(self.step(
                 Stage::Join,
-                &m.name,
+                Some(&m.name),
                 format!("no overlay network `{}` yet", lab.network),
                 self.docker(lab, seen, &m.name, swarm::network_create_args(&lab.network)),
             ));
@@ -76,7 +66,7 @@ impl Cluster {
             if now.node_id != entry.id {
                 steps.push(self.step(
                     Stage::Cleanup,
-                    &m.name,
+                    Some(&m.name),
                     format!(
                         "{} left the swarm; its old entry {} ({}) goes",
                         entry.hostname, entry.id, entry.status
@@ -114,7 +104,7 @@ impl Cluster {
         if info.is_some_and(|i| i.is_active()) {
             steps.push(self.step(
                 Stage::Join,
-                &m.name,
+                Some(&m.name),
                 format!("it is in a swarm that {} does not lead", master.name),
                 self.docker(lab, seen, &m.name, swarm::leave_args()),
             ));
@@ -127,7 +117,7 @@ impl Cluster {
             };
         steps.push(self.step(
             Stage::Join,
-            &m.name,
+            Some(&m.name),
             reason,
             Action::SwarmJoin {
                 node: crate::reconcile::observe::engine_of(lab, seen, &m.name),
@@ -146,10 +136,11 @@ impl Hook for Cluster {
         "swarm"
     }
 
+    fn applies(&self, lab: &Lab) -> bool {
+        lab.mode == Mode::Swarm
+    }
+
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
-        if lab.mode != Mode::Swarm {
-            return Vec::new();
-        }
         match machine.role {
             Role::Consul => Vec::new(),
             Role::Master => self.master(lab, machine, seen),
@@ -157,10 +148,7 @@ impl Hook for Cluster {
         }
     }
 
-    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
-        // The swarm goes with its machines.
-        Vec::new()
-    }
+    // The swarm goes with its machines: nothing to undo.
 }
 
 #[cfg(test)]

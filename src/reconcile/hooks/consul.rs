@@ -55,20 +55,15 @@ impl Hook for Server {
                 run_args(lab),
             ),
         };
-        vec![Step {
-            stage: Stage::ConsulService,
-            machine: Some(machine.name.clone()),
-            hook: self.name(),
+        vec![self.step(
+            Stage::ConsulService,
+            Some(&machine.name),
             reason,
-            action: Action::Docker {
+            Action::Docker {
                 engine: crate::reconcile::observe::engine_of(lab, seen, &machine.name),
                 args,
             },
-        }]
+        )]
     }
-
-    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
-        // The container goes with its machine.
-        Vec::new()
-    }
+    // The container goes with its machine: nothing to undo.
 }

@@ -11,16 +11,47 @@ pub mod register;
 
 use crate::model::{Lab, Machine};
 use crate::reconcile::observe::Observed;
-use crate::reconcile::plan::Step;
+use crate::reconcile::plan::{Action, Stage, Step};
 
+/// A hook writes only what differs: whether it serves a lab, what it adds
+/// to a machine, and (where the machine's going does not take it along)
+/// what it undoes.
 pub trait Hook: Send + Sync {
     fn name(&self) -> &'static str;
+
+    /// Whether this hook serves the lab at all (its engine driver, its mode).
+    fn applies(&self, _lab: &Lab) -> bool {
+        true
+    }
 
     /// Steps that give `machine` what this hook provides, skipping what is there.
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step>;
 
-    /// Steps that undo it before the machine goes away.
-    fn on_destroy(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step>;
+    /// Steps that undo it before the machine goes away; none when it goes
+    /// with the machine.
+    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
+        Vec::new()
+    }
+
+    /// One of this hook's steps, for `machine` (`None`: the whole lab).
+    fn step(
+        &self,
+        stage: Stage,
+        machine: Option<&str>,
+        reason: impl Into<String>,
+        action: Action,
+    ) -> Step
+    where
+        Self: Sized,
+    {
+        Step {
+            stage,
+            machine: machine.map(String::from),
+            hook: self.name(),
+            reason: reason.into(),
+            action,
+        }
+    }
 }
 
 /// Every hook, in the order their steps are planned; each one plans

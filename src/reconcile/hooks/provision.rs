@@ -85,27 +85,20 @@ impl Hook for Provision {
         "native-engine"
     }
 
+    fn applies(&self, lab: &Lab) -> bool {
+        lab.engine == EngineDriver::Native
+    }
+
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
-        if lab.engine != EngineDriver::Native {
-            return Vec::new();
-        }
         let mut steps = Vec::new();
-        let certs = lab.certs_dir();
-        let step = |stage, machine: Option<String>, reason: &str, action| Step {
-            stage,
-            machine,
-            hook: self.name(),
-            reason: reason.to_string(),
-            action,
-        };
         // Planned once, with the master, for all machines.
         if machine.name == lab.master().name && !seen.ca_ready {
-            steps.push(step(
+            steps.push(self.step(
                 Stage::Ca,
                 None,
                 "no CA for this lab yet",
                 Action::EnsureCa {
-                    dir: certs.clone(),
+                    dir: lab.certs_dir(),
                     lab: lab.name.clone(),
                 },
             ));
@@ -115,96 +108,79 @@ impl Hook for Provision {
             Some(Err(e)) => format!("its engine does not answer over TLS: {}", first_line(e)),
             None => "its engine is not set up yet".to_string(),
         };
-        let name = &machine.name;
-        let ip = ip_of(lab, seen, name);
-        let target = ssh_of(lab, seen, name);
-        let server = tls::server_dir(&certs, name);
-        let drop_in_file = server.join("docker.conf");
-        let upload = |from: PathBuf, to: &str, mode: &str| Action::Upload {
-            command: ssh(&target, &sudo_sh(WRITE, &[parent_dir(to), to, mode])),
-            from,
-        };
-        let remote = |file: &str| format!("{REMOTE_DIR}/{file}");
-        let actions = [
-            (
-                reason.as_str(),
-                Action::IssueCert {
-                    dir: certs.clone(),
-                    lab: lab.name.clone(),
-                    machine: name.clone(),
-                    names: vec![
-                        ip.clone(),
-                        name.clone(),
-                        "localhost".into(),
-                        "127.0.0.1".into(),
-                    ],
-                },
-            ),
-            (
-                reason.as_str(),
-                Action::WriteFile {
-                    path: drop_in_file.clone(),
-                    text: drop_in(lab, name),
-                },
-            ),
-            (
-                "`lab env` reads the engine's address from here",
-                Action::WriteFile {
-                    path: crate::host::tls::url_file(lab, name),
-                    text: format!("tcp://{ip}:{}\n", lab.docker_port),
-                },
-            ),
-            (
-                "Docker is installed only where it is missing",
-                Action::Run {
-                    command: ssh(&target, &sudo_sh(INSTALL, &[&lab.install_url])),
-                },
-            ),
-            (
-                reason.as_str(),
-                upload(certs.join(tls::CA), &remote(tls::CA), "0644"),
-            ),
-            (
-                reason.as_str(),
-                upload(server.join(tls::SERVER), &remote(tls::SERVER), "0644"),
-            ),
-            (
-                reason.as_str(),
-                upload(
-                    server.join(tls::SERVER_KEY),
-                    &remote(tls::SERVER_KEY),
-                    "0600",
-                ),
-            ),
-            (
-                reason.as_str(),
-                upload(drop_in_file.clone(), DROP_IN, "0644"),
-            ),
-            (
-                reason.as_str(),
-                Action::Run {
-                    command: ssh(&target, &sudo_sh(RESTART, &[])),
-                },
-            ),
-            (
-                reason.as_str(),
-                Action::WaitEngine {
-                    engine: crate::reconcile::observe::engine_of(lab, seen, name),
-                },
-            ),
-        ];
         steps.extend(
-            actions
+            engine_setup(lab, seen, &machine.name, &reason)
                 .into_iter()
-                .map(|(why, action)| step(Stage::Engines, Some(name.clone()), why, action)),
+                .map(|(why, action)| self.step(Stage::Engines, Some(&machine.name), why, action)),
         );
         steps
     }
+    // The engine goes with its machine, the certificates with `.lab`.
+}
 
-    fn on_destroy(&self, _lab: &Lab, _machine: &Machine, _seen: &Observed) -> Vec<Step> {
-        // The engine goes with its machine, the certificates with `.lab`.
-        Vec::new()
-    }
+/// What makes `name`'s engine serve TLS, each action with why: its server
+/// certificate, the systemd drop-in, Docker where it is missing, the files
+/// copied over, the restart, and the wait until it answers.
+fn engine_setup(lab: &Lab, seen: &Observed, name: &str, reason: &str) -> Vec<(String, Action)> {
+    let certs = lab.certs_dir();
+    let ip = ip_of(lab, seen, name);
+    let target = ssh_of(lab, seen, name);
+    let server = tls::server_dir(&certs, name);
+    let drop_in_file = server.join("docker.conf");
+    let upload = |from: PathBuf, to: &str, mode: &str| Action::Upload {
+        command: ssh(&target, &sudo_sh(WRITE, &[parent_dir(to), to, mode])),
+        from,
+    };
+    let remote = |file: &str| format!("{REMOTE_DIR}/{file}");
+    let because = |action: Action| (reason.to_string(), action);
+    vec![
+        because(Action::IssueCert {
+            dir: certs.clone(),
+            lab: lab.name.clone(),
+            machine: name.to_string(),
+            names: vec![
+                ip.clone(),
+                name.to_string(),
+                "localhost".into(),
+                "127.0.0.1".into(),
+            ],
+        }),
+        because(Action::WriteFile {
+            path: drop_in_file.clone(),
+            text: drop_in(lab, name),
+        }),
+        (
+            "`lab env` reads the engine's address from here".into(),
+            Action::WriteFile {
+                path: crate::host::tls::url_file(lab, name),
+                text: format!("tcp://{ip}:{}\n", lab.docker_port),
+            },
+        ),
+        (
+            "Docker is installed only where it is missing".into(),
+            Action::Run {
+                command: ssh(&target, &sudo_sh(INSTALL, &[&lab.install_url])),
+            },
+        ),
+        because(upload(certs.join(tls::CA), &remote(tls::CA), "0644")),
+        because(upload(
+            server.join(tls::SERVER),
+            &remote(tls::SERVER),
+            "0644",
+        )),
+        because(upload(
+            server.join(tls::SERVER_KEY),
+            &remote(tls::SERVER_KEY),
+            "0600",
+        )),
+        because(upload(drop_in_file.clone(), DROP_IN, "0644")),
+        because(Action::Run {
+            command: ssh(&target, &sudo_sh(RESTART, &[])),
+        }),
+        because(Action::WaitEngine {
+            engine: crate::reconcile::observe::engine_of(lab, seen, name),
+        }),
+    ]
 }
 
 fn parent_dir(path: &str) -> &str {

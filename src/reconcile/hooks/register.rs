@@ -55,22 +55,18 @@ impl Hook for Register {
         "docker-machine"
     }
 
+    fn applies(&self, lab: &Lab) -> bool {
+        lab.engine == EngineDriver::DockerMachine
+    }
+
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
-        if lab.engine != EngineDriver::DockerMachine {
-            return Vec::new();
-        }
         let stage = if machine.role == Role::Consul || lab.mode == Mode::Swarm {
             Stage::Engines
         } else {
             Stage::Swarm
         };
-        let step = |reason: String, action: Action| Step {
-            stage,
-            machine: Some(machine.name.clone()),
-            hook: self.name(),
-            reason,
-            action,
-        };
+        let step =
+            |reason: String, action: Action| self.step(stage, Some(&machine.name), reason, action);
         let create = Action::Run {
             command: docker_machine::create(&create_spec(lab, machine, seen)),
         };
@@ -110,14 +106,13 @@ impl Hook for Register {
         if !seen.dm.contains_key(&machine.name) {
             return Vec::new();
         }
-        vec![Step {
-            stage: Stage::Unregister,
-            machine: Some(machine.name.clone()),
-            hook: self.name(),
-            reason: "registered with docker-machine".into(),
-            action: Action::Run {
+        vec![self.step(
+            Stage::Unregister,
+            Some(&machine.name),
+            "registered with docker-machine",
+            Action::Run {
                 command: docker_machine::rm(&lab.dm_name(&machine.name)),
             },
-        }]
+        )]
     }
 }
