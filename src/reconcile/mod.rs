@@ -5,5 +5,6 @@
 pub mod execute;
 pub mod hooks;
 pub mod observe;
+pub mod own;
 pub mod plan;
 pub mod planner;

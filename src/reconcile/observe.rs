@@ -538,6 +538,17 @@ pub async fn read_only(
     Ok((seen, ips, problem))
 }
 
+/// After steps that set engines up: their entries, the CA and the engines
+/// asked again, so the next plan sees what this run made.
+pub async fn engines_again(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
+    if lab.engine == EngineDriver::DockerMachine {
+        let record = crate::host::record::of(lab);
+        seen.dm = docker_machines(runner, lab, &record).await?.ours;
+    }
+    seen.ca_ready = lab.engine == EngineDriver::Native && ca_ready(lab);
+    engines_and_services(runner, lab, seen).await
+}
+
 /// The engine side of [`everything`], from what is already observed.
 pub async fn engines_and_services(
     runner: &Runner,

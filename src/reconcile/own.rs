@@ -1,0 +1,136 @@
+//! What the lab owns, for `lab up`: the record claimed before anything is
+//! made, refused when something that only bears the lab's names stands in
+//! the way, and kept up to date (Vagrant's ids, where entries point) after.
+
+use anyhow::Context as _;
+
+use crate::error::NotOurs;
+use crate::host::record::{self, Record};
+use crate::model::{EngineDriver, Lab};
+use crate::process::runner::Runner;
+use crate::reconcile::observe::{self, Observed};
+use crate::ui::Ui;
+
+/// A lab this lab.toml built under another name is taken down first:
+/// building beside it would leave it running with nothing to find it by.
+pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
+    let Some(old) = record::elsewhere(lab).into_iter().next() else {
+        return Ok(());
+    };
+    Err(NotOurs {
+        things: vec![format!(
+            "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
+            old.name, old.name
+        )],
+        file: lab.file.clone(),
+    })
+    .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`")
+}
+
+/// Before anything runs: the lab's record, claiming what lab.toml
+/// describes now. What bears the lab's names on this host but is not its
+/// own (another lab's container, the user's docker-machine VM) stops `up`
+/// here.
+pub async fn claim(runner: &Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
+    let dir = crate::host::state::ensure(lab)?;
+    let recorded = record::load(&dir)?;
+    let earlier = recorded.is_none() && dir.join("Vagrantfile").exists();
+    let mut record = recorded.unwrap_or_else(|| Record::new(lab));
+    if earlier {
+        adopt(lab, &mut record, ui);
+    }
+    let mut foreign = Vec::new();
+    if lab.engine == EngineDriver::DockerMachine {
+        foreign.extend(
+            observe::docker_machines(runner, lab, &record)
+                .await?
+                .foreign,
+        );
+    }
+    foreign.extend(
+        observe::host_containers(runner, lab, &record)
+            .await?
+            .foreign,
+    );
+    if !foreign.is_empty() {
+        return Err(NotOurs {
+            things: foreign,
+            file: lab.file.clone(),
+        }
+        .into());
+    }
+    record.claim(lab);
+    record.save(&dir)
+}
+
+/// A lab built before lab kept records: the machines Vagrant made for it
+/// (its ids in the lab's own state) are the lab's, and so are generic
+/// docker-machine entries under their names; an entry with another
+/// driver still is not.
+fn adopt(lab: &Lab, record: &mut Record, ui: &Ui) {
+    let made = record::vagrant_ids(lab);
+    for m in lab.machines.iter().filter(|m| made.contains_key(&m.name)) {
+        record.docker_machine.insert(
+            lab.dm_name(&m.name),
+            record::DmRecord {
+                machine: m.name.clone(),
+                driver: record::DRIVER.into(),
+                address: None,
+            },
+        );
+    }
+    if !made.is_empty() {
+        ui.say("this lab was built before lab kept a record of what it makes; what Vagrant made for it is recorded now");
+    }
+}
+
+/// Vagrant's ids for the machines it made, into the record.
+pub fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
+    let dir = lab.state_dir();
+    let Some(mut record) = record::load(&dir)? else {
+        return Ok(());
+    };
+    let before = record.clone();
+    for (machine, id) in record::vagrant_ids(lab) {
+        if let Some(made) = record.machines.get_mut(&machine) {
+            made.vagrant_id = Some(id);
+        }
+    }
+    if record != before {
+        record.save(&dir)?;
+    }
+    Ok(())
+}
+
+/// Where each docker-machine entry the lab made points now, into the record.
+pub fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
+    let dir = lab.state_dir();
+    let Some(mut record) = record::load(&dir)? else {
+        return Ok(());
+    };
+    let before = record.clone();
+    for (machine, entry) in &seen.dm {
+        if let Some(made) = record.docker_machine.get_mut(&lab.dm_name(machine)) {
+            made.address = (!entry.url.is_empty()).then(|| entry.url.clone());
+        }
+    }
+    if record != before {
+        record.save(&dir)?;
+    }
+    Ok(())
+}
+
+/// Running machines whose private interface is missing.
+pub async fn half_made_machines(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+) -> anyhow::Result<Vec<String>> {
+    let ssh = observe::ssh_configs(runner, lab, &seen.vms).await?;
+    Ok(observe::addresses_each(runner, lab, &ssh)
+        .await
+        .into_iter()
+        .filter(|(_, r)| r.as_ref().is_err_and(|e| e.contains("has no interface")))
+        .map(|(name, _)| name)
+        .collect())
+}
