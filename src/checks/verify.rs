@@ -41,10 +41,7 @@ pub fn static_checks(lab: &Lab, seen: &Observed) -> Vec<Check> {
         })
         .collect();
     checks.push(if unusable.is_empty() {
-        let how = match lab.engine {
-            crate::model::EngineDriver::Native => "over TLS with the lab's certificates",
-            crate::model::EngineDriver::DockerMachine => "registered with docker-machine",
-        };
+        let how = lab.engine.reached();
         Check::pass(
             "engines answer",
             format!("{} of {}, {how}", lab.machines.len(), lab.machines.len()),

@@ -5,11 +5,11 @@
 use crate::session::Session;
 
 use crate::cli::PlanArgs;
-use crate::model::{EngineDriver, Lab};
+use crate::model::Lab;
 use crate::process::runner::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe::{self};
 use crate::reconcile::plan::Plan;
 use crate::ui::Ui;
 
@@ -74,7 +74,7 @@ async fn destroy(
     if lab.provider == crate::model::Provider::Docker {
         tools.push(Tool::Docker);
     }
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         tools.push(Tool::DockerMachine);
     }
     let state = lab.state_dir();
@@ -94,19 +94,7 @@ async fn destroy(
     if state.join(".vagrant").exists() {
         super::write_vagrantfile(lab)?;
     }
-    let record = crate::host::record::of(lab);
-    let mut seen = Observed {
-        vms: observe::vms(&runner, lab).await?,
-        ..Observed::default()
-    };
-    if lab.engine == EngineDriver::DockerMachine {
-        let found = observe::docker_machines(&runner, lab, &record).await?;
-        seen.dm = found.ours;
-        seen.foreign.extend(found.foreign);
-    }
-    let found = observe::host_containers(&runner, lab, &record).await?;
-    seen.host_containers = found.ours;
-    seen.foreign.extend(found.foreign);
+    let seen = observe::for_destroy(&runner, lab).await?;
     for thing in &seen.foreign {
         ui.warn(&format!(
             "warning: left alone: {thing}, which this lab did not make"

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::checks::doctor;
 use crate::checks::report::Check;
 use crate::cli::DoctorArgs;
-use crate::model::{EngineDriver, Lab, Mode, Provider};
+use crate::model::{Lab, Mode, Provider};
 use crate::process::runner::{Cmd, Runner, Tool, Tools};
 use crate::ui::Ui;
 
@@ -276,10 +276,7 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
 /// What lab.toml asks for against what the box can do.
 fn combination_checks(lab: &Lab) -> Vec<Check> {
     let mut checks = Vec::new();
-    if lab.engine == EngineDriver::DockerMachine
-        && lab.mode == Mode::Classic
-        && !lab.profile.cluster_store
-    {
+    if lab.engine.uses_docker_machine() && lab.mode == Mode::Classic && !lab.profile.cluster_store {
         checks.push(Check::warn(
             "engine and mode",
             format!(
@@ -292,7 +289,7 @@ fn combination_checks(lab: &Lab) -> Vec<Check> {
             "engine and mode",
             format!(
                 "{} with {} mode",
-                engine_name(lab.engine),
+                lab.engine.describe(),
                 mode_name(lab.mode)
             ),
         ));
@@ -312,13 +309,6 @@ fn combination_checks(lab: &Lab) -> Vec<Check> {
         ));
     }
     checks
-}
-
-fn engine_name(e: EngineDriver) -> &'static str {
-    match e {
-        EngineDriver::DockerMachine => "docker-machine",
-        EngineDriver::Native => "native engines",
-    }
 }
 
 fn mode_name(m: Mode) -> &'static str {

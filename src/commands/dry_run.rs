@@ -1,79 +1,24 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
-use crate::model::{EngineDriver, Lab};
+use crate::model::Lab;
 use crate::process::runner::{Tool, Tools};
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan::Plan;
 use crate::session::Session;
 
-/// What a dry run can see without changing anything; what it cannot see
-/// (a missing program, machines not up yet) is assumed not to exist.
+/// What a dry run can see, with what it could not said as notes.
 async fn look(lab: &Lab, session: &Session) -> Observed {
-    let (tools, missing) = Tools::available(&crate::process::runner::Tool::needed_by(lab));
+    let (tools, missing) = Tools::available(&Tool::needed_by(lab));
     for tool in &missing {
         eprintln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"
         );
     }
     let runner = session.runner_with(tools.clone());
-    let record = crate::host::record::of(lab);
-    let mut seen = Observed {
-        vms: observe::none_created(lab),
-        ..Observed::default()
-    };
-    if tools.has(Tool::Vagrant) {
-        match observe::vms(&runner, lab).await {
-            Ok(vms) => seen.vms = vms,
-            Err(e) => eprintln!("note: {e:#}"),
-        }
-    }
-    if tools.has(Tool::Vagrant)
-        && tools.has(Tool::Ssh)
-        && lab.machines.iter().all(|m| seen.is_running(&m.name))
-    {
-        if let Ok(ssh) = observe::ssh_configs(&runner, lab, &seen.vms).await {
-            for (name, result) in observe::addresses_each(&runner, lab, &ssh).await {
-                match result {
-                    Ok(ip) => {
-                        seen.ips.insert(name, ip);
-                    }
-                    Err(e) => eprintln!("note: {e}"),
-                }
-            }
-            seen.ssh = ssh;
-        }
-    }
-    let vm_tool = match lab.provider {
-        crate::model::Provider::Virtualbox => Tool::Vagrant,
-        crate::model::Provider::Docker => Tool::Docker,
-    };
-    if tools.has(vm_tool) && lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
-        if let Err(e) = observe::box_or_image(&runner, lab, &mut seen).await {
-            eprintln!("note: {e:#}");
-        }
-        if tools.has(Tool::Docker) {
-            let found = observe::host_containers(&runner, lab, &record)
-                .await
-                .unwrap_or_default();
-            seen.host_containers = found.ours;
-            seen.foreign.extend(found.foreign);
-        }
-    }
-    seen.ca_ready = lab.engine == EngineDriver::Native && observe::ca_ready(lab);
-    if lab.engine == EngineDriver::DockerMachine && tools.has(Tool::DockerMachine) {
-        match observe::docker_machines(&runner, lab, &record).await {
-            Ok(found) => {
-                seen.dm = found.ours;
-                seen.foreign.extend(found.foreign);
-            }
-            Err(e) => eprintln!("note: {e:#}"),
-        }
-    }
-    if tools.has(Tool::Docker) {
-        if let Err(e) = observe::engines_and_services(&runner, lab, &mut seen).await {
-            eprintln!("note: {e:#}");
-        }
+    let (seen, notes) = observe::for_dry_run(&runner, lab, &tools).await;
+    for note in notes {
+        eprintln!("note: {note}");
     }
     seen
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
-use crate::model::{EngineDriver, Lab, Mode, Role};
+use crate::model::{Lab, Mode, Role};
 use crate::process::runner::Tool;
 use crate::shell::{self, Shell};
 use crate::tools::docker_machine;
@@ -80,7 +80,7 @@ async fn variables(
     swarm: bool,
     session: &Session,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    if lab.engine == EngineDriver::Native {
+    if lab.engine.uses_lab_ca() {
         return Ok(crate::host::tls::native_from_state(lab, &machine.name)?.env());
     }
     let runner = session.reader(&[Tool::DockerMachine])?;

@@ -28,7 +28,7 @@ pub struct Row {
 
 pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let mut tools = vec![Tool::Vagrant, Tool::Ssh, Tool::Docker];
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         tools.push(Tool::DockerMachine);
     }
     let runner = session.reader(&tools)?;

@@ -85,7 +85,7 @@ impl Record {
                     role: Some(m.role),
                     vagrant_id: None,
                 });
-            if lab.engine == crate::model::EngineDriver::DockerMachine {
+            if lab.engine.uses_docker_machine() {
                 self.docker_machine
                     .entry(lab.dm_name(&m.name))
                     .or_insert_with(|| DmRecord {

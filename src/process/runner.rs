@@ -51,7 +51,7 @@ impl Tool {
     /// The programs `lab up` and `lab destroy` drive for this lab.
     pub fn needed_by(lab: &crate::model::Lab) -> Vec<Tool> {
         let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
-        if lab.engine == crate::model::EngineDriver::DockerMachine {
+        if lab.engine.uses_docker_machine() {
             tools.push(Tool::DockerMachine);
         }
         tools

@@ -304,9 +304,10 @@ pub async fn engines(
 ) -> BTreeMap<String, Result<SwarmInfo, String>> {
     let mut tasks = JoinSet::new();
     for m in &lab.machines {
-        let reachable = match lab.engine {
-            EngineDriver::DockerMachine => seen.dm.get(&m.name).is_some_and(DmMachine::is_healthy),
-            EngineDriver::Native => seen.ca_ready && seen.ips.contains_key(&m.name),
+        let reachable = if lab.engine.uses_lab_ca() {
+            seen.ca_ready && seen.ips.contains_key(&m.name)
+        } else {
+            seen.dm.get(&m.name).is_some_and(DmMachine::is_healthy)
         };
         if !reachable {
             continue;
@@ -482,10 +483,10 @@ pub async fn everything(
     let ssh = ssh_configs(runner, lab, &vms).await?;
     let mut seen = Observed {
         vms,
-        ca_ready: lab.engine == EngineDriver::Native && ca_ready(lab),
+        ca_ready: lab.engine.uses_lab_ca() && ca_ready(lab),
         ..Observed::default()
     };
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         let record = crate::host::record::of(lab);
         let (ips, dm) = tokio::try_join!(
             addresses(runner, lab, &ssh),
@@ -523,10 +524,10 @@ pub async fn read_only(
             .iter()
             .filter_map(|(m, r)| r.as_ref().ok().map(|ip| (m.clone(), *ip)))
             .collect(),
-        ca_ready: lab.engine == EngineDriver::Native && ca_ready(lab),
+        ca_ready: lab.engine.uses_lab_ca() && ca_ready(lab),
         ..Observed::default()
     };
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         let dm = docker_machines(runner, lab, &crate::host::record::of(lab)).await?;
         seen.dm = dm.ours;
         seen.foreign.extend(dm.foreign);
@@ -541,12 +542,103 @@ pub async fn read_only(
 /// After steps that set engines up: their entries, the CA and the engines
 /// asked again, so the next plan sees what this run made.
 pub async fn engines_again(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         let record = crate::host::record::of(lab);
         seen.dm = docker_machines(runner, lab, &record).await?.ours;
     }
-    seen.ca_ready = lab.engine == EngineDriver::Native && ca_ready(lab);
+    seen.ca_ready = lab.engine.uses_lab_ca() && ca_ready(lab);
     engines_and_services(runner, lab, seen).await
+}
+
+/// Everything `lab destroy` plans from: Vagrant's machines, and the
+/// lab's own docker-machine entries and containers (and what only bears
+/// their names, which stays).
+pub async fn for_destroy(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed> {
+    let record = crate::host::record::of(lab);
+    let mut seen = Observed {
+        vms: vms(runner, lab).await?,
+        ..Observed::default()
+    };
+    if lab.engine.uses_docker_machine() {
+        let found = docker_machines(runner, lab, &record).await?;
+        seen.dm = found.ours;
+        seen.foreign.extend(found.foreign);
+    }
+    let found = host_containers(runner, lab, &record).await?;
+    seen.host_containers = found.ours;
+    seen.foreign.extend(found.foreign);
+    Ok(seen)
+}
+
+/// What a dry run can see without changing anything, with the programs
+/// that are there; what it cannot see (a missing program, machines not up
+/// yet) is taken as not there, and why is in the notes.
+pub async fn for_dry_run(
+    runner: &Runner,
+    lab: &Lab,
+    tools: &crate::process::runner::Tools,
+) -> (Observed, Vec<String>) {
+    use crate::process::runner::Tool;
+    let mut notes = Vec::new();
+    let record = crate::host::record::of(lab);
+    let mut seen = Observed {
+        vms: none_created(lab),
+        ..Observed::default()
+    };
+    if tools.has(Tool::Vagrant) {
+        match vms(runner, lab).await {
+            Ok(vms) => seen.vms = vms,
+            Err(e) => notes.push(format!("{e:#}")),
+        }
+    }
+    if tools.has(Tool::Vagrant)
+        && tools.has(Tool::Ssh)
+        && lab.machines.iter().all(|m| seen.is_running(&m.name))
+    {
+        if let Ok(ssh) = ssh_configs(runner, lab, &seen.vms).await {
+            for (name, result) in addresses_each(runner, lab, &ssh).await {
+                match result {
+                    Ok(ip) => {
+                        seen.ips.insert(name, ip);
+                    }
+                    Err(e) => notes.push(e),
+                }
+            }
+            seen.ssh = ssh;
+        }
+    }
+    let vm_tool = match lab.provider {
+        crate::model::Provider::Virtualbox => Tool::Vagrant,
+        crate::model::Provider::Docker => Tool::Docker,
+    };
+    if tools.has(vm_tool) && lab.machines.iter().any(|m| !seen.is_running(&m.name)) {
+        if let Err(e) = box_or_image(runner, lab, &mut seen).await {
+            notes.push(format!("{e:#}"));
+        }
+        if tools.has(Tool::Docker) {
+            let found = host_containers(runner, lab, &record)
+                .await
+                .unwrap_or_default();
+            seen.host_containers = found.ours;
+            seen.foreign.extend(found.foreign);
+        }
+    }
+    seen.ca_ready = lab.engine.uses_lab_ca() && ca_ready(lab);
+    if lab.engine.uses_docker_machine() && tools.has(Tool::DockerMachine) {
+        match docker_machines(runner, lab, &record).await {
+            Ok(found) => {
+                seen.dm = found.ours;
+                seen.foreign.extend(found.foreign);
+            }
+            Err(e) => notes.push(format!("{e:#}")),
+        }
+    }
+    if tools.has(Tool::Docker) {
+        if let Err(e) = engines_and_services(runner, lab, &mut seen).await {
+            notes.push(format!("{e:#}"));
+        }
+    }
+    (seen, notes)
 }
 
 /// The engine side of [`everything`], from what is already observed.
@@ -555,7 +647,7 @@ pub async fn engines_and_services(
     lab: &Lab,
     seen: &mut Observed,
 ) -> anyhow::Result<()> {
-    if lab.mode == Mode::Swarm || lab.engine == EngineDriver::Native {
+    if lab.mode == Mode::Swarm || lab.engine.uses_lab_ca() {
         seen.engines = engines(runner, lab, seen).await;
     }
     if lab.mode == Mode::Swarm {

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::error::NotOurs;
 use crate::host::record::{self, Record};
-use crate::model::{EngineDriver, Lab};
+use crate::model::Lab;
 use crate::process::runner::Runner;
 use crate::reconcile::observe::{self, Observed};
 use crate::ui::Ui;
@@ -40,7 +40,7 @@ pub async fn claim(runner: &Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
         adopt(lab, &mut record, ui);
     }
     let mut foreign = Vec::new();
-    if lab.engine == EngineDriver::DockerMachine {
+    if lab.engine.uses_docker_machine() {
         foreign.extend(
             observe::docker_machines(runner, lab, &record)
                 .await?

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::host::tls;
-use crate::model::{EngineDriver, Lab, Machine};
+use crate::model::{Lab, Machine};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::ssh::{remote_command, ssh};
@@ -86,7 +86,7 @@ impl Hook for Provision {
     }
 
     fn applies(&self, lab: &Lab) -> bool {
-        lab.engine == EngineDriver::Native
+        lab.engine.uses_lab_ca()
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {

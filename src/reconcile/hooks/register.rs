@@ -1,7 +1,7 @@
 //! Registers each machine with docker-machine's generic driver, as the
 //! seed's after-up triggers did, and unregisters it before destroy.
 
-use crate::model::{EngineDriver, Lab, Machine, Mode, Role};
+use crate::model::{Lab, Machine, Mode, Role};
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
@@ -56,7 +56,7 @@ impl Hook for Register {
     }
 
     fn applies(&self, lab: &Lab) -> bool {
-        lab.engine == EngineDriver::DockerMachine
+        lab.engine.uses_docker_machine()
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
