@@ -163,7 +163,7 @@ async fn swarm_mode(
     }
     print!(
         "{}",
-        super::status::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
+        crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
     );
     Ok(())
 }

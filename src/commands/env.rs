@@ -19,22 +19,6 @@ const VARIABLES: [&str; 4] = [
     "DOCKER_MACHINE_NAME",
 ];
 
-/// The machine called `name`, or the error that lists the lab's machines.
-pub fn known_machine<'a>(
-    lab: &'a Lab,
-    name: &str,
-) -> Result<&'a crate::model::Machine, UnknownMachine> {
-    lab.machine(name).ok_or_else(|| UnknownMachine {
-        name: name.to_string(),
-        known: lab
-            .machines
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
-}
-
 pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> anyhow::Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::detect);
     let mut again = vec!["lab".to_string(), "env".to_string()];
@@ -55,7 +39,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> a
     if args.all {
         return handout(lab, shell, session).await;
     }
-    let machine = known_machine(lab, args.machine.as_deref().unwrap_or_default())?;
+    let machine = lab.known_machine(args.machine.as_deref().unwrap_or_default())?;
     // Classic Swarm has its own API beside the master's engine; in swarm
     // mode the master's engine is the cluster's API.
     let swarm = machine.role == Role::Master && lab.mode == Mode::Classic && !args.no_swarm;

@@ -14,7 +14,7 @@ use crate::tools::ssh::{self, remote_command};
 use crate::tools::vagrant;
 
 pub async fn run(lab: &Lab, args: &SshArgs, session: &Session) -> anyhow::Result<()> {
-    let machine = super::env::known_machine(lab, &args.machine)?;
+    let machine = lab.known_machine(&args.machine)?;
     let runner = session.reader(&[Tool::Vagrant, Tool::Ssh])?;
     let out = runner
         .query(&vagrant::ssh_config(lab, Some(&machine.name)))

@@ -137,38 +137,12 @@ pub fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    columns(
+    crate::ui::columns(
         &[
             "MACHINE", "ROLE", "VAGRANT", "IP", "ENGINE", "URL", "SWARM", "PROBLEM",
         ],
         &cells,
     )
-}
-
-/// Left-aligned columns two spaces apart; the last column runs free.
-pub fn columns(header: &[&str], cells: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |row: &[String]| {
-        let mut text = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        text.trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    for row in cells {
-        out.push_str(&line(row));
-    }
-    out
 }
 
 /// One row of `lab status --all`.
@@ -254,7 +228,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
         .collect();
     print!(
         "{}",
-        columns(&["LAB", "RUNNING", "SUBNET", "FILE", "PROBLEM"], &cells)
+        crate::ui::columns(&["LAB", "RUNNING", "SUBNET", "FILE", "PROBLEM"], &cells)
     );
     Ok(())
 }

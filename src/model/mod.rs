@@ -286,6 +286,20 @@ impl Lab {
         self.machines.iter().find(|m| m.name == name)
     }
 
+    /// The machine called `name`, or the error that lists the lab's machines.
+    pub fn known_machine(&self, name: &str) -> Result<&Machine, crate::error::UnknownMachine> {
+        self.machine(name)
+            .ok_or_else(|| crate::error::UnknownMachine {
+                name: name.to_string(),
+                known: self
+                    .machines
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
     pub fn consul_machine(&self) -> Option<&Machine> {
         self.machines.iter().find(|m| m.role == Role::Consul)
     }
