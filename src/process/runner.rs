@@ -498,74 +498,15 @@ impl Runner {
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
         let line = cmd.to_string();
-        let mut command = self.command(cmd, &line);
-        command
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own group, so that stopping it stops what it started.
-            .process_group(0)
-            .kill_on_drop(true);
         if crate::process::children::interrupted() {
             return Err(RunError::Interrupted { line });
         }
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|source| RunError::Spawn {
-            line: line.clone(),
-            source,
-        })?;
-        let group = crate::process::children::Group::track(child.id());
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            use tokio::io::AsyncWriteExt as _;
-            let input = input.to_vec();
-            // Written beside the reads below, so a child that talks first cannot deadlock it.
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&input).await;
-            });
-        }
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-        // Progress shows lines as they come: never a secret among them.
-        let shown_out = |l: &str| {
-            if !cmd.secret_output {
-                on_line(&cmd.redact(l));
-            }
-        };
-        let shown_err = |l: &str| on_line(&cmd.redact(l));
-        let collect = async {
-            let readers = async {
-                tokio::join!(
-                    read_lines(stdout, &shown_out, &out_buf),
-                    read_lines(stderr, &shown_err, &err_buf)
-                )
-            };
-            tokio::pin!(readers);
-            let exited = tokio::select! {
-                _ = &mut readers => None,
-                status = child.wait() => Some(status),
-            };
-            match exited {
-                // Something it started may hold its output open (a daemon
-                // it forked): what is there is read, then no more.
-                Some(status) => {
-                    let _ = tokio::time::timeout(DRAIN, &mut readers).await;
-                    status
-                }
-                None => child.wait().await,
-            }
-        };
+        let (mut child, group) = self.spawn(cmd, &line, input)?;
         let limit = self.timeout.unwrap_or_else(|| cmd.limit.duration());
-        let result = tokio::time::timeout(limit, collect).await.ok();
-        let text = |buf: &Mutex<Vec<u8>>| {
-            String::from_utf8_lossy(&buf.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
-        };
-        let (out, err) = (text(&out_buf), text(&err_buf));
-        let Some(status) = result else {
+        let Ok((status, out, err)) =
+            tokio::time::timeout(limit, collect(&mut child, cmd, on_line)).await
+        else {
             drop(group);
             self.write_log(&line, "", "", "timed out", started.elapsed());
             return Err(RunError::Timeout {
@@ -599,6 +540,41 @@ impl Runner {
             output.duration,
         );
         Ok(output)
+    }
+
+    /// Starts `cmd` leading a process group of its own, so that stopping
+    /// it stops what it started; `input`, if any, goes to its stdin.
+    fn spawn(
+        &self,
+        cmd: &Cmd,
+        line: &str,
+        input: Option<&[u8]>,
+    ) -> Result<(tokio::process::Child, crate::process::children::Group), RunError> {
+        let mut command = self.command(cmd, line);
+        command
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|source| RunError::Spawn {
+            line: line.to_string(),
+            source,
+        })?;
+        let group = crate::process::children::Group::track(child.id());
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            use tokio::io::AsyncWriteExt as _;
+            let input = input.to_vec();
+            // Written beside the reads, so a child that talks first cannot deadlock it.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+            });
+        }
+        Ok((child, group))
     }
 
     /// Runs `cmd` and fails, with its stderr, unless it exits 0. An ssh
@@ -733,6 +709,48 @@ fn newline_if_missing(text: &str) -> &'static str {
 }
 
 /// Reads a stream to its end, keeping the exact text and reporting each complete line.
+/// Reads a child's output until it exits, its lines shown as they come
+/// (never a secret among them). Something it started may hold its output
+/// open (a daemon it forked): once it has exited, what is there is read for
+/// [`DRAIN`], then no more.
+async fn collect(
+    child: &mut tokio::process::Child,
+    cmd: &Cmd,
+    on_line: &(dyn Fn(&str) + Sync),
+) -> (std::io::Result<std::process::ExitStatus>, String, String) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let shown_out = |l: &str| {
+        if !cmd.secret_output {
+            on_line(&cmd.redact(l));
+        }
+    };
+    let shown_err = |l: &str| on_line(&cmd.redact(l));
+    let readers = async {
+        tokio::join!(
+            read_lines(stdout, &shown_out, &out_buf),
+            read_lines(stderr, &shown_err, &err_buf)
+        )
+    };
+    tokio::pin!(readers);
+    let exited = tokio::select! {
+        _ = &mut readers => None,
+        status = child.wait() => Some(status),
+    };
+    let status = match exited {
+        Some(status) => {
+            let _ = tokio::time::timeout(DRAIN, &mut readers).await;
+            status
+        }
+        None => child.wait().await,
+    };
+    let text = |buf: &Mutex<Vec<u8>>| {
+        String::from_utf8_lossy(&buf.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
+    };
+    (status, text(&out_buf), text(&err_buf))
+}
+
 /// After a command exits, how long what it left holding its output may
 /// still write before lab stops reading.
 const DRAIN: Duration = Duration::from_secs(2);
