@@ -90,13 +90,40 @@ async fn swarm_mode(
         println!("removed stack {name}");
         return Ok(());
     }
-    // Machines without a registry get the images from this host first.
+    copy_images(runner, lab, seen, file).await?;
+    let deploy = words(&[
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        &file.display().to_string(),
+        name,
+    ]);
+    on(runner, &manager, &deploy)
+        .await
+        .with_context(|| format!("deploying {} to the swarm", file.display()))?;
+    let tasks = converge(runner, &manager, name).await?;
+    let rows = service_rows(runner, lab, seen, &manager, name, &tasks).await?;
+    print!(
+        "{}",
+        crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
+    );
+    Ok(())
+}
+
+/// Machines without a registry get the stack's images from this host.
+async fn copy_images(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+    file: &Path,
+) -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).ok();
     let images = crate::checks::images::images_in(&std::fs::read_to_string(file)?, &env);
-    let archive_dir = lab.state_dir();
     let mut problems = Vec::new();
     for (i, image) in images.iter().enumerate() {
-        let archive = archive_dir.join(format!("deploy-image-{i}.tar"));
+        let archive = lab.state_dir().join(format!("deploy-image-{i}.tar"));
         for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
             let engine = crate::reconcile::observe::engine_of(lab, seen, &m.name);
             let check =
@@ -113,22 +140,22 @@ async fn swarm_mode(
             problems.join("\n")
         );
     }
-    let deploy = words(&[
-        "stack",
-        "deploy",
-        "--resolve-image",
-        "never",
-        "-c",
-        &file.display().to_string(),
-        name,
-    ]);
-    on(runner, &manager, &deploy)
-        .await
-        .with_context(|| format!("deploying {} to the swarm", file.display()))?;
-    let tasks = converge(runner, &manager, name).await?;
+    Ok(())
+}
+
+/// One row per service of the stack: where its task runs, its state, and
+/// the URLs it answers on.
+async fn service_rows(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+    manager: &Engine,
+    name: &str,
+    tasks: &[swarm::StackTask],
+) -> anyhow::Result<Vec<Vec<String>>> {
     let out = on(
         runner,
-        &manager,
+        manager,
         &words(&["stack", "services", name, "--format", "{{.Name}}"]),
     )
     .await?;
@@ -141,13 +168,13 @@ async fn swarm_mode(
             "--format",
             "{{json .Spec.EndpointSpec.Ports}}",
         ]);
-        let published = swarm::parse_published_ports(&on(runner, &manager, &inspect).await?);
+        let published = swarm::parse_published_ports(&on(runner, manager, &inspect).await?);
         let task = tasks.iter().find(|t| t.service() == service);
         // The node that runs the task answers in both publishing modes
         // (the routing mesh's and the node's own port).
         let ip = task
             .and_then(|t| seen.ips.get(&t.node))
-            .or_else(|| seen.ips.get(&master.name))
+            .or_else(|| seen.ips.get(&lab.master().name))
             .map(ToString::to_string)
             .unwrap_or_default();
         let urls: Vec<String> = published
@@ -161,11 +188,7 @@ async fn swarm_mode(
             urls.join(" "),
         ]);
     }
-    print!(
-        "{}",
-        crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
-    );
-    Ok(())
+    Ok(rows)
 }
 
 /// Waits until every service of the stack has a running task; a task that
