@@ -156,6 +156,40 @@ pub struct LabRow {
     pub problem: Option<String>,
 }
 
+/// One lab of the host's list: how many of its machines run, or why
+/// that cannot be told.
+async fn lab_row(
+    runner: &crate::process::runner::Runner,
+    entry: &crate::host::registry::Entry,
+) -> LabRow {
+    let mut row = LabRow {
+        name: entry.name.clone(),
+        file: entry.file.display().to_string(),
+        subnet: entry.subnet.clone(),
+        running: 0,
+        machines: 0,
+        problem: None,
+    };
+    if !entry.present() {
+        row.problem = Some(format!(
+            "missing: {} is gone; its subnet stays taken until `lab status --all --prune`",
+            entry.file.display()
+        ));
+        return row;
+    }
+    match crate::model::load(&entry.file) {
+        Ok(lab) => {
+            row.machines = lab.machines.len();
+            match observe::vms(runner, &lab).await {
+                Ok(vms) => row.running = vms.iter().filter(|v| v.is_running()).count(),
+                Err(e) => row.problem = Some(format!("{e:#}")),
+            }
+        }
+        Err(e) => row.problem = Some(format!("{e:#}")),
+    }
+    row
+}
+
 /// `lab status --all`: every lab recorded on this host.
 pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let registry = crate::host::registry::path()?;
@@ -172,33 +206,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let runner = session.reader(&[Tool::Vagrant])?;
     let mut rows = Vec::new();
     for entry in &entries {
-        let mut row = LabRow {
-            name: entry.name.clone(),
-            file: entry.file.display().to_string(),
-            subnet: entry.subnet.clone(),
-            running: 0,
-            machines: 0,
-            problem: None,
-        };
-        if !entry.present() {
-            row.problem = Some(format!(
-                "missing: {} is gone; its subnet stays taken until `lab status --all --prune`",
-                entry.file.display()
-            ));
-            rows.push(row);
-            continue;
-        }
-        match crate::model::load(&entry.file) {
-            Ok(lab) => {
-                row.machines = lab.machines.len();
-                match observe::vms(&runner, &lab).await {
-                    Ok(vms) => row.running = vms.iter().filter(|v| v.is_running()).count(),
-                    Err(e) => row.problem = Some(format!("{e:#}")),
-                }
-            }
-            Err(e) => row.problem = Some(format!("{e:#}")),
-        }
-        rows.push(row);
+        rows.push(lab_row(&runner, entry).await);
     }
     if args.json {
         println!(

@@ -140,6 +140,45 @@ async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Report
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Starts `machine`'s probe on the overlay network: its check, name and
+/// address, or the failed check.
+async fn start_probe(
+    runner: &Runner,
+    lab: &Lab,
+    machine: &str,
+    engine: &Engine,
+    started: &mut Vec<(Engine, String)>,
+) -> Result<(Check, String, String), Check> {
+    let name = verify::probe_name(lab, machine);
+    let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
+    if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
+        return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
+    }
+    started.push((engine.clone(), name.clone()));
+    let inspect = words(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        &name,
+    ]);
+    let ip = on(runner, engine, &inspect)
+        .await
+        .ok()
+        .and_then(|j| verify::parse_probe_ip(&j, &lab.network));
+    let Some(ip) = ip else {
+        return Err(Check::fail(
+            format!("probe on {machine}"),
+            format!("{name} has no address on {}", lab.network),
+        ));
+    };
+    let iface = interface_line(runner, engine, &name, &ip).await;
+    let check = Check::pass(
+        format!("probe on {machine}"),
+        format!("{name} at {ip} ({iface})"),
+    );
+    Ok((check, name, ip))
+}
+
 async fn probe_steps(
     runner: &Runner,
     lab: &Lab,
@@ -174,34 +213,13 @@ async fn probe_steps(
     }
     let mut ips = Vec::new();
     for (machine, engine) in pair {
-        let name = verify::probe_name(lab, machine);
-        let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
-        if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
-            return report.add(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
+        match start_probe(runner, lab, machine, engine, started).await {
+            Ok((check, name, ip)) => {
+                report.add(check);
+                ips.push((name, ip));
+            }
+            Err(check) => return report.add(check),
         }
-        started.push((engine.clone(), name.clone()));
-        let inspect = words(&[
-            "inspect",
-            "--format",
-            "{{json .NetworkSettings.Networks}}",
-            &name,
-        ]);
-        let ip = on(runner, engine, &inspect)
-            .await
-            .ok()
-            .and_then(|j| verify::parse_probe_ip(&j, &lab.network));
-        let Some(ip) = ip else {
-            return report.add(Check::fail(
-                format!("probe on {machine}"),
-                format!("{name} has no address on {}", lab.network),
-            ));
-        };
-        let iface = interface_line(runner, engine, &name, &ip).await;
-        report.add(Check::pass(
-            format!("probe on {machine}"),
-            format!("{name} at {ip} ({iface})"),
-        ));
-        ips.push((name, ip));
     }
     for (from, to) in [(0, 1), (1, 0)] {
         let (engine, from_name) = (&pair[from].1, &ips[from].0);

@@ -183,20 +183,7 @@ pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
             ),
         });
     }
-    let mine = global_names(&lab);
-    for other in &others {
-        let theirs = other.taken_names();
-        if let Some(name) = mine.iter().find(|n| theirs.contains(n)) {
-            return Err(Clash {
-                message: format!(
-                    "this lab would take the name `{name}` on this host (a docker-machine entry, VM or container), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
-                    other.name,
-                    other.file.display(),
-                    lab.file.display()
-                ),
-            });
-        }
-    }
+    names_free(&lab, &others)?;
     let taken: Vec<(Subnet, &Entry)> = others
         .iter()
         .filter_map(|e| Some((parse_subnet(&e.subnet).ok()?, *e)))
@@ -230,6 +217,26 @@ pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
             ),
         })?;
     Ok(lab)
+}
+
+/// No name the lab would take on the host (docker-machine entries, VMs,
+/// containers) is another lab's.
+fn names_free(lab: &Lab, others: &[&Entry]) -> Result<(), Clash> {
+    let mine = global_names(lab);
+    for other in others {
+        let theirs = other.taken_names();
+        if let Some(name) = mine.iter().find(|n| theirs.contains(n)) {
+            return Err(Clash {
+                message: format!(
+                    "this lab would take the name `{name}` on this host (a docker-machine entry, VM or container), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
+                    other.name,
+                    other.file.display(),
+                    lab.file.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Settles the lab among the others and records it, in one step under the

@@ -570,6 +570,27 @@ pub async fn for_destroy(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed>
     Ok(seen)
 }
 
+/// The machines' SSH settings and addresses, as far as they can be read;
+/// what cannot is a note.
+async fn addresses_if_any(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &mut Observed,
+    notes: &mut Vec<String>,
+) {
+    if let Ok(ssh) = ssh_configs(runner, lab, &seen.vms).await {
+        for (name, result) in addresses_each(runner, lab, &ssh).await {
+            match result {
+                Ok(ip) => {
+                    seen.ips.insert(name, ip);
+                }
+                Err(e) => notes.push(e),
+            }
+        }
+        seen.ssh = ssh;
+    }
+}
+
 /// What a dry run can see without changing anything, with the programs
 /// that are there; what it cannot see (a missing program, machines not up
 /// yet) is taken as not there, and why is in the notes.
@@ -595,17 +616,7 @@ pub async fn for_dry_run(
         && tools.has(Tool::Ssh)
         && lab.machines.iter().all(|m| seen.is_running(&m.name))
     {
-        if let Ok(ssh) = ssh_configs(runner, lab, &seen.vms).await {
-            for (name, result) in addresses_each(runner, lab, &ssh).await {
-                match result {
-                    Ok(ip) => {
-                        seen.ips.insert(name, ip);
-                    }
-                    Err(e) => notes.push(e),
-                }
-            }
-            seen.ssh = ssh;
-        }
+        addresses_if_any(runner, lab, &mut seen, &mut notes).await;
     }
     let vm_tool = match lab.provider {
         crate::model::Provider::Virtualbox => Tool::Vagrant,

@@ -52,10 +52,16 @@ impl Cluster {
                 self.docker(lab, seen, &m.name, swarm::network_create_args(&lab.network)),
             ));
         }
-        // A node that left and joined again is a new node; its old entry
-        // stays in `docker node ls` (Ready for a while, then Down) until
-        // the manager removes it. An entry is stale when its machine's
-        // engine answers with another node ID, or with none.
+        steps.extend(self.stale_entries(lab, m, seen));
+        steps
+    }
+
+    /// A node that left and joined again is a new node; its old entry
+    /// stays in `docker node ls` (Ready for a while, then Down) until the
+    /// manager removes it. An entry is stale when its machine's engine
+    /// answers with another node ID, or with none.
+    fn stale_entries(&self, lab: &Lab, master: &Machine, seen: &Observed) -> Vec<Step> {
+        let mut steps = Vec::new();
         for entry in seen.nodes.iter().flatten() {
             let Some(now) = lab
                 .machine(&entry.hostname)
@@ -63,27 +69,21 @@ impl Cluster {
             else {
                 continue;
             };
-            if now.node_id != entry.id {
-                steps.push(self.step(
-                    Stage::Cleanup,
-                    Some(&m.name),
-                    format!(
-                        "{} left the swarm; its old entry {} ({}) goes",
-                        entry.hostname, entry.id, entry.status
-                    ),
-                    self.docker(
-                        lab,
-                        seen,
-                        &m.name,
-                        vec![
-                            "node".into(),
-                            "rm".into(),
-                            "--force".into(),
-                            entry.id.clone(),
-                        ],
-                    ),
-                ));
+            if now.node_id == entry.id {
+                continue;
             }
+            let rm = ["node", "rm", "--force", &entry.id]
+                .map(String::from)
+                .to_vec();
+            steps.push(self.step(
+                Stage::Cleanup,
+                Some(&master.name),
+                format!(
+                    "{} left the swarm; its old entry {} ({}) goes",
+                    entry.hostname, entry.id, entry.status
+                ),
+                self.docker(lab, seen, &master.name, rm),
+            ));
         }
         steps
     }
