@@ -216,13 +216,8 @@ impl fmt::Display for Plan {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let machine = step.machine.as_deref().unwrap_or("(lab)");
-            writeln!(
-                f,
-                "{:>2}. [{}] {machine:<14} {}",
-                i + 1,
-                step.stage,
-                step.action
-            )?;
+            let stage = format!("[{}]", step.stage);
+            writeln!(f, "{:>2}. {stage:<18} {machine:<14} {}", i + 1, step.action)?;
             writeln!(f, "              # {}", step.reason)?;
         }
         Ok(())
