@@ -2,6 +2,8 @@
 //! runs, what `lab verify` asks of a built lab, and the images they need.
 
 pub mod doctor;
+pub mod host;
 pub mod images;
+pub mod probes;
 pub mod report;
 pub mod verify;

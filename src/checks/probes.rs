@@ -1,0 +1,224 @@
+//! The checks `lab verify` makes on a built lab's engines: classic Swarm's
+//! own node count, and probe containers on two machines pinging each other
+//! over the overlay network.
+
+use std::time::Duration;
+
+use crate::checks::verify::{self, on, words, Check};
+use crate::model::{Lab, Mode};
+use crate::process::runner::Runner;
+use crate::reconcile::observe::Observed;
+use crate::tools::engine::Engine;
+
+/// Prints each check as it is made (or all as JSON at the end).
+pub struct Report {
+    pub json: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn add(&mut self, check: Check) {
+        if !self.json {
+            println!("{}", check.line());
+        }
+        self.checks.push(check);
+    }
+}
+
+/// Classic Swarm: the swarm manager's own count of healthy nodes.
+pub async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
+    let master = &lab.master().name;
+    let info = words(&["info", "--format", "{{json .SystemStatus}}"]);
+    let result = on(runner, &Engine::classic_swarm(lab), &info).await;
+    let expected = lab.machines.len() - 1;
+    match result.map(|text| crate::tools::swarm::parse_classic_status(&text)) {
+        Ok(Some((nodes, healthy))) if nodes == expected && healthy == expected => Check::pass(
+            "swarm nodes",
+            format!("{healthy} of {expected} healthy (classic Swarm on {master})"),
+        ),
+        Ok(Some((nodes, healthy))) => Check::fail(
+            "swarm nodes",
+            format!("{nodes} nodes, {healthy} healthy; expected {expected}"),
+        ),
+        Ok(None) => Check::fail("swarm nodes", "the swarm manager reported no node list"),
+        Err(e) => Check::fail("swarm nodes", format!("{e:#}")),
+    }
+}
+
+/// Probe containers on two machines, pinging each other over the overlay
+/// network; whatever was started is removed afterwards.
+pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Report) {
+    let (a, b) = verify::probe_machines(lab);
+    let master = crate::reconcile::observe::engine_of(lab, seen, &lab.master().name);
+    let pair = [
+        (
+            a.clone(),
+            crate::reconcile::observe::engine_of(lab, seen, &a),
+        ),
+        (
+            b.clone(),
+            crate::reconcile::observe::engine_of(lab, seen, &b),
+        ),
+    ];
+    let mut started: Vec<(Engine, String)> = Vec::new();
+    let mut made_network = false;
+    let image_file = lab.state_dir().join("probe-image.tar");
+
+    probe_steps(
+        runner,
+        lab,
+        &master,
+        &pair,
+        &image_file,
+        &mut started,
+        &mut made_network,
+        report,
+    )
+    .await;
+
+    let mut leftovers = Vec::new();
+    for (engine, name) in &started {
+        if let Err(e) = on(runner, engine, &words(&["rm", "-f", name])).await {
+            leftovers.push(format!("{name} on {}: {e:#}", engine.machine()));
+        }
+    }
+    if made_network {
+        if let Err(e) = on(runner, &master, &words(&["network", "rm", &lab.network])).await {
+            leftovers.push(format!("network {}: {e:#}", lab.network));
+        }
+    }
+    let _ = std::fs::remove_file(&image_file);
+    if !leftovers.is_empty() {
+        report.add(Check::fail("clean up", leftovers.join("\n")));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Starts `machine`'s probe on the overlay network: its check, name and
+/// address, or the failed check.
+async fn start_probe(
+    runner: &Runner,
+    lab: &Lab,
+    machine: &str,
+    engine: &Engine,
+    started: &mut Vec<(Engine, String)>,
+) -> Result<(Check, String, String), Check> {
+    let name = verify::probe_name(lab, machine);
+    let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
+    if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
+        return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
+    }
+    started.push((engine.clone(), name.clone()));
+    let inspect = words(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        &name,
+    ]);
+    let ip = on(runner, engine, &inspect)
+        .await
+        .ok()
+        .and_then(|j| verify::parse_probe_ip(&j, &lab.network));
+    let Some(ip) = ip else {
+        return Err(Check::fail(
+            format!("probe on {machine}"),
+            format!("{name} has no address on {}", lab.network),
+        ));
+    };
+    let iface = interface_line(runner, engine, &name, &ip).await;
+    let check = Check::pass(
+        format!("probe on {machine}"),
+        format!("{name} at {ip} ({iface})"),
+    );
+    Ok((check, name, ip))
+}
+
+async fn probe_steps(
+    runner: &Runner,
+    lab: &Lab,
+    master: &Engine,
+    pair: &[(String, Engine); 2],
+    image_file: &std::path::Path,
+    started: &mut Vec<(Engine, String)>,
+    made_network: &mut bool,
+    report: &mut Report,
+) {
+    if lab.mode == Mode::Classic {
+        // The seed's compose file made the overlay network; verify makes a
+        // short-lived one when the lab has none.
+        let listed = on(runner, master, &crate::tools::swarm::network_ls_args()).await;
+        if listed.is_ok_and(|t| crate::tools::swarm::network_driver(&t, &lab.network).is_none()) {
+            let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
+            match on(runner, master, &args).await {
+                Ok(_) => *made_network = true,
+                Err(e) => return report.add(Check::fail("overlay network", format!("{e:#}"))),
+            }
+        }
+    }
+    for (machine, engine) in pair {
+        let check =
+            crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file)
+                .await;
+        let ok = check.passed;
+        report.add(check);
+        if !ok {
+            return;
+        }
+    }
+    let mut ips = Vec::new();
+    for (machine, engine) in pair {
+        match start_probe(runner, lab, machine, engine, started).await {
+            Ok((check, name, ip)) => {
+                report.add(check);
+                ips.push((name, ip));
+            }
+            Err(check) => return report.add(check),
+        }
+    }
+    for (from, to) in [(0, 1), (1, 0)] {
+        let (engine, from_name) = (&pair[from].1, &ips[from].0);
+        for (how, target) in [("by IP", &ips[to].1), ("by name", &ips[to].0)] {
+            let check_name = format!("ping {how}");
+            let detail = format!("{} -> {} ({target})", pair[from].0, pair[to].0);
+            report.add(match ping(runner, engine, from_name, target).await {
+                Ok(()) => Check::pass(check_name, detail),
+                Err(e) => Check::fail(check_name, format!("{detail}: {e:#}")),
+            });
+        }
+    }
+}
+
+/// `eth0 mtu 1450`, the overlay interface as the probe sees it.
+async fn interface_line(runner: &Runner, engine: &Engine, probe: &str, ip: &str) -> String {
+    let addrs = on(
+        runner,
+        engine,
+        &words(&["exec", probe, "ip", "-o", "addr", "show"]),
+    )
+    .await;
+    let Some(iface) = addrs.ok().and_then(|t| verify::interface_of(&t, ip)) else {
+        return "interface unknown".into();
+    };
+    let mtu_file = format!("/sys/class/net/{iface}/mtu");
+    match on(runner, engine, &words(&["exec", probe, "cat", &mtu_file])).await {
+        Ok(mtu) => format!("{iface} mtu {}", mtu.trim()),
+        Err(_) => iface,
+    }
+}
+
+/// An overlay network takes a moment to reach a new container's peers.
+async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> anyhow::Result<()> {
+    const TRIES: u32 = 10;
+    let args = words(&["exec", from, "ping", "-c", "1", "-W", "2", target]);
+    let mut last = None;
+    for attempt in 1..=TRIES {
+        match on(runner, engine, &args).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        if attempt < TRIES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    Err(last.expect("at least one try"))
+}
