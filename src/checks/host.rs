@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::checks::compat;
 use crate::checks::doctor::*;
 use crate::checks::report::Check;
 use crate::model::{Lab, Mode, Provider};
@@ -50,11 +51,109 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
         provider_checks(runner, lab, &present),
         box_check(runner, lab, &present),
     );
+    let vbox = provider.1;
+    let vagrant_version = vagrant
+        .as_ref()
+        .filter(|c| c.passed)
+        .and_then(|c| compat::parse_version(&c.detail));
+    let dm = dm.map(|c| {
+        if c.passed {
+            docker_machine_check(&c.detail)
+        } else {
+            c
+        }
+    });
     checks.extend([vagrant, dm, docker].into_iter().flatten());
-    checks.extend(provider);
+    checks.extend(provider.0);
+    if let (Some(vagrant), Some(vbox)) = (vagrant_version, vbox) {
+        checks.push(pairing_check(vagrant, vbox));
+    }
+    if lab.provider == Provider::Virtualbox {
+        checks.push(arch_check(lab, compat::host_arch(), vbox));
+    }
     checks.extend(boxes);
     checks.extend(combination_checks(lab));
     checks
+}
+
+/// Vagrant and VirtualBox move together: each VirtualBox line needs a
+/// Vagrant that knows it (Debian's Vagrant 2.3.4 stops at 7.0).
+pub fn pairing_check(vagrant: compat::Version, vbox: compat::Version) -> Check {
+    let (v, b) = (compat::show(vagrant), compat::show(vbox));
+    match compat::pairing(vagrant, vbox) {
+        compat::Pairing::Works => Check::pass("Vagrant and VirtualBox", format!("Vagrant {v} drives VirtualBox {b}")),
+        compat::Pairing::VagrantTooOld { needs } => Check::fail(
+            "Vagrant and VirtualBox",
+            format!(
+                "Vagrant {v} does not drive VirtualBox {b}: that needs Vagrant {} or later\nfix: install Vagrant {} or later from HashiCorp's releases, or a VirtualBox that Vagrant {v} knows",
+                compat::show(needs),
+                compat::show(needs)
+            ),
+        ),
+        compat::Pairing::Unknown => Check::warn(
+            "Vagrant and VirtualBox",
+            format!("VirtualBox {b} is newer than any lab knows; Vagrant {v} may refuse it\nfix: if `lab up` says the provider is unusable, install the Vagrant release that lists VirtualBox {}.{}", vbox.0, vbox.1),
+        ),
+    }
+}
+
+/// The box must come for the host's architecture (an Apple Silicon Mac
+/// runs arm64 boxes only, and those from VirtualBox 7.1 on).
+pub fn arch_check(lab: &Lab, host: &str, vbox: Option<compat::Version>) -> Check {
+    let arches = &lab.profile.architectures;
+    if !arches.iter().any(|a| a == host) {
+        return Check::fail(
+            "architecture",
+            format!(
+                "this host is {host}, and box `{}` comes for {} only\nfix: use a box published for {host} (the `bento-ubuntu-2404` profile has amd64 and arm64)",
+                lab.profile.name,
+                arches.join(", ")
+            ),
+        );
+    }
+    if host == "arm64" && vbox.is_some_and(|v| v < compat::VIRTUALBOX_FOR_ARM64) {
+        return Check::fail(
+            "architecture",
+            format!(
+                "arm64 guests need VirtualBox {} or later\nfix: install VirtualBox 7.1 or later for Apple Silicon (and Vagrant 2.4.2 or later)",
+                compat::show(compat::VIRTUALBOX_FOR_ARM64)
+            ),
+        );
+    }
+    Check::pass(
+        "architecture",
+        format!("{host}, and box `{}` comes for it", lab.profile.name),
+    )
+}
+
+/// docker-machine: the last Docker release, or GitLab's maintained fork.
+pub fn docker_machine_check(text: &str) -> Check {
+    match compat::docker_machine_build(text) {
+        Some((_, true)) => Check::pass(
+            "docker-machine",
+            format!("{} (GitLab's maintained fork)", text.trim()),
+        ),
+        Some(((0, 16, 2), false)) => Check::pass(
+            "docker-machine",
+            format!("{} (Docker's last release)", text.trim()),
+        ),
+        Some((v, false)) => Check::warn(
+            "docker-machine",
+            format!(
+                "{} is older than 0.16.2, the version lab is tested with\nfix: {}",
+                compat::show(v),
+                Tool::DockerMachine.install_hint()
+            ),
+        ),
+        None => Check::warn(
+            "docker-machine",
+            format!(
+                "`{}` is not a docker-machine version lab knows\nfix: {}",
+                text.trim(),
+                Tool::DockerMachine.install_hint()
+            ),
+        ),
+    }
 }
 
 async fn version_check(runner: &Runner, present: bool, tool: Tool, args: &[&str]) -> Option<Check> {
@@ -71,8 +170,13 @@ async fn version_check(runner: &Runner, present: bool, tool: Tool, args: &[&str]
 
 /// VirtualBox: version, allowed host-only networks, memory, disk. Docker
 /// provider: the host's engine.
-async fn provider_checks(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -> Vec<Check> {
+async fn provider_checks(
+    runner: &Runner,
+    lab: &Lab,
+    present: &dyn Fn(Tool) -> bool,
+) -> (Vec<Check>, Option<compat::Version>) {
     let mut checks = Vec::new();
+    let mut vbox = None;
     match lab.provider {
         Provider::Virtualbox => {
             if present(Tool::VBoxManage) {
@@ -82,6 +186,7 @@ async fn provider_checks(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> b
                 {
                     Ok(out) => {
                         let text = out.stdout.trim().to_string();
+                        vbox = compat::parse_version(&text);
                         checks.push(Check::pass("VirtualBox", text.clone()));
                         if parse_version(&text).is_some_and(vbox_restricts_networks) {
                             checks.push(network_check(lab));
@@ -114,7 +219,7 @@ async fn provider_checks(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> b
             }
         }
     }
-    checks
+    (checks, vbox)
 }
 
 /// VirtualBox 6.1.28+ refuses host-only networks outside its allowed ranges.
@@ -240,9 +345,40 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
 }
 
 /// What lab.toml asks for against what the box can do.
+/// Classic Swarm needs an engine with cluster-store, which Docker 23
+/// removed: where docker-machine installs the engine, only an installer
+/// pinned below 23 can give it one; get.docker.com installs today's.
+pub fn engine_pin_check(lab: &Lab) -> Option<Check> {
+    if lab.mode != Mode::Classic || lab.profile.docker_preinstalled {
+        return None;
+    }
+    Some(if lab.install_url == crate::model::DEFAULT_INSTALL_URL {
+        Check::fail(
+            "engine and mode",
+            format!(
+                "classic Swarm needs cluster-store, and {} installs Docker 23 or later, which has none\nfix: set mode = \"swarm\", or pin an engine below 23: [docker] install_url = \"https://releases.rancher.com/install-docker/20.10.sh\" (see examples/seed-2015/lab.toml)",
+                crate::model::DEFAULT_INSTALL_URL
+            ),
+        )
+    } else {
+        Check::pass(
+            "engine and mode",
+            format!(
+                "classic Swarm, with the engine from {} (it must be below Docker 23)",
+                lab.install_url
+            ),
+        )
+    })
+}
+
 fn combination_checks(lab: &Lab) -> Vec<Check> {
     let mut checks = Vec::new();
-    if lab.engine.uses_docker_machine() && lab.mode == Mode::Classic && !lab.profile.cluster_store {
+    if let Some(check) = engine_pin_check(lab) {
+        checks.push(check);
+    } else if lab.engine.uses_docker_machine()
+        && lab.mode == Mode::Classic
+        && !lab.profile.cluster_store
+    {
         checks.push(Check::warn(
             "engine and mode",
             format!(
@@ -281,5 +417,81 @@ fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::Classic => "classic",
         Mode::Swarm => "swarm",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(text: &str) -> Lab {
+        crate::model::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn vagrant_and_virtualbox_pairs_from_recorded_versions() {
+        let debian = compat::parse_version("Vagrant 2.3.4\n").unwrap();
+        let check = pairing_check(debian, compat::parse_version("7.1.4r165100").unwrap());
+        assert!(!check.passed, "{}", check.line());
+        assert!(
+            check.detail.contains("needs Vagrant 2.4.2 or later"),
+            "{}",
+            check.line()
+        );
+        assert!(pairing_check(debian, (7, 0, 14)).passed);
+        let check = pairing_check((2, 4, 9), (7, 3, 0));
+        assert!(check.passed && check.warning, "{}", check.line());
+    }
+
+    #[test]
+    fn an_amd64_box_on_an_arm64_host_fails_before_anything_downloads() {
+        let seed = lab("box = \"ubuntu1504\"\nmode = \"swarm\"\n");
+        let check = arch_check(&seed, "arm64", Some((7, 1, 6)));
+        assert!(
+            !check.passed && check.detail.contains("amd64 only"),
+            "{}",
+            check.line()
+        );
+        assert!(arch_check(&seed, "amd64", Some((7, 0, 14))).passed);
+        let bento = lab("box = \"bento-ubuntu-2404\"\nmode = \"swarm\"\n");
+        assert!(arch_check(&bento, "arm64", Some((7, 1, 6))).passed);
+        let old = arch_check(&bento, "arm64", Some((7, 0, 14)));
+        assert!(
+            !old.passed && old.detail.contains("7.1.6"),
+            "{}",
+            old.line()
+        );
+    }
+
+    #[test]
+    fn docker_machine_builds_and_the_gitlab_fork() {
+        let docker = docker_machine_check("docker-machine version 0.16.2, build bd45ab13\n");
+        assert!(docker.passed && !docker.warning, "{}", docker.line());
+        let fork =
+            docker_machine_check("docker-machine version 0.16.2-gitlab.19, build 2e1a3a1d\n");
+        assert!(
+            fork.passed && fork.detail.contains("GitLab"),
+            "{}",
+            fork.line()
+        );
+        let old = docker_machine_check("docker-machine version 0.15.0, build b48dc28d");
+        assert!(old.warning, "{}", old.line());
+    }
+
+    #[test]
+    fn classic_mode_needs_an_engine_pinned_below_23() {
+        let unpinned = lab("box = \"ubuntu1504\"\n");
+        let check = engine_pin_check(&unpinned).unwrap();
+        assert!(
+            !check.passed && check.detail.contains("install_url"),
+            "{}",
+            check.line()
+        );
+        let pinned = lab("box = \"ubuntu1504\"\n[docker]\ninstall_url = \"https://releases.rancher.com/install-docker/20.10.sh\"\n");
+        assert!(engine_pin_check(&pinned).unwrap().passed);
+        assert!(engine_pin_check(&lab("box = \"ubuntu1504\"\nmode = \"swarm\"\n")).is_none());
+        assert!(
+            engine_pin_check(&lab("provider = \"docker\"\nbox = \"debian-docker\"\n")).is_none()
+        );
     }
 }

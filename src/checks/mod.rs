@@ -1,6 +1,7 @@
 //! Layer 5, checks: what `lab doctor` asks of the host before anything
 //! runs, what `lab verify` asks of a built lab, and the images they need.
 
+pub mod compat;
 pub mod doctor;
 pub mod host;
 pub mod images;

@@ -35,6 +35,14 @@ pub struct BoxProfile {
     /// refuses it too).
     #[serde(default = "yes")]
     pub cluster_store: bool,
+    /// The architectures the box is published for, as boxes name them
+    /// (`amd64`, `arm64`); an Apple Silicon Mac runs arm64 boxes only.
+    #[serde(default = "amd64_only")]
+    pub architectures: Vec<String>,
+    /// Whether the box (or image) comes with Docker installed, so that no
+    /// installer runs on it.
+    #[serde(default)]
+    pub docker_preinstalled: bool,
     /// The guest's interface on the lab's private network.
     #[serde(default = "default_interface")]
     pub interface: String,
@@ -50,6 +58,10 @@ pub struct BoxProfile {
     /// systemd); empty keeps the image's own.
     #[serde(default)]
     pub docker_cmd: Vec<String>,
+}
+
+fn amd64_only() -> Vec<String> {
+    vec!["amd64".into()]
 }
 
 fn yes() -> bool {
@@ -69,6 +81,10 @@ fn default_ssh_port() -> u16 {
 const BUILTIN: &[(&str, &str)] = &[
     ("ubuntu1504", include_str!("../../boxes/ubuntu1504.toml")),
     ("ubuntu2204", include_str!("../../boxes/ubuntu2204.toml")),
+    (
+        "bento-ubuntu-2404",
+        include_str!("../../boxes/bento-ubuntu-2404.toml"),
+    ),
     (
         "debian-docker",
         include_str!("../../boxes/debian-docker.toml"),

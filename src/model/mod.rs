@@ -189,6 +189,9 @@ pub struct Lab {
     /// Where a native engine's installer comes from when a machine has no
     /// Docker; empty means never install.
     pub install_url: String,
+    /// Whether lab.toml names the installer (so docker-machine gets it too,
+    /// as `--engine-install-url`).
+    pub install_url_set: bool,
     /// The image `lab verify` runs its probes from.
     pub probe_image: String,
     /// ssh commands that fail for a passing reason are tried again so.
@@ -294,6 +297,9 @@ impl Default for Retry {
 }
 
 pub const DEFAULT_NAME: &str = "lab";
+
+/// Docker's convenience script: today's engine, without cluster-store.
+pub const DEFAULT_INSTALL_URL: &str = "https://get.docker.com";
 
 /// The seed got Vagrant's old DHCP default 172.28.128.0/24, which VirtualBox
 /// 6.1.28+ refuses on Linux and macOS hosts; this one is inside the allowed

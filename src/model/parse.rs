@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::boxes::{self, BoxProfile};
 use super::{
     parse_subnet, Consul, EngineDriver, Lab, Machine, Mode, Provider, Retry, Role, Subnet,
-    DEFAULT_NAME, DEFAULT_SUBNET,
+    DEFAULT_INSTALL_URL, DEFAULT_NAME, DEFAULT_SUBNET,
 };
 use crate::error::{ConfigError, ConfigMissing};
 
@@ -186,6 +186,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         network: swarm.network,
         docker_port,
         install_url,
+        install_url_set: raw.docker.install_url.is_some(),
         probe_image: probe_image(&src, &raw.verify)?,
         retry: retries(&src, &raw.retries)?,
         machines,
@@ -383,7 +384,7 @@ fn docker(src: &Source, raw: &RawDocker) -> Result<(u16, String), ConfigError> {
     };
     let install_url = match &raw.install_url {
         Some(u) => plain(src, u, "docker.install_url", false)?,
-        None => "https://get.docker.com".into(),
+        None => DEFAULT_INSTALL_URL.into(),
     };
     Ok((port, install_url))
 }

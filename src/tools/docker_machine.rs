@@ -153,6 +153,10 @@ pub struct CreateSpec {
     pub ssh_user: String,
     pub swarm: Option<SwarmFlags>,
     pub engine_opts: Vec<String>,
+    /// `--engine-install-url`: where docker-machine gets Docker from when
+    /// the machine has none (its own default: get.docker.com); `""` never
+    /// installs. `None` leaves docker-machine's default.
+    pub install_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +167,10 @@ pub struct SwarmFlags {
 
 pub fn create(spec: &CreateSpec) -> Cmd {
     let mut args: Vec<String> = vec!["create".into(), "-d".into(), "generic".into()];
+    if let Some(url) = &spec.install_url {
+        args.push("--engine-install-url".into());
+        args.push(url.clone());
+    }
     let port = spec.ssh_port.to_string();
     for (flag, value) in [
         ("--generic-ip-address", spec.ip.as_str()),
@@ -336,8 +344,41 @@ mod tests {
                 "cluster-store=consul://172.28.128.12:8500".into(),
                 "cluster-advertise=eth1:2376".into(),
             ],
+            install_url: None,
         };
         let recorded = "docker-machine create -d generic --generic-ip-address 172.28.128.12 --generic-ssh-key /tmp/dm-keys/id_rsa --generic-ssh-port 22 --generic-ssh-user vagrant --swarm --swarm-master --swarm-discovery consul://172.28.128.12:8500 --engine-opt cluster-store=consul://172.28.128.12:8500 --engine-opt cluster-advertise=eth1:2376 swarm1";
         assert_eq!(create(&spec).to_string(), recorded);
+    }
+
+    #[test]
+    fn an_install_url_goes_where_the_recorded_create_has_it() {
+        let spec = CreateSpec {
+            name: "nodocker2".into(),
+            ip: "172.28.128.16".into(),
+            ssh_key: "/tmp/dm-keys/id_rsa".into(),
+            ssh_port: 22,
+            ssh_user: "vagrant".into(),
+            swarm: None,
+            engine_opts: Vec::new(),
+            install_url: Some(String::new()),
+        };
+        // create-no-docker-empty-install-url.txt: `--engine-install-url ""`.
+        let recorded = [
+            "create",
+            "-d",
+            "generic",
+            "--engine-install-url",
+            "",
+            "--generic-ip-address",
+            "172.28.128.16",
+            "--generic-ssh-key",
+            "/tmp/dm-keys/id_rsa",
+            "--generic-ssh-port",
+            "22",
+            "--generic-ssh-user",
+            "vagrant",
+            "nodocker2",
+        ];
+        assert_eq!(create(&spec).args, recorded);
     }
 }

@@ -47,6 +47,7 @@ pub fn create_spec(lab: &Lab, machine: &Machine, seen: &Observed) -> CreateSpec 
             .map_or_else(|| lab.profile.user.clone(), |s| s.user.clone()),
         swarm,
         engine_opts,
+        install_url: lab.install_url_set.then(|| lab.install_url.clone()),
     }
 }
 
