@@ -19,8 +19,9 @@ fn lab_dir(toml: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn render_prints_the_seeds_vagrantfile() {
-    let out = run_lab(&repo(), &[], &["render"]);
+fn render_prints_the_default_labs_vagrantfile() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let out = run_lab(dir.path(), &[], &["render"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let vagrantfile = text(&out.stdout);
     for name in ["consul", "swarm-master", "swarm-node01", "swarm-node02"] {
@@ -29,13 +30,53 @@ fn render_prints_the_seeds_vagrantfile() {
             "{name} missing:\n{vagrantfile}"
         );
     }
-    assert!(vagrantfile.contains("'takanabe/ubuntu1504'"));
-    assert!(vagrantfile.contains("ip: '192.168.59.1', netmask: '255.255.255.0'"));
+    assert!(vagrantfile.contains("'bento/ubuntu-24.04'"));
+    assert!(vagrantfile.contains("ip: '192.168.61.1', netmask: '255.255.255.0'"));
+}
+
+#[test]
+fn the_default_plan_registers_each_engine_runs_consul_and_forms_a_swarm() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["up", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    let steps: Vec<&str> = plan
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(
+        steps[0].contains("vagrant up --provider=virtualbox"),
+        "{plan}"
+    );
+    let creates = steps
+        .iter()
+        .filter(|l| l.contains("docker-machine create -d generic"))
+        .count();
+    assert_eq!(creates, 4, "{plan}");
+    assert!(
+        steps
+            .iter()
+            .all(|l| !l.contains("--swarm") && !l.contains("cluster-store")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "hashicorp/consul agent -server -ui -node=consul -bootstrap-expect=1 -client=0.0.0.0"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("swarm init --advertise-addr"), "{plan}");
+    assert_eq!(
+        plan.matches("swarm join-token -q worker | ssh").count(),
+        2,
+        "{plan}"
+    );
 }
 
 #[test]
 fn dry_run_without_any_tool_prints_the_whole_plan_and_writes_nothing() {
-    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let dir =
+        lab_dir(&std::fs::read_to_string(repo().join("examples/seed-2015/lab.toml")).unwrap());
     let out = run_lab(dir.path(), &empty_path(dir.path()), &["up", "--dry-run"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plan = text(&out.stdout);
@@ -49,11 +90,14 @@ fn dry_run_without_any_tool_prints_the_whole_plan_and_writes_nothing() {
         "vagrant up, 4 creates, the consul container:\n{plan}"
     );
     assert!(lines[0].contains("vagrant up --provider=virtualbox"));
-    assert!(lines[1].contains("docker-machine create -d generic") && lines[1].ends_with(" consul"));
+    assert!(
+        lines[1].contains("docker-machine create -d generic --engine-install-url https://releases.rancher.com/install-docker/20.10.sh")
+            && lines[1].ends_with(" consul")
+    );
     assert!(lines[2].contains("docker $(docker-machine config consul) run -d --name consul"));
     assert!(lines[2].ends_with("progrium/consul -server -bootstrap"));
     assert!(lines[3].contains(
-        "--swarm --swarm-master --swarm-discovery 'consul://<consul eth1 address>:8500'"
+        "--swarm --swarm-master --swarm-discovery 'consul://<consul enp0s8 address>:8500'"
     ));
     assert!(text(&out.stderr).contains("vagrant is not installed"));
     assert!(

@@ -457,7 +457,7 @@ fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
     let lab = Sandbox::new(NATIVE);
     let list = lab.path().join(".labs.json");
     let entry = |file: &Path| {
-        serde_json::json!([{"name": "away", "file": file, "subnet": "192.168.59.0/24"}]).to_string()
+        serde_json::json!([{"name": "away", "file": file, "subnet": "192.168.61.0/24"}]).to_string()
     };
     std::fs::write(&list, entry(&lab.path().join("gone/lab.toml"))).unwrap();
     let out = lab.lab(&["status", "--all"]);
@@ -465,7 +465,7 @@ fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
     assert!(text(&out.stdout).contains("missing"), "{}", all(&out));
     let rendered = lab.lab(&["render"]);
     assert!(
-        !text(&rendered.stdout).contains("192.168.59."),
+        !text(&rendered.stdout).contains("192.168.61."),
         "the missing lab's subnet was handed out again:\n{}",
         all(&rendered)
     );

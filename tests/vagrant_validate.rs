@@ -80,6 +80,14 @@ fn shipped_lab_toml_validates() {
 }
 
 #[test]
+fn the_seed_example_validates() {
+    if !prerequisite("vagrant", &["--version"]) {
+        return;
+    }
+    validate(&std::fs::read_to_string(repo().join("examples/seed-2015/lab.toml")).unwrap());
+}
+
+#[test]
 fn docker_provider_variant_validates() {
     if !prerequisite("vagrant", &["--version"]) {
         return;
@@ -87,7 +95,7 @@ fn docker_provider_variant_validates() {
     let shipped = std::fs::read_to_string(repo().join("lab.toml")).unwrap();
     let docker = shipped
         .replace("provider = \"virtualbox\"", "provider = \"docker\"")
-        .replace("box = \"takanabe/ubuntu1504\"", "box = \"debian-docker\"");
+        .replace("box = \"bento-ubuntu-2404\"", "box = \"debian-docker\"");
     assert_ne!(docker, shipped);
     validate(&docker);
 }

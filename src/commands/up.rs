@@ -36,6 +36,24 @@ pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<
     Ok(())
 }
 
+/// VirtualBox's host-only networks, which a lab without a subnet of its own
+/// keeps clear of (when VirtualBox is there to ask).
+async fn host_networks(lab: &Lab, session: &Session) -> Vec<crate::model::Subnet> {
+    if lab.provider != crate::model::Provider::Virtualbox || lab.subnet_configured {
+        return Vec::new();
+    }
+    let Ok(runner) = session.reader(&[Tool::VBoxManage]) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for cmd in crate::tools::vbox::list_hostonly() {
+        if let Ok(out) = runner.quiet(&cmd).await {
+            found.extend(crate::tools::vbox::parse_hostonly(&out.stdout));
+        }
+    }
+    found
+}
+
 /// What the phases of one `lab up` share.
 struct Up {
     lab: Lab,
@@ -55,7 +73,9 @@ impl Up {
         let runner = session.runner(lab, &Tool::needed_by(lab))?;
         let lock = crate::host::state::lock(lab, "up")?;
         own::not_renamed(lab)?;
-        let lab = crate::host::registry::claim(&crate::host::registry::path()?, lab.clone())?;
+        let avoid = host_networks(lab, session).await;
+        let lab =
+            crate::host::registry::claim(&crate::host::registry::path()?, lab.clone(), &avoid)?;
         own::claim(&runner, &lab, &ui).await?;
         super::write_vagrantfile(&lab)?;
         let up = Up {

@@ -144,7 +144,8 @@ fn candidates() -> impl Iterator<Item = Subnet> {
     std::iter::once(DEFAULT_SUBNET.to_string())
         .chain(
             (57..=63)
-                .filter(|n| *n != 59)
+                // minikube's VirtualBox default, and the default itself.
+                .filter(|n| *n != 59 && *n != 61)
                 .map(|n| format!("192.168.{n}.0/24")),
         )
         .map(|s| parse_subnet(&s).expect("candidate subnets parse"))
@@ -166,7 +167,14 @@ pub fn global_names(lab: &Lab) -> Vec<String> {
 
 /// The lab as it stands among the others: its names checked, its subnet
 /// chosen when lab.toml leaves it open. Changes nothing on disk.
-pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
+pub fn settle(lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
+    settle_avoiding(lab, entries, &[])
+}
+
+/// [`settle`], and a lab without a subnet of its own also keeps clear of
+/// `avoid`: networks the host already has that no lab made (VirtualBox's
+/// host-only interfaces of minikube or another tool, say).
+pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Result<Lab, Clash> {
     let me = absolute(&lab.file);
     let others: Vec<&Entry> = entries.iter().filter(|e| e.file != me).collect();
     if let Some(other) = others
@@ -209,10 +217,10 @@ pub fn settle(mut lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
         }
     }
     lab.subnet = candidates()
-        .find(|c| !taken.iter().any(|(s, _)| overlaps(s, c)))
+        .find(|c| !taken.iter().any(|(s, _)| overlaps(s, c)) && !avoid.iter().any(|s| overlaps(s, c)))
         .ok_or_else(|| Clash {
             message: format!(
-                "every subnet lab picks from (192.168.57.0/24 to 192.168.63.0/24) is taken by another lab\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
+                "every subnet lab picks from (192.168.57.0/24 to 192.168.63.0/24, but 59) is taken by another lab or the host\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
                 lab.file.display()
             ),
         })?;
@@ -241,10 +249,10 @@ fn names_free(lab: &Lab, others: &[&Entry]) -> Result<(), Clash> {
 
 /// Settles the lab among the others and records it, in one step under the
 /// list's lock (on `lab up`).
-pub fn claim(path: &Path, lab: Lab) -> anyhow::Result<Lab> {
+pub fn claim(path: &Path, lab: Lab, avoid: &[Subnet]) -> anyhow::Result<Lab> {
     let lock = lock(path)?;
     let mut entries = load(path)?;
-    let lab = settle(lab, &entries)?;
+    let lab = settle_avoiding(lab, &entries, avoid)?;
     let me = absolute(&lab.file);
     entries.retain(|e| e.file != me);
     entries.push(Entry {
@@ -303,9 +311,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let reg = tmp.path().join("labs.json");
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        let first = claim(&reg, lab_in(&a, "name = \"a\"\nbox = \"x/y\"\n")).unwrap();
+        let first = claim(&reg, lab_in(&a, "name = \"a\"\nbox = \"x/y\"\n"), &[]).unwrap();
         assert_eq!(first.subnet.to_string(), DEFAULT_SUBNET);
-        let second = claim(&reg, lab_in(&b, "name = \"b\"\nbox = \"x/y\"\n")).unwrap();
+        let second = claim(&reg, lab_in(&b, "name = \"b\"\nbox = \"x/y\"\n"), &[]).unwrap();
         assert_eq!(second.subnet.to_string(), "192.168.57.0/24");
         // Settling again gives each the subnet it was registered with.
         let again = settle(
@@ -327,7 +335,7 @@ mod tests {
             &a,
             "name = \"class\"\nbox = \"x/y\"\n[network]\nsubnet = \"10.9.0.0/16\"\n",
         );
-        claim(&reg, first).unwrap();
+        claim(&reg, first, &[]).unwrap();
         let err = settle(
             lab_in(&b, "name = \"Class\"\nbox = \"x/y\"\n"),
             &load(&reg).unwrap(),
@@ -356,7 +364,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let reg = tmp.path().join("labs.json");
         // The default lab's docker-machine names are the bare machine names.
-        claim(&reg, lab_in(&tmp.path().join("seed"), "box = \"x/y\"\n")).unwrap();
+        claim(
+            &reg,
+            lab_in(&tmp.path().join("seed"), "box = \"x/y\"\n"),
+            &[],
+        )
+        .unwrap();
         let swarm = lab_in(
             &tmp.path().join("s"),
             "name = \"swarm\"\nbox = \"x/y\"\n[swarm]\nmaster = \"master\"\nnode_prefix = \"node\"\n",
@@ -370,13 +383,14 @@ mod tests {
                 &tmp.path().join("a"),
                 "name = \"a\"\nbox = \"x/y\"\n[swarm]\nmaster = \"b-c\"\n",
             ),
+            &[],
         )
         .unwrap();
         let ab = lab_in(
             &tmp.path().join("ab"),
             "name = \"a-b\"\nbox = \"x/y\"\n[swarm]\nmaster = \"c\"\n",
         );
-        let err = claim(&reg, ab).unwrap_err();
+        let err = claim(&reg, ab, &[]).unwrap_err();
         assert!(err.to_string().contains("`a-b-c`"), "{err}");
         assert_eq!(
             load(&reg).unwrap().len(),
@@ -391,12 +405,17 @@ mod tests {
         let reg = tmp.path().join("labs.json");
         std::fs::write(
             &reg,
-            r#"[{"name":"away","file":"/nonexistent/lab.toml","subnet":"192.168.59.0/24"}]"#,
+            r#"[{"name":"away","file":"/nonexistent/lab.toml","subnet":"192.168.61.0/24"}]"#,
         )
         .unwrap();
         assert_eq!(load(&reg).unwrap().len(), 1);
-        let lab = claim(&reg, lab_in(tmp.path(), "name = \"here\"\nbox = \"x/y\"\n")).unwrap();
-        assert_eq!(lab.subnet.to_string(), "192.168.57.0/24", "59 stays away's");
+        let lab = claim(
+            &reg,
+            lab_in(tmp.path(), "name = \"here\"\nbox = \"x/y\"\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(lab.subnet.to_string(), "192.168.57.0/24", "61 stays away's");
         let gone = prune(&reg).unwrap();
         assert_eq!(gone.len(), 1);
         assert_eq!(gone[0].name, "away");
@@ -410,7 +429,7 @@ mod tests {
         let reg = tmp.path().join("labs.json");
         let labs: Vec<Lab> = (0..20)
             .map(|i| {
-                let subnet = if i < 7 {
+                let subnet = if i < 6 {
                     String::new()
                 } else {
                     format!("[network]\nsubnet = \"10.{i}.0.0/16\"\n")
@@ -427,7 +446,7 @@ mod tests {
                 let (reg, barrier) = (&reg, &barrier);
                 scope.spawn(move || {
                     barrier.wait();
-                    claim(reg, lab).unwrap();
+                    claim(reg, lab, &[]).unwrap();
                 });
             }
         });
@@ -486,5 +505,25 @@ mod tests {
             path_from(vars(&[("LAB_REGISTRY", "/r.json")])),
             Some(PathBuf::from("/r.json"))
         );
+    }
+
+    #[test]
+    fn a_new_lab_keeps_clear_of_the_hosts_own_networks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        let minikube_and_default = [
+            parse_subnet("192.168.59.0/24").unwrap(),
+            parse_subnet(DEFAULT_SUBNET).unwrap(),
+        ];
+        let lab = claim(
+            &reg,
+            lab_in(tmp.path(), "box = \"x/y\"\n"),
+            &minikube_and_default,
+        )
+        .unwrap();
+        assert_eq!(lab.subnet.to_string(), "192.168.57.0/24");
+        // Its own network (Vagrant made it) does not move it later.
+        let again = claim(&reg, lab_in(tmp.path(), "box = \"x/y\"\n"), &[lab.subnet]).unwrap();
+        assert_eq!(again.subnet, lab.subnet);
     }
 }

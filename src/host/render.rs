@@ -88,7 +88,7 @@ mod tests {
     fn virtualbox_network_is_explicit() {
         let v = vagrantfile(&lab("box = \"takanabe/ubuntu1504\"\n")).unwrap();
         assert!(v.contains(
-            "machine.vm.network \"private_network\", type: \"dhcp\", ip: '192.168.59.1', netmask: '255.255.255.0'"
+            "machine.vm.network \"private_network\", type: \"dhcp\", ip: '192.168.61.1', netmask: '255.255.255.0'"
         ), "{v}");
         assert!(v.contains("machine.vm.box = 'takanabe/ubuntu1504'"));
         assert_eq!(v.matches("config.vm.define").count(), 4);

@@ -302,12 +302,13 @@ pub const DEFAULT_NAME: &str = "lab";
 pub const DEFAULT_INSTALL_URL: &str = "https://get.docker.com";
 
 /// The seed got Vagrant's old DHCP default 172.28.128.0/24, which VirtualBox
-/// 6.1.28+ refuses on Linux and macOS hosts; this one is inside the allowed
-/// 192.168.56.0/21 and clear of vboxnet0's 192.168.56.0/24.
-pub const DEFAULT_SUBNET: &str = "192.168.59.0/24";
+/// 6.1.28+ refuses on Linux and macOS hosts; lab picks inside the allowed
+/// 192.168.56.0/21, clear of vboxnet0's 192.168.56.0/24 and of minikube's
+/// VirtualBox default 192.168.59.0/24 (minikube PR #12811).
+pub const DEFAULT_SUBNET: &str = "192.168.61.0/24";
 
 pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
-    let bad = || format!("subnet `{text}` is not an IPv4 network like \"192.168.59.0/24\"");
+    let bad = || format!("subnet `{text}` is not an IPv4 network like \"192.168.61.0/24\"");
     let (addr, prefix) = text.split_once('/').ok_or_else(bad)?;
     let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;

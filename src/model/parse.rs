@@ -599,7 +599,7 @@ mod tests {
     }
 
     #[test]
-    fn shipped_lab_toml_is_the_seed() {
+    fn shipped_lab_toml_is_the_seeds_shape_on_todays_box_and_engines() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab.toml")).unwrap();
         let lab = parse_str(&text).unwrap();
@@ -610,15 +610,40 @@ mod tests {
         );
         assert_eq!(lab.provider, Provider::Virtualbox);
         assert_eq!(
-            lab.profile.vagrant_box.as_deref(),
-            Some("takanabe/ubuntu1504")
+            (lab.engine, lab.mode),
+            (EngineDriver::DockerMachine, Mode::Swarm)
         );
+        assert_eq!(
+            lab.profile.vagrant_box.as_deref(),
+            Some("bento/ubuntu-24.04")
+        );
+        assert_eq!(lab.profile.architectures, ["amd64", "arm64"]);
         assert_eq!(lab.interface, "eth1");
-        assert_eq!(lab.subnet.to_string(), "192.168.59.0/24");
+        assert!(!lab.subnet_configured);
+        assert_eq!(lab.subnet.to_string(), "192.168.61.0/24");
+        assert_eq!(lab.consul.image, "hashicorp/consul");
+        assert!(lab.consul.args.contains(&"-bootstrap-expect=1".to_string()));
+        assert!(!lab.install_url_set);
+    }
+
+    #[test]
+    fn the_seed_example_is_the_seed_with_a_pinned_engine() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-2015/lab.toml");
+        let lab = parse(Path::new(file), &std::fs::read_to_string(file).unwrap()).unwrap();
+        let names: Vec<_> = lab.machines.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["consul", "swarm-master", "swarm-node01", "swarm-node02"]
+        );
+        assert_eq!(
+            (lab.engine, lab.mode),
+            (EngineDriver::DockerMachine, Mode::Classic)
+        );
         assert_eq!(lab.consul.image, "progrium/consul");
         assert_eq!(lab.consul.args, ["-server", "-bootstrap"]);
-        assert_eq!(lab.consul.port, 8500);
         assert_eq!(lab.advertise_port, 2376);
+        assert!(lab.install_url_set && lab.install_url.contains("20.10"));
+        assert!(lab.has_default_name(), "the recipe's docker-machine names");
     }
 
     #[test]

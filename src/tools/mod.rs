@@ -7,3 +7,4 @@ pub mod engine;
 pub mod ssh;
 pub mod swarm;
 pub mod vagrant;
+pub mod vbox;
