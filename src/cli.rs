@@ -65,6 +65,10 @@ pub enum Command {
     /// vagrant destroy, then remove .lab/. Safe on a half-built lab and when run twice.
     Destroy(PlanArgs),
 
+    /// Stop every machine and keep everything else (a laptop about to close):
+    /// `lab up` brings the same lab back, engines and swarm included.
+    Halt(PlanArgs),
+
     /// Print the shell commands that point the Docker client at a machine:
     /// `eval "$(lab env swarm-master)"` talks to the swarm.
     Env(EnvArgs),

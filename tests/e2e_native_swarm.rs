@@ -72,10 +72,72 @@ fn deploy_the_sample_stack(lab: &Lab) {
         assert!(!page.trim().is_empty(), "{service} got nothing from {peer}");
     }
 
+    halt_and_resume(lab);
+
     let out = run_lab(lab.path(), &[], &["deploy", "--rm", &example]);
     support::succeeded(&out, &["deploy", "--rm"]);
     let stacks = lab.docker_ok("swarm-master", "stack ls --format '{{.Name}}'");
     assert!(!stacks.contains("redmine"), "{stacks}");
+}
+
+/// A laptop closes: `lab halt` stops every machine and keeps the rest;
+/// `lab up` brings the same lab back (addresses read again, engines and
+/// the swarm made whole at them), `verify` passes and the stack answers.
+fn halt_and_resume(lab: &Lab) {
+    let before = machine_ips(lab);
+    let out = lab.ok(&["halt"]);
+    assert!(out.is_empty() || !out.contains("error"), "{out}");
+    let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    for m in status["machines"].as_array().unwrap() {
+        assert_ne!(m["vagrant"], "running", "{m}");
+    }
+    let started = std::time::Instant::now();
+    lab.ok(&["up"]);
+    eprintln!(
+        "RESUME: lab up after lab halt took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let after = machine_ips(lab);
+    eprintln!("RESUME: addresses before {before:?}, after {after:?}");
+    let report = lab.ok(&["verify"]);
+    assert!(!report.contains("FAIL"), "{report}");
+    let nodes = lab.nodes();
+    assert_eq!(nodes.len(), 3, "the same nodes, no stale entry: {nodes:?}");
+    assert!(all_ready(&nodes), "{nodes:?}");
+    // The stack's tasks come back by themselves; the web service answers
+    // on its node's (perhaps new) address.
+    let url = format!("http://{}:3000/", after["swarm-node01"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let answered = std::panic::catch_unwind(|| http_get(&url)).unwrap_or_default();
+        if !answered.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} did not answer after the resume"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    eprintln!(
+        "RESUME: the stack answered {:.1}s after `lab up` began",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn machine_ips(lab: &Lab) -> std::collections::BTreeMap<String, String> {
+    let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    status["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["machine"].as_str().unwrap().to_string(),
+                m["ip"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A second lab in the same directory (`-f lab2.toml`), with its own name and

@@ -6,6 +6,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod dry_run;
 pub mod env;
+pub mod halt;
 pub mod ssh;
 pub mod status;
 pub mod up;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, session).await,
         Command::Destroy(args) => destroy::run(&lab, &args, session).await,
+        Command::Halt(args) => halt::run(&lab, &args, session).await,
         Command::Env(args) => env::run(&lab, &args, &cli.file, session).await,
         Command::Status(args) => status::run(&lab, &args, session).await,
         Command::Verify(args) => verify::run(&lab, &args, session).await,

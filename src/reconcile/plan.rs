@@ -315,14 +315,26 @@ pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
 
 /// `vagrant halt` for these machines.
 pub fn halt(lab: &Lab, machines: &[String]) -> Plan {
+    halt_because(
+        lab,
+        machines,
+        format!(
+            "{} must be started again to be connected",
+            machines.join(", ")
+        ),
+    )
+}
+
+/// `vagrant halt` for these machines, for `reason`; nothing when none.
+pub fn halt_because(lab: &Lab, machines: &[String], reason: String) -> Plan {
+    if machines.is_empty() {
+        return Plan::default();
+    }
     Plan::from_steps(vec![Step {
         stage: Stage::Machines,
         machine: None,
         hook: "vagrant",
-        reason: format!(
-            "{} must be started again to be connected",
-            machines.join(", ")
-        ),
+        reason,
         action: Action::Run {
             command: vagrant::halt(lab, machines),
         },

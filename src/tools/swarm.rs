@@ -15,11 +15,39 @@ pub struct SwarmInfo {
     pub manager: bool,
     #[serde(rename = "Error", default)]
     pub error: String,
+    /// The address the node advertises to the swarm.
+    #[serde(rename = "NodeAddr", default)]
+    pub node_addr: String,
+    /// Where the node finds its managers (`IP:2377`).
+    #[serde(rename = "RemoteManagers", default, deserialize_with = "null_is_empty")]
+    pub remote_managers: Vec<RemoteManager>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteManager {
+    #[serde(rename = "NodeID", default)]
+    pub node_id: String,
+    #[serde(rename = "Addr", default)]
+    pub addr: String,
+}
+
+fn null_is_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RemoteManager>, D::Error> {
+    Ok(Option::<Vec<RemoteManager>>::deserialize(d)?.unwrap_or_default())
 }
 
 impl SwarmInfo {
     pub fn is_active(&self) -> bool {
         self.state == "active"
+    }
+
+    /// Whether the node advertises `ip` (or says nothing of its address).
+    pub fn advertises(&self, ip: &str) -> bool {
+        self.node_addr.is_empty() || self.node_addr == ip
+    }
+
+    /// Whether the node looks for a manager at `addr` (or lists none).
+    pub fn finds_manager_at(&self, addr: &str) -> bool {
+        self.remote_managers.is_empty() || self.remote_managers.iter().any(|m| m.addr == addr)
     }
 }
 
@@ -102,6 +130,14 @@ pub fn init_args(advertise: &str) -> Vec<String> {
         "--advertise-addr".into(),
         advertise.into(),
     ]
+}
+
+/// A one-manager swarm whose manager moved to `advertise`: formed again
+/// from the manager's own state (services, networks, nodes' entries stay).
+pub fn reform_args(advertise: &str) -> Vec<String> {
+    let mut args = init_args(advertise);
+    args.insert(2, "--force-new-cluster".into());
+    args
 }
 
 pub fn join_token_args() -> Vec<String> {

@@ -23,7 +23,9 @@ impl Cluster {
         let mut steps = Vec::new();
         let info = seen.swarm_info(&m.name);
         let leads = info.is_some_and(|i| i.is_active() && i.manager);
-        if !leads {
+        if let Some(step) = self.moved_manager(lab, m, seen) {
+            steps.push(step);
+        } else if !leads {
             if info.is_some_and(|i| i.is_active()) {
                 steps.push(self.step(
                     Stage::Swarm,
@@ -54,6 +56,28 @@ impl Cluster {
         }
         steps.extend(self.stale_entries(lab, m, seen));
         steps
+    }
+
+    /// After a halt and a resume the master may come back at another
+    /// address: its one-manager swarm still advertises the old one, and
+    /// nodes cannot reach it there. It is formed again at the new address.
+    fn moved_manager(&self, lab: &Lab, master: &Machine, seen: &Observed) -> Option<Step> {
+        let info = seen.swarm_info(&master.name)?;
+        let ip = seen.ips.get(&master.name)?.to_string();
+        let was_manager = (info.is_active() && info.manager)
+            || (!info.node_id.is_empty() && matches!(info.state.as_str(), "pending" | "error"));
+        if !was_manager || (info.is_active() && info.advertises(&ip)) {
+            return None;
+        }
+        Some(self.step(
+            Stage::Swarm,
+            Some(&master.name),
+            format!(
+                "its swarm advertises {} but the machine is now at {ip}: formed again there, services and networks kept",
+                if info.node_addr.is_empty() { "an old address" } else { info.node_addr.as_str() }
+            ),
+            self.docker(lab, seen, &master.name, swarm::reform_args(&ip)),
+        ))
     }
 
     /// A node that left and joined again is a new node; its old entry
@@ -97,21 +121,41 @@ impl Cluster {
         let known_to_master = info.is_some_and(|i| {
             i.is_active() && seen.nodes.iter().flatten().any(|n| n.id == i.node_id)
         });
-        if master_leads && known_to_master {
+        // After a resume either may have a new address: the node must
+        // advertise its own and find the master at the master's.
+        let manager_addr = format!("{}:{}", ip_of(lab, seen, &master.name), swarm::MANAGER_PORT);
+        let addresses_hold = info.is_some_and(|i| {
+            i.advertises(&ip_of(lab, seen, &m.name)) && i.finds_manager_at(&manager_addr)
+        });
+        if master_leads
+            && known_to_master
+            && addresses_hold
+            && self.moved_manager(lab, master, seen).is_none()
+        {
             return Vec::new();
         }
         let mut steps = Vec::new();
         if info.is_some_and(|i| i.is_active()) {
+            let why = if known_to_master {
+                format!("it joined {} at addresses that changed since", master.name)
+            } else {
+                format!("it is in a swarm that {} does not lead", master.name)
+            };
             steps.push(self.step(
                 Stage::Join,
                 Some(&m.name),
-                format!("it is in a swarm that {} does not lead", master.name),
+                why,
                 self.docker(lab, seen, &m.name, swarm::leave_args()),
             ));
         }
         let reason =
             if info.is_some_and(|i| i.node_id.is_empty() && !i.is_active()) || info.is_none() {
                 "not in the swarm".to_string()
+            } else if known_to_master {
+                format!(
+                    "its own address or {}'s changed since it joined",
+                    master.name
+                )
             } else {
                 "not in the master's swarm".to_string()
             };
@@ -124,7 +168,7 @@ impl Cluster {
                 node_ssh: super::ssh_of(lab, seen, &m.name),
                 manager: crate::reconcile::observe::engine_of(lab, seen, &master.name),
                 advertise: ip_of(lab, seen, &m.name),
-                manager_addr: format!("{}:{}", ip_of(lab, seen, &master.name), swarm::MANAGER_PORT),
+                manager_addr,
             },
         ));
         steps
@@ -170,7 +214,7 @@ mod tests {
             node_id: id.into(),
             state: "active".into(),
             manager,
-            error: String::new(),
+            ..SwarmInfo::default()
         }
     }
 
@@ -306,5 +350,76 @@ mod tests {
         let steps = plan(&lab, &seen);
         assert_eq!(steps.len(), 1);
         assert!(steps[0].action.to_string().contains("network create"));
+    }
+
+    #[test]
+    fn a_master_back_at_a_new_address_forms_its_swarm_again_and_the_nodes_rejoin() {
+        let lab = lab();
+        let mut seen = Observed::default();
+        seen.ips
+            .insert("swarm-master".into(), "10.0.0.9".parse().unwrap());
+        seen.ips
+            .insert("swarm-node01".into(), "10.0.0.3".parse().unwrap());
+        let mut master = info("m", true);
+        master.node_addr = "10.0.0.2".into();
+        let mut worker = info("w", false);
+        worker.node_addr = "10.0.0.3".into();
+        worker.remote_managers = vec![crate::tools::swarm::RemoteManager {
+            node_id: "m".into(),
+            addr: "10.0.0.2:2377".into(),
+        }];
+        seen.engines.insert("swarm-master".into(), Ok(master));
+        seen.engines
+            .insert("swarm-node01".into(), Ok(worker.clone()));
+        seen.nodes = Some(vec![
+            node("m", "swarm-master", "Ready"),
+            node("w", "swarm-node01", "Ready"),
+        ]);
+        seen.network = Some("overlay".into());
+        let shown: Vec<String> = plan(&lab, &seen)
+            .iter()
+            .map(|s| format!("{} {}", s.stage, s.action))
+            .collect();
+        assert!(
+            shown[0].starts_with("swarm ")
+                && shown[0].ends_with("swarm init --force-new-cluster --advertise-addr 10.0.0.9"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.ends_with("swarm leave --force")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("read -r token") && s.ends_with(" sh 10.0.0.3 10.0.0.9:2377'")),
+            "{shown:#?}"
+        );
+        // Where the addresses hold, nothing is planned.
+        let mut settled = seen.clone();
+        let mut master = info("m", true);
+        master.node_addr = "10.0.0.9".into();
+        worker.remote_managers[0].addr = "10.0.0.9:2377".into();
+        settled.engines.insert("swarm-master".into(), Ok(master));
+        settled.engines.insert("swarm-node01".into(), Ok(worker));
+        let left = plan(&lab, &settled);
+        assert!(
+            left.iter()
+                .all(|s| s.machine.as_deref() == Some("swarm-node02")),
+            "{left:#?}"
+        );
+    }
+
+    #[test]
+    fn swarm_info_with_addresses_parses() {
+        let text = r#"{"NodeID":"x1","NodeAddr":"10.0.0.3","LocalNodeState":"active","ControlAvailable":false,"Error":"","RemoteManagers":[{"NodeID":"m1","Addr":"10.0.0.2:2377"}]}"#;
+        let info = crate::tools::swarm::parse_info(text).unwrap();
+        assert!(info.advertises("10.0.0.3") && !info.advertises("10.0.0.4"));
+        assert!(info.finds_manager_at("10.0.0.2:2377") && !info.finds_manager_at("10.0.0.9:2377"));
+        let inactive = crate::tools::swarm::parse_info(
+            r#"{"NodeID":"","NodeAddr":"","LocalNodeState":"inactive","RemoteManagers":null}"#,
+        )
+        .unwrap();
+        assert!(inactive.remote_managers.is_empty());
     }
 }
