@@ -1,24 +1,32 @@
 //! The whole of a plan: the machines' steps, then each hook's for each
 //! machine. Hooks plan with the plan's types; this puts them together.
 
-use crate::model::Lab;
+use crate::model::{Lab, Machine};
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{lost_containers, machines_up, Action, Plan, Stage, Step};
 use crate::tools::vagrant;
 
+/// Every hook that serves the lab, for every machine, in order.
+fn each_hook(
+    lab: &Lab,
+    hooks: &[Box<dyn Hook>],
+    steps_of: impl Fn(&dyn Hook, &Machine) -> Vec<Step>,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for hook in hooks.iter().filter(|hook| hook.applies(lab)) {
+        for machine in &lab.machines {
+            steps.extend(steps_of(hook.as_ref(), machine));
+        }
+    }
+    steps
+}
+
 /// What each create hook still has to do for each machine.
 pub fn create_hooks(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
-    let steps = hooks
-        .iter()
-        .filter(|hook| hook.applies(lab))
-        .flat_map(|hook| {
-            lab.machines
-                .iter()
-                .flat_map(move |m| hook.on_create(lab, m, seen))
-        })
-        .collect();
-    Plan::from_steps(steps)
+    Plan::from_steps(each_hook(lab, hooks, |hook, m| {
+        hook.on_create(lab, m, seen)
+    }))
 }
 
 /// The whole of `lab up`, as far as it can be known now.
@@ -30,15 +38,7 @@ pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 
 /// `lab destroy`: each hook's undo, then the machines, then lab's state.
 pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
-    let mut steps: Vec<Step> = hooks
-        .iter()
-        .filter(|hook| hook.applies(lab))
-        .flat_map(|hook| {
-            lab.machines
-                .iter()
-                .flat_map(move |m| hook.on_destroy(lab, m, seen))
-        })
-        .collect();
+    let mut steps = each_hook(lab, hooks, |hook, m| hook.on_destroy(lab, m, seen));
     steps.extend(lost_containers(lab, seen, Stage::DestroyMachines));
     let created: Vec<&str> = seen
         .vms
