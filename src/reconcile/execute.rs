@@ -146,6 +146,12 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             runner.run_with_input(command, &bytes).await?;
         }
         Action::WaitEngine { engine } => engine.wait(runner, &on_line).await?,
+        Action::SwarmInit {
+            engine, advertise, ..
+        } => swarm::init(runner, engine, advertise, &on_line).await?,
+        Action::SwarmNetwork { engine, name } => {
+            swarm::ensure_network(runner, engine, name, &on_line).await?
+        }
         Action::SwarmJoin {
             node,
             node_ssh,

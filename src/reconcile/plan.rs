@@ -102,6 +102,21 @@ pub enum Action {
     WaitEngine {
         engine: Engine,
     },
+    /// `swarm init` on the master, decided when it runs (its engine may be
+    /// set up by this very plan): nothing where it leads at `advertise`
+    /// already; formed again there (`--force-new-cluster`) where it led at
+    /// another address; after leaving, where it is a worker elsewhere.
+    /// `reform` is what the plan expects, for the printed plan.
+    SwarmInit {
+        engine: Engine,
+        advertise: String,
+        reform: bool,
+    },
+    /// The lab's attachable overlay network, unless the manager has it.
+    SwarmNetwork {
+        engine: Engine,
+        name: String,
+    },
     /// Reads a worker token from the manager and joins the node with it,
     /// the token passed over ssh on the node's stdin: never in an argv
     /// that other users of the host could read.
@@ -150,6 +165,29 @@ impl fmt::Display for Action {
             }
             Action::WaitEngine { engine } => {
                 write!(f, "{engine} version   # until it answers over TLS")
+            }
+            Action::SwarmInit {
+                engine,
+                advertise,
+                reform,
+            } => {
+                let args = if *reform {
+                    crate::tools::swarm::reform_args(advertise)
+                } else {
+                    crate::tools::swarm::init_args(advertise)
+                };
+                write!(f, "{engine}")?;
+                for arg in args {
+                    write!(f, " {}", quote(&arg))?;
+                }
+                Ok(())
+            }
+            Action::SwarmNetwork { engine, name } => {
+                write!(f, "{engine}")?;
+                for arg in crate::tools::swarm::network_create_args(name) {
+                    write!(f, " {}", quote(&arg))?;
+                }
+                Ok(())
             }
             Action::SwarmJoin {
                 node_ssh,

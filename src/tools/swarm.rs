@@ -146,6 +146,58 @@ pub fn join_token_args() -> Vec<String> {
         .to_vec()
 }
 
+/// `swarm init` on the master as it is now: nothing where it leads at
+/// `advertise` already; formed again there where it led at another address
+/// (or its swarm broke when the address went); after leaving, where it is
+/// a worker of another swarm.
+pub async fn init(
+    runner: &crate::process::runner::Runner,
+    engine: &crate::tools::engine::Engine,
+    advertise: &str,
+    on_line: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
+    let info_cmd = engine.docker(runner, &info_args()).await?;
+    let info = parse_info(&runner.query(&info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
+    let args = if info.is_active() && info.manager {
+        if info.advertises(advertise) {
+            return Ok(());
+        }
+        on_line(&format!(
+            "the swarm advertises {}: formed again at {advertise}",
+            info.node_addr
+        ));
+        reform_args(advertise)
+    } else if info.is_active() {
+        let leave = engine.docker(runner, &leave_args()).await?;
+        runner.run(&leave, on_line).await?;
+        init_args(advertise)
+    } else if !info.node_id.is_empty() && matches!(info.state.as_str(), "pending" | "error") {
+        reform_args(advertise)
+    } else {
+        init_args(advertise)
+    };
+    let cmd = engine.docker(runner, &args).await?;
+    runner.run(&cmd, on_line).await?;
+    Ok(())
+}
+
+/// The lab's overlay network on the manager, unless it is there (a swarm
+/// formed again keeps its networks).
+pub async fn ensure_network(
+    runner: &crate::process::runner::Runner,
+    engine: &crate::tools::engine::Engine,
+    name: &str,
+    on_line: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
+    let ls = engine.docker(runner, &network_ls_args()).await?;
+    if network_driver(&runner.query(&ls).await?.stdout, name).is_some() {
+        return Ok(());
+    }
+    let create = engine.docker(runner, &network_create_args(name)).await?;
+    runner.run(&create, on_line).await?;
+    Ok(())
+}
+
 /// A node joining the manager's swarm as a worker.
 pub struct Join<'a> {
     pub node: &'a crate::tools::engine::Engine,
@@ -170,7 +222,8 @@ pub async fn join(
         let ls = join.manager.docker(runner, &node_ls_args()).await?;
         let members =
             parse_node_ls(&runner.query(&ls).await?.stdout).map_err(anyhow::Error::msg)?;
-        if members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
+        let holds = info.advertises(join.advertise) && info.finds_manager_at(join.manager_addr);
+        if holds && members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
             return Ok(());
         }
         let leave = join.node.docker(runner, &leave_args()).await?;

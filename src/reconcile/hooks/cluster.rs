@@ -22,28 +22,25 @@ impl Cluster {
     fn master(&self, lab: &Lab, m: &Machine, seen: &Observed) -> Vec<Step> {
         let mut steps = Vec::new();
         let info = seen.swarm_info(&m.name);
-        let leads = info.is_some_and(|i| i.is_active() && i.manager);
-        if let Some(step) = self.moved_manager(lab, m, seen) {
-            steps.push(step);
-        } else if !leads {
-            if info.is_some_and(|i| i.is_active()) {
-                steps.push(self.step(
-                    Stage::Swarm,
-                    Some(&m.name),
-                    "it is a worker of another swarm",
-                    self.docker(lab, seen, &m.name, swarm::leave_args()),
-                ));
-            }
+        let moved = self.moved_manager(seen, m);
+        let leads = info.is_some_and(|i| i.is_active() && i.manager) && moved.is_none();
+        if !leads {
+            let reason = match (&moved, info) {
+                (Some(why), _) => why.clone(),
+                (None, Some(i)) if i.is_active() => {
+                    "it is a worker of another swarm: it leaves it first".to_string()
+                }
+                _ => "no swarm yet".to_string(),
+            };
             steps.push(self.step(
                 Stage::Swarm,
                 Some(&m.name),
-                "no swarm yet",
-                self.docker(
-                    lab,
-                    seen,
-                    &m.name,
-                    swarm::init_args(&ip_of(lab, seen, &m.name)),
-                ),
+                reason,
+                Action::SwarmInit {
+                    engine: crate::reconcile::observe::engine_of(lab, seen, &m.name),
+                    advertise: ip_of(lab, seen, &m.name),
+                    reform: moved.is_some(),
+                },
             ));
         }
         if !leads || seen.network.is_none() {
@@ -51,7 +48,10 @@ impl Cluster {
                 Stage::Join,
                 Some(&m.name),
                 format!("no overlay network `{}` yet", lab.network),
-                self.docker(lab, seen, &m.name, swarm::network_create_args(&lab.network)),
+                Action::SwarmNetwork {
+                    engine: crate::reconcile::observe::engine_of(lab, seen, &m.name),
+                    name: lab.network.clone(),
+                },
             ));
         }
         steps.extend(self.stale_entries(lab, m, seen));
@@ -60,8 +60,8 @@ impl Cluster {
 
     /// After a halt and a resume the master may come back at another
     /// address: its one-manager swarm still advertises the old one, and
-    /// nodes cannot reach it there. It is formed again at the new address.
-    fn moved_manager(&self, lab: &Lab, master: &Machine, seen: &Observed) -> Option<Step> {
+    /// nodes cannot reach it there. Why it must be formed again, if so.
+    fn moved_manager(&self, seen: &Observed, master: &Machine) -> Option<String> {
         let info = seen.swarm_info(&master.name)?;
         let ip = seen.ips.get(&master.name)?.to_string();
         let was_manager = (info.is_active() && info.manager)
@@ -69,14 +69,9 @@ impl Cluster {
         if !was_manager || (info.is_active() && info.advertises(&ip)) {
             return None;
         }
-        Some(self.step(
-            Stage::Swarm,
-            Some(&master.name),
-            format!(
-                "its swarm advertises {} but the machine is now at {ip}: formed again there, services and networks kept",
-                if info.node_addr.is_empty() { "an old address" } else { info.node_addr.as_str() }
-            ),
-            self.docker(lab, seen, &master.name, swarm::reform_args(&ip)),
+        Some(format!(
+            "its swarm advertises {} but the machine is now at {ip}: formed again there, services and networks kept",
+            if info.node_addr.is_empty() { "an old address" } else { info.node_addr.as_str() }
         ))
     }
 
@@ -130,7 +125,7 @@ impl Cluster {
         if master_leads
             && known_to_master
             && addresses_hold
-            && self.moved_manager(lab, master, seen).is_none()
+            && self.moved_manager(seen, master).is_none()
         {
             return Vec::new();
         }
