@@ -32,7 +32,7 @@ case "$1" in
   status) cat "$SANDBOX/status.stdout"; exit 0 ;;
   box) exit 0 ;;
   up) echo $$ > "$SANDBOX/vagrant-up.pid"; exec sleep 300 ;;
-  destroy) exit 0 ;;
+  destroy|halt) exit 0 ;;
 esac
 echo "vagrant stand-in: no transcript for: $*" >&2
 exit 1
@@ -477,4 +477,49 @@ fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
         all(&out)
     );
     assert_eq!(std::fs::read_to_string(&list).unwrap().trim(), "[]");
+}
+
+/// `lab halt` stops what runs and nothing else; with nothing running it
+/// says so.
+#[test]
+fn halt_stops_the_running_machines_only() {
+    let lab = Sandbox::new(NATIVE);
+    let built = built(&lab);
+    std::fs::write(
+        built.state_dir().join("Vagrantfile"),
+        "# as `lab up` wrote it\n",
+    )
+    .unwrap();
+    lab.status("status-mixed");
+    let out = lab.lab(&["halt", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let plan = text(&out.stdout);
+    let status = std::fs::read_to_string(lab.path().join("status.stdout")).unwrap();
+    let running: Vec<&str> = status
+        .lines()
+        .filter(|l| l.ends_with(",state,running"))
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert!(!running.is_empty(), "the transcript has running machines");
+    let line = plan.lines().next().unwrap_or_default();
+    assert!(line.contains("vagrant halt"), "{plan}");
+    for name in ["consul", "swarm-master", "swarm-node01"] {
+        assert_eq!(
+            line.contains(name),
+            running.contains(&name),
+            "{name}: {plan}"
+        );
+    }
+    let out = lab.lab(&["halt"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let halted = format!("vagrant halt {}", running.join(" "));
+    assert!(lab.calls().contains(&halted), "{}", lab.calls());
+    lab.status("status-not-created");
+    let out = lab.lab(&["halt"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("nothing to halt"),
+        "{}",
+        all(&out)
+    );
 }
