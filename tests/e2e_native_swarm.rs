@@ -122,6 +122,33 @@ fn halt_and_resume(lab: &Lab) {
         started.elapsed().as_secs_f64()
     );
     let after = machine_ips(lab);
+    if std::env::var_os("LAB_E2E_DEBUG").is_some() {
+        let log = std::fs::read_to_string(
+            lab.path()
+                .join(format!(".lab-{}", lab.name))
+                .join("lab.log"),
+        )
+        .unwrap_or_default();
+        let tail: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("=== ") || l.starts_with("--- exit"))
+            .collect();
+        eprintln!(
+            "RESUME LOG:\n{}",
+            tail[tail.len().saturating_sub(60)..].join("\n")
+        );
+        eprintln!("RESUME NODES: {:?}", lab.nodes());
+        eprintln!(
+            "RESUME DRY: {}",
+            text(&lab.lab(&["up", "--dry-run"]).stdout)
+        );
+        for m in ["swarm-master", "swarm-node01"] {
+            eprintln!(
+                "RESUME INFO {m}: {}",
+                lab.docker_ok(m, "info --format '{{json .Swarm}}'")
+            );
+        }
+    }
     assert_ne!(
         after["swarm-master"], before["swarm-master"],
         "the master kept its address"

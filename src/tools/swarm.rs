@@ -44,11 +44,6 @@ impl SwarmInfo {
     pub fn advertises(&self, ip: &str) -> bool {
         self.node_addr.is_empty() || self.node_addr == ip
     }
-
-    /// Whether the node looks for a manager at `addr` (or lists none).
-    pub fn finds_manager_at(&self, addr: &str) -> bool {
-        self.remote_managers.is_empty() || self.remote_managers.iter().any(|m| m.addr == addr)
-    }
 }
 
 pub fn info_args() -> Vec<String> {
@@ -222,10 +217,17 @@ pub async fn join(
         let ls = join.manager.docker(runner, &node_ls_args()).await?;
         let members =
             parse_node_ls(&runner.query(&ls).await?.stdout).map_err(anyhow::Error::msg)?;
-        let holds = info.advertises(join.advertise) && info.finds_manager_at(join.manager_addr);
+        // Where a worker finds its manager is not asked: a swarm formed
+        // again keeps the manager's first raft address in every node's
+        // `RemoteManagers`; the manager's own list decides.
+        let holds = info.advertises(join.advertise);
         if holds && members.iter().any(|n| n.id == info.node_id && n.is_ready()) {
             return Ok(());
         }
+    }
+    // In a swarm it cannot reach (`pending`: its manager moved) or broke
+    // in (`error`) as much as in the wrong one: it leaves first.
+    if !matches!(info.state.as_str(), "inactive" | "") {
         let leave = join.node.docker(runner, &leave_args()).await?;
         runner.run(&leave, on_line).await?;
     }
@@ -239,7 +241,29 @@ pub async fn join(
     runner
         .run_with_input(&cmd, format!("{token}\n").as_bytes())
         .await?;
-    Ok(())
+    settle(runner, join, &info_cmd).await
+}
+
+/// A node that has just joined says `pending` for a moment; whatever looks
+/// next (the plan after this one) must see it as it will stay: active.
+async fn settle(
+    runner: &crate::process::runner::Runner,
+    join: &Join<'_>,
+    info_cmd: &crate::process::runner::Cmd,
+) -> anyhow::Result<()> {
+    const TRIES: u32 = 30;
+    for _ in 0..TRIES {
+        let info = parse_info(&runner.query(info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
+        if info.is_active() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    anyhow::bail!(
+        "{} joined but did not become an active swarm member within {TRIES}s\nhint: look at its engine's log (`lab ssh {} -- sudo journalctl -u docker -n 30`)",
+        join.node.machine(),
+        join.node.machine()
+    )
 }
 
 /// Joins the node from the inside: the token comes on stdin, so it is in
