@@ -129,17 +129,20 @@ pub enum Action {
     },
 }
 
+/// `docker ARGS` on an engine, as a person would type it.
+fn engine_line(f: &mut fmt::Formatter<'_>, engine: &Engine, args: &[String]) -> fmt::Result {
+    write!(f, "{engine}")?;
+    for arg in args {
+        write!(f, " {}", quote(arg))?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Run { command } => write!(f, "{command}"),
-            Action::Docker { engine, args } => {
-                write!(f, "{engine}")?;
-                for arg in args {
-                    write!(f, " {}", quote(arg))?;
-                }
-                Ok(())
-            }
+            Action::Docker { engine, args } => engine_line(f, engine, args),
             Action::RemoveDir { path } => {
                 write!(f, "rm -rf {}", quote(&path.display().to_string()))
             }
@@ -176,18 +179,10 @@ impl fmt::Display for Action {
                 } else {
                     crate::tools::swarm::init_args(advertise)
                 };
-                write!(f, "{engine}")?;
-                for arg in args {
-                    write!(f, " {}", quote(&arg))?;
-                }
-                Ok(())
+                engine_line(f, engine, &args)
             }
             Action::SwarmNetwork { engine, name } => {
-                write!(f, "{engine}")?;
-                for arg in crate::tools::swarm::network_create_args(name) {
-                    write!(f, " {}", quote(&arg))?;
-                }
-                Ok(())
+                engine_line(f, engine, &crate::tools::swarm::network_create_args(name))
             }
             Action::SwarmJoin {
                 node_ssh,
