@@ -14,6 +14,27 @@ const TEMPLATE: &str = include_str!("../../templates/Vagrantfile.tera");
 struct MachineView<'a> {
     name: &'a str,
     host_name: String,
+    /// The docker provider's fixed address on the private network.
+    ip: Option<String>,
+}
+
+/// The docker provider's machines get fixed addresses, from .2 on in the
+/// lab's subnet (.1 is the gateway): Docker would hand out its pool again
+/// in whatever order the containers start, and a machine must come back
+/// from `lab halt` at its address, as a VirtualBox VM does with its DHCP
+/// lease. `None` where the subnet is too small for all of them.
+fn fixed_addresses(lab: &Lab) -> Vec<Option<String>> {
+    let hosts = 1u64 << (32 - u32::from(lab.subnet.prefix));
+    let fits =
+        lab.provider == crate::model::Provider::Docker && (lab.machines.len() as u64) + 3 <= hosts;
+    (0..lab.machines.len())
+        .map(|i| {
+            fits.then(|| {
+                let offset = u32::try_from(i).unwrap_or(0) + 2;
+                std::net::Ipv4Addr::from(u32::from(lab.subnet.network) + offset).to_string()
+            })
+        })
+        .collect()
 }
 
 /// A Ruby single-quoted literal: nothing in lab.toml can reach Ruby as code.
@@ -35,9 +56,11 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     let machines: Vec<_> = lab
         .machines
         .iter()
-        .map(|m| MachineView {
+        .zip(fixed_addresses(lab))
+        .map(|(m, ip)| MachineView {
             name: &m.name,
             host_name: lab.host_name(&m.name),
+            ip,
         })
         .collect();
     let mut ctx = tera::Context::new();
@@ -143,6 +166,29 @@ mod tests {
         assert!(
             v.contains(&format!("'--label', 'lab.id={}']", record.id)),
             "{v}"
+        );
+    }
+
+    #[test]
+    fn docker_machines_keep_their_addresses_across_a_halt() {
+        let v = vagrantfile(&lab(
+            "provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/24\"\n",
+        ))
+        .unwrap();
+        assert!(
+            v.contains(
+                "machine.vm.network \"private_network\", ip: '10.9.8.2', subnet: '10.9.8.0/24'"
+            ),
+            "{v}"
+        );
+        assert!(v.contains("ip: '10.9.8.5', subnet"), "{v}");
+        let tiny = vagrantfile(&lab(
+            "provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/29\"\n[swarm]\nnodes = 9\n",
+        ))
+        .unwrap();
+        assert!(
+            tiny.contains("type: \"dhcp\", subnet: '10.9.8.0/29'"),
+            "{tiny}"
         );
     }
 }
