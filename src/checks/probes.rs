@@ -45,6 +45,14 @@ pub async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
     }
 }
 
+/// What the probes started, to be removed afterwards.
+#[derive(Default)]
+struct Started {
+    probes: Vec<(Engine, String)>,
+    /// verify made the overlay network (classic mode, where none was).
+    network: bool,
+}
+
 /// Probe containers on two machines, pinging each other over the overlay
 /// network; whatever was started is removed afterwards.
 pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Report) {
@@ -60,8 +68,7 @@ pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Re
             crate::reconcile::observe::engine_of(lab, seen, &b),
         ),
     ];
-    let mut started: Vec<(Engine, String)> = Vec::new();
-    let mut made_network = false;
+    let mut started = Started::default();
     let image_file = lab.state_dir().join("probe-image.tar");
 
     probe_steps(
@@ -71,18 +78,17 @@ pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Re
         &pair,
         &image_file,
         &mut started,
-        &mut made_network,
         report,
     )
     .await;
 
     let mut leftovers = Vec::new();
-    for (engine, name) in &started {
+    for (engine, name) in &started.probes {
         if let Err(e) = on(runner, engine, &words(&["rm", "-f", name])).await {
             leftovers.push(format!("{name} on {}: {e:#}", engine.machine()));
         }
     }
-    if made_network {
+    if started.network {
         if let Err(e) = on(runner, &master, &words(&["network", "rm", &lab.network])).await {
             leftovers.push(format!("network {}: {e:#}", lab.network));
         }
@@ -101,14 +107,14 @@ async fn start_probe(
     lab: &Lab,
     machine: &str,
     engine: &Engine,
-    started: &mut Vec<(Engine, String)>,
+    started: &mut Started,
 ) -> Result<(Check, String, String), Check> {
     let name = verify::probe_name(lab, machine);
     let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
     if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
         return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
     }
-    started.push((engine.clone(), name.clone()));
+    started.probes.push((engine.clone(), name.clone()));
     let inspect = words(&[
         "inspect",
         "--format",
@@ -139,8 +145,7 @@ async fn probe_steps(
     master: &Engine,
     pair: &[(String, Engine); 2],
     image_file: &std::path::Path,
-    started: &mut Vec<(Engine, String)>,
-    made_network: &mut bool,
+    started: &mut Started,
     report: &mut Report,
 ) {
     if lab.mode == Mode::Classic {
@@ -150,7 +155,7 @@ async fn probe_steps(
         if listed.is_ok_and(|t| crate::tools::swarm::network_driver(&t, &lab.network).is_none()) {
             let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
             match on(runner, master, &args).await {
-                Ok(_) => *made_network = true,
+                Ok(_) => started.network = true,
                 Err(e) => return report.add(Check::fail("overlay network", format!("{e:#}"))),
             }
         }

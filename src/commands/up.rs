@@ -109,7 +109,7 @@ impl Up {
             half_made.join(", ")
         ));
         execute(&plan::halt(lab, &half_made), runner, &self.ui, RETRY).await?;
-        Ok(observe::vms(runner, lab).await?)
+        observe::vms(runner, lab).await
     }
 
     /// `vagrant up` for what is not running (with the box or image from
