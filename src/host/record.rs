@@ -66,7 +66,7 @@ impl Record {
     pub fn new(lab: &Lab) -> Record {
         Record {
             id: uuid::Uuid::new_v4().to_string(),
-            file: absolute(&lab.file),
+            file: crate::process::files::absolute(&lab.file),
             name: lab.name.clone(),
             subnet: lab.subnet.to_string(),
             ..Record::default()
@@ -147,18 +147,8 @@ impl Record {
     }
 
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let path = dir.join(FILE);
-        let tmp = dir.join(format!("{FILE}.tmp"));
         let text = serde_json::to_string_pretty(self)?;
-        {
-            use std::io::Write as _;
-            let mut file = crate::host::state::private_file(&tmp, false)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("writing {}", tmp.display()))?;
-        }
-        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+        crate::process::files::write_atomically(&dir.join(FILE), text.as_bytes())
     }
 }
 
@@ -185,7 +175,7 @@ pub fn of(lab: &Lab) -> Record {
 /// Records of this lab.toml's labs in other state directories beside it:
 /// left by a lab whose `name` has changed since.
 pub fn elsewhere(lab: &Lab) -> Vec<Record> {
-    let me = absolute(&lab.file);
+    let me = crate::process::files::absolute(&lab.file);
     let Ok(entries) = std::fs::read_dir(&lab.root) else {
         return Vec::new();
     };
@@ -218,11 +208,6 @@ pub fn vagrant_ids(lab: &Lab) -> BTreeMap<String, String> {
             (!id.is_empty()).then(|| (m.name.clone(), id))
         })
         .collect()
-}
-
-fn absolute(file: &Path) -> PathBuf {
-    std::fs::canonicalize(file)
-        .unwrap_or_else(|_| std::path::absolute(file).unwrap_or(file.to_path_buf()))
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 pub use crate::error::{Clash, Invalid};
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
+use crate::process::files::absolute;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -58,10 +58,10 @@ pub fn path_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     if let Some(p) = set("LAB_REGISTRY") {
         return Some(p);
     }
-    let absolute = |name: &str| set(name).filter(|p| p.is_absolute());
-    let base = absolute("XDG_STATE_HOME")
-        .or_else(|| absolute("HOME").map(|h| h.join(".local").join("state")))
-        .or_else(|| absolute("LOCALAPPDATA"))?;
+    let absolute_var = |name: &str| set(name).filter(|p| p.is_absolute());
+    let base = absolute_var("XDG_STATE_HOME")
+        .or_else(|| absolute_var("HOME").map(|h| h.join(".local").join("state")))
+        .or_else(|| absolute_var("LOCALAPPDATA"))?;
     Some(base.join("lab").join("labs.json"))
 }
 
@@ -115,21 +115,9 @@ fn lock(path: &Path) -> anyhow::Result<Locked> {
     Ok(Locked { _file: file })
 }
 
+/// Saved only under the list's lock, whole (see `write_atomically`).
 fn save(path: &Path, entries: &[Entry], _lock: &Locked) -> anyhow::Result<()> {
-    // Written whole, flushed to disk and renamed, so neither a reader nor a
-    // crash ever sees half a list.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(serde_json::to_string_pretty(entries)?.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-fn absolute(file: &Path) -> PathBuf {
-    std::fs::canonicalize(file)
-        .unwrap_or_else(|_| std::path::absolute(file).unwrap_or(file.to_path_buf()))
+    crate::process::files::write_atomically(path, serde_json::to_string_pretty(entries)?.as_bytes())
 }
 
 pub fn overlaps(a: &Subnet, b: &Subnet) -> bool {

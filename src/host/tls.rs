@@ -157,11 +157,7 @@ pub fn native_from_state(
                 path.display()
             )
         })?;
-    Ok(crate::tools::engine::Engine::Tls {
-        machine: machine.to_string(),
-        host,
-        certs: std::path::absolute(lab.certs_dir()).unwrap_or_else(|_| lab.certs_dir()),
-    })
+    Ok(crate::tools::engine::Engine::tls_at(lab, machine, host))
 }
 
 #[cfg(test)]

@@ -41,11 +41,20 @@ impl Engine {
             EngineDriver::DockerMachine => Engine::DockerMachine {
                 machine: lab.dm_name(machine),
             },
-            EngineDriver::Native => Engine::Tls {
-                machine: machine.to_string(),
-                host: format!("tcp://{ip}:{}", lab.docker_port),
-                certs: absolute(lab.certs_dir()),
-            },
+            EngineDriver::Native => {
+                Engine::tls_at(lab, machine, format!("tcp://{ip}:{}", lab.docker_port))
+            }
+        }
+    }
+
+    /// A native engine at `host` (`tcp://IP:PORT`), reached with the lab's
+    /// certificates.
+    pub fn tls_at(lab: &Lab, machine: &str, host: String) -> Engine {
+        let certs = lab.certs_dir();
+        Engine::Tls {
+            machine: machine.to_string(),
+            host,
+            certs: std::path::absolute(&certs).unwrap_or(certs),
         }
     }
 
@@ -175,10 +184,6 @@ impl fmt::Display for Engine {
             Engine::Tls { .. } => write!(f, "{}", self.tls_docker(&[])),
         }
     }
-}
-
-fn absolute(path: PathBuf) -> PathBuf {
-    std::path::absolute(&path).unwrap_or(path)
 }
 
 #[cfg(test)]
