@@ -284,7 +284,7 @@ pub async fn consul_container(
     if !seen.engine_ready(lab, &consul.name) {
         return Ok(ContainerState::Unknown);
     }
-    let cmd = crate::reconcile::observe::engine_of(lab, seen, &consul.name)
+    let cmd = engine_of(lab, seen, &consul.name)
         .docker(runner, &container_list_args())
         .await?;
     let out = runner
@@ -312,19 +312,13 @@ pub async fn engines(
         if !reachable {
             continue;
         }
-        let engine = crate::reconcile::observe::engine_of(lab, seen, &m.name);
+        let engine = engine_of(lab, seen, &m.name);
         let runner = runner.clone();
         let name = m.name.clone();
         tasks.spawn(async move {
-            let result = async {
-                let cmd = engine
-                    .docker(&runner, &swarm::info_args())
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                let out = runner.query(&cmd).await.map_err(|e| e.to_string())?;
-                swarm::parse_info(&out.stdout)
-            }
-            .await;
+            let result = swarm::info(&runner, &engine)
+                .await
+                .map_err(|e| format!("{e:#}"));
             (name, result)
         });
     }
@@ -344,7 +338,7 @@ pub async fn swarm_view(
     {
         return Ok((None, None));
     }
-    let engine = crate::reconcile::observe::engine_of(lab, seen, master);
+    let engine = engine_of(lab, seen, master);
     let out = runner
         .query(&engine.docker(runner, &swarm::node_ls_args()).await?)
         .await

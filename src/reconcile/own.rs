@@ -86,34 +86,34 @@ fn adopt(lab: &Lab, record: &mut Record, ui: &Ui) {
 
 /// Vagrant's ids for the machines it made, into the record.
 pub fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
-    let dir = lab.state_dir();
-    let Some(mut record) = record::load(&dir)? else {
-        return Ok(());
-    };
-    let before = record.clone();
-    for (machine, id) in record::vagrant_ids(lab) {
-        if let Some(made) = record.machines.get_mut(&machine) {
-            made.vagrant_id = Some(id);
+    update_record(lab, |record| {
+        for (machine, id) in record::vagrant_ids(lab) {
+            if let Some(made) = record.machines.get_mut(&machine) {
+                made.vagrant_id = Some(id);
+            }
         }
-    }
-    if record != before {
-        record.save(&dir)?;
-    }
-    Ok(())
+    })
 }
 
 /// Where each docker-machine entry the lab made points now, into the record.
 pub fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
+    update_record(lab, |record| {
+        for (machine, entry) in &seen.dm {
+            if let Some(made) = record.docker_machine.get_mut(&lab.dm_name(machine)) {
+                made.address = (!entry.url.is_empty()).then(|| entry.url.clone());
+            }
+        }
+    })
+}
+
+/// Changes the lab's record, if it has one, and saves it when it changed.
+fn update_record(lab: &Lab, change: impl FnOnce(&mut Record)) -> anyhow::Result<()> {
     let dir = lab.state_dir();
     let Some(mut record) = record::load(&dir)? else {
         return Ok(());
     };
     let before = record.clone();
-    for (machine, entry) in &seen.dm {
-        if let Some(made) = record.docker_machine.get_mut(&lab.dm_name(machine)) {
-            made.address = (!entry.url.is_empty()).then(|| entry.url.clone());
-        }
-    }
+    change(&mut record);
     if record != before {
         record.save(&dir)?;
     }

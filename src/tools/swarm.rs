@@ -52,6 +52,15 @@ pub fn info_args() -> Vec<String> {
         .to_vec()
 }
 
+/// What an engine says of its swarm now.
+pub async fn info(
+    runner: &crate::process::runner::Runner,
+    engine: &crate::tools::engine::Engine,
+) -> anyhow::Result<SwarmInfo> {
+    let cmd = engine.docker(runner, &info_args()).await?;
+    parse_info(&runner.query(&cmd).await?.stdout).map_err(anyhow::Error::msg)
+}
+
 pub fn parse_info(text: &str) -> Result<SwarmInfo, String> {
     serde_json::from_str(text.trim())
         .map_err(|e| format!("unexpected `docker info` output ({e}): {}", text.trim()))
@@ -151,8 +160,7 @@ pub async fn init(
     advertise: &str,
     on_line: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<()> {
-    let info_cmd = engine.docker(runner, &info_args()).await?;
-    let info = parse_info(&runner.query(&info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
+    let info = info(runner, engine).await?;
     let args = if info.is_active() && info.manager {
         if info.advertises(advertise) {
             return Ok(());
@@ -211,8 +219,7 @@ pub async fn join(
     join: &Join<'_>,
     on_line: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<()> {
-    let info_cmd = join.node.docker(runner, &info_args()).await?;
-    let info = parse_info(&runner.query(&info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
+    let info = info(runner, join.node).await?;
     if info.is_active() {
         let ls = join.manager.docker(runner, &node_ls_args()).await?;
         let members =
@@ -241,28 +248,26 @@ pub async fn join(
     runner
         .run_with_input(&cmd, format!("{token}\n").as_bytes())
         .await?;
-    settle(runner, join, &info_cmd).await
+    settle(runner, join.node).await
 }
 
 /// A node that has just joined says `pending` for a moment; whatever looks
 /// next (the plan after this one) must see it as it will stay: active.
 async fn settle(
     runner: &crate::process::runner::Runner,
-    join: &Join<'_>,
-    info_cmd: &crate::process::runner::Cmd,
+    node: &crate::tools::engine::Engine,
 ) -> anyhow::Result<()> {
     const TRIES: u32 = 30;
     for _ in 0..TRIES {
-        let info = parse_info(&runner.query(info_cmd).await?.stdout).map_err(anyhow::Error::msg)?;
-        if info.is_active() {
+        if info(runner, node).await?.is_active() {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
     anyhow::bail!(
         "{} joined but did not become an active swarm member within {TRIES}s\nhint: look at its engine's log (`lab ssh {} -- sudo journalctl -u docker -n 30`)",
-        join.node.machine(),
-        join.node.machine()
+        node.machine(),
+        node.machine()
     )
 }
 
