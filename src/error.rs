@@ -150,8 +150,28 @@ pub struct Busy {
 /// Things that bear the lab's names but are not the lab's stand in the way.
 #[derive(Debug, thiserror::Error)]
 pub struct NotOurs {
-    pub things: Vec<String>,
+    pub things: Vec<Foreign>,
     pub file: PathBuf,
+}
+
+/// Something on the host under one of the lab's names that the lab did not
+/// make, and the command that would remove it, where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Foreign {
+    pub what: String,
+    pub remove_with: Option<String>,
+}
+
+impl fmt::Display for Foreign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl PartialEq<&str> for Foreign {
+    fn eq(&self, other: &&str) -> bool {
+        self.what == *other
+    }
 }
 
 impl fmt::Display for NotOurs {
@@ -161,26 +181,21 @@ impl fmt::Display for NotOurs {
         write!(
             f,
             "not this lab's, so lab will neither use nor remove {it}:\n  {}\nhint: give the lab other names (`name` or the machine names in {}), or, if {it} {is} yours to lose, remove {it} yourself{}",
-            self.things.join("\n  "),
+            self.things
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  "),
             self.file.display(),
             removal(&self.things)
         )
     }
 }
 
-fn removal(things: &[String]) -> String {
-    let commands: Vec<String> = things
+fn removal(things: &[Foreign]) -> String {
+    let commands: Vec<&str> = things
         .iter()
-        .filter_map(|t| {
-            let name = t.split('`').nth(1)?;
-            if t.starts_with("docker-machine") {
-                Some(format!("docker-machine rm {name}"))
-            } else if t.starts_with("container") {
-                Some(format!("docker rm -f {name}"))
-            } else {
-                None
-            }
-        })
+        .filter_map(|t| t.remove_with.as_deref())
         .collect();
     if commands.is_empty() {
         String::new()

@@ -1,7 +1,7 @@
 //! What is there now: Vagrant's machines, their SSH settings and addresses,
 //! docker-machine's entries and the Consul container. Planning reads only this.
 
-pub use crate::error::NotOurs;
+pub use crate::error::{Foreign, NotOurs};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -56,14 +56,14 @@ pub struct Observed {
     pub host_containers: Vec<String>,
     /// Things on the host that bear this lab's names but that the lab did
     /// not make: never removed or reused.
-    pub foreign: Vec<String>,
+    pub foreign: Vec<Foreign>,
 }
 
 /// What a look found: the lab's own, and what only bears its names.
 #[derive(Debug, Default)]
 pub struct Found<T> {
     pub ours: T,
-    pub foreign: Vec<String>,
+    pub foreign: Vec<Foreign>,
 }
 
 impl Observed {
@@ -237,16 +237,19 @@ pub fn sort_entries(
         if record.owns_entry(&entry.name, &entry.driver) {
             found.ours.insert(machine.name.clone(), entry);
         } else {
-            found.foreign.push(format!(
-                "docker-machine entry `{}` (driver {}{})",
-                entry.name,
-                entry.driver,
-                if entry.url.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", entry.url)
-                }
-            ));
+            found.foreign.push(Foreign {
+                what: format!(
+                    "docker-machine entry `{}` (driver {}{})",
+                    entry.name,
+                    entry.driver,
+                    if entry.url.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", entry.url)
+                    }
+                ),
+                remove_with: Some(format!("docker-machine rm {}", entry.name)),
+            });
         }
     }
     found
@@ -442,14 +445,17 @@ pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String
         if record.owns_container(label, id) {
             found.ours.push(name.to_string());
         } else {
-            found.foreign.push(format!(
-                "container `{name}` ({})",
-                if label.is_empty() {
-                    "made by something else than this lab".to_string()
-                } else {
-                    format!("labelled as lab {label}'s")
-                }
-            ));
+            found.foreign.push(Foreign {
+                what: format!(
+                    "container `{name}` ({})",
+                    if label.is_empty() {
+                        "made by something else than this lab".to_string()
+                    } else {
+                        format!("labelled as lab {label}'s")
+                    }
+                ),
+                remove_with: Some(format!("docker rm -f {name}")),
+            });
         }
     }
     found

@@ -18,10 +18,13 @@ pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
         return Ok(());
     };
     Err(NotOurs {
-        things: vec![format!(
-            "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
-            old.name, old.name
-        )],
+        things: vec![crate::error::Foreign {
+            what: format!(
+                "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
+                old.name, old.name
+            ),
+            remove_with: None,
+        }],
         file: lab.file.clone(),
     })
     .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`")
