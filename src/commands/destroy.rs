@@ -78,16 +78,7 @@ async fn destroy(
         tools.push(Tool::DockerMachine);
     }
     let state = lab.state_dir();
-    let runner = if state.exists() {
-        session.runner(lab, &tools)?
-    } else {
-        session.reader(&tools)?
-    };
-    let _lock = if state.exists() {
-        Some(crate::host::state::lock(lab, "destroy")?)
-    } else {
-        None
-    };
+    let (runner, _lock) = super::on_existing_lab(lab, &tools, "destroy", session)?;
     // `.vagrant` is Vagrant's only record of the machines; without a
     // Vagrantfile that lists them all (machines lab.toml no longer names
     // among them) Vagrant would not see them, and they would outlive it.

@@ -13,16 +13,10 @@ const RETRY: &str = "fix the cause and run `lab halt` again: it stops what still
 
 pub async fn run(lab: &Lab, args: &PlanArgs, session: &Session) -> anyhow::Result<()> {
     let ui = session.ui();
-    let state = lab.state_dir();
-    let runner = if state.exists() && !args.dry_run {
-        session.runner(lab, &[Tool::Vagrant])?
+    let (runner, _lock) = if args.dry_run {
+        (session.reader(&[Tool::Vagrant])?, None)
     } else {
-        session.reader(&[Tool::Vagrant])?
-    };
-    let _lock = if state.exists() && !args.dry_run {
-        Some(crate::host::state::lock(lab, "halt")?)
-    } else {
-        None
+        super::on_existing_lab(lab, &[Tool::Vagrant], "halt", session)?
     };
     let running: Vec<String> = observe::vms(&runner, lab)
         .await?

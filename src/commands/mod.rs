@@ -69,6 +69,25 @@ fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
     }
 }
 
+/// For a command that changes a lab that may exist: a logging runner and
+/// the lab's lock where its state directory is there; where it is not,
+/// nothing of the lab exists, and a reader that writes nothing will do.
+pub fn on_existing_lab(
+    lab: &Lab,
+    tools: &[crate::process::runner::Tool],
+    verb: &str,
+    session: &Session,
+) -> anyhow::Result<(
+    crate::process::runner::Runner,
+    Option<crate::host::state::Lock>,
+)> {
+    if !lab.state_dir().exists() {
+        return Ok((session.reader(tools)?, None));
+    }
+    let runner = session.runner(lab, tools)?;
+    Ok((runner, Some(crate::host::state::lock(lab, verb)?)))
+}
+
 /// Writes `.lab/Vagrantfile` when it differs from what lab.toml renders.
 pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
     let text = crate::host::render::vagrantfile(lab)?;
