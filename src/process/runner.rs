@@ -38,7 +38,7 @@ impl Tool {
         match self {
             Tool::Vagrant => "install Vagrant 2.x (Debian/Ubuntu: apt-get install vagrant)",
             Tool::DockerMachine => {
-                "install docker-machine 0.16.2 (a single binary from the docker/machine releases) somewhere on PATH"
+                "install docker-machine somewhere on PATH: GitLab's maintained fork (0.16.2-gitlab.NN, a single binary from gitlab-org/ci-cd/docker-machine releases), or Docker's last release 0.16.2"
             }
             Tool::Docker => "install the Docker client (Debian/Ubuntu: apt-get install docker.io)",
             Tool::Ssh => "install an OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)",
