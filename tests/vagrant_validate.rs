@@ -53,6 +53,13 @@ fn vagrant_validate(dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `vagrant validate` of a Vagrantfile written by hand.
+fn validate_text(vagrantfile: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Vagrantfile"), vagrantfile).unwrap();
+    vagrant_validate(dir.path())
+}
+
 fn validate(lab_toml: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lab.toml"), lab_toml).unwrap();
@@ -106,13 +113,7 @@ fn validate_catches_a_bad_hostname() {
     if !prerequisite("vagrant", &["--version"]) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Vagrantfile"),
-        "Vagrant.configure('2') { |c| c.vm.hostname = 'bad_name!' }\n",
-    )
-    .unwrap();
-    let out = vagrant_validate(dir.path());
+    let out = validate_text("Vagrant.configure('2') { |c| c.vm.hostname = 'bad_name!' }\n");
     assert!(!out.status.success());
 }
 
@@ -123,13 +124,9 @@ fn validate_checks_the_virtualbox_block() {
     if !prerequisite("vagrant", &["--version"]) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Vagrantfile"),
+    let out = validate_text(
         "Vagrant.configure('2') do |c|\n  c.vm.box = 'x/y'\n  c.vm.provider 'virtualbox' do |vb|\n    vb.no_such_setting = 1\n  end\nend\n",
-    )
-    .unwrap();
-    let out = vagrant_validate(dir.path());
+    );
     assert!(!out.status.success(), "{}", text(&out.stdout));
     assert!(
         text(&out.stdout).contains("no_such_setting")

@@ -96,11 +96,15 @@ pub fn node_ls_args() -> Vec<String> {
 }
 
 pub fn parse_node_ls(text: &str) -> Result<Vec<SwarmNode>, String> {
+    json_lines(text, "docker node ls")
+}
+
+/// One JSON value per non-empty line, as `--format '{{json .}}'` prints.
+fn json_lines<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            serde_json::from_str(l)
-                .map_err(|e| format!("unexpected `docker node ls` line ({e}): {l}"))
+            serde_json::from_str(l).map_err(|e| format!("unexpected `{what}` line ({e}): {l}"))
         })
         .collect()
 }
@@ -332,13 +336,7 @@ impl StackTask {
 }
 
 pub fn parse_stack_ps(text: &str) -> Result<Vec<StackTask>, String> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l)
-                .map_err(|e| format!("unexpected `docker stack ps` line ({e}): {l}"))
-        })
-        .collect()
+    json_lines(text, "docker stack ps")
 }
 
 /// `docker service inspect --format '{{json .Spec.EndpointSpec.Ports}}'`:
