@@ -68,7 +68,7 @@ fn parse_everything(text: &str) {
     let _ = lab::checks::doctor::allowed_ranges(Some(text));
     let _ = lab::checks::doctor::parse_version(text);
     let _ = lab::checks::doctor::mem_available_mib(text);
-    let _ = lab::checks::images::images_in(text, &|_| Some("x".into()));
+    let _ = lab::tools::stack::parse(text, &|_| Some("x".into()));
     let _ = lab::model::parse(Path::new("lab.toml"), text);
     let _ = lab::model::parse_subnet(text);
 }

@@ -10,11 +10,11 @@ use anyhow::{bail, Context as _};
 
 use crate::checks::verify::{on, words};
 use crate::cli::DeployArgs;
-use crate::model::{Lab, Mode, Role};
+use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
 use crate::reconcile::observe::{self, Observed};
 use crate::tools::engine::Engine;
-use crate::tools::swarm;
+use crate::tools::{stack, swarm};
 
 /// How long the services get to start on their nodes.
 const CONVERGE: Duration = Duration::from_secs(180);
@@ -112,7 +112,8 @@ async fn swarm_mode(
     Ok(())
 }
 
-/// Machines without a registry get the stack's images from this host.
+/// Machines without a registry get the stack's images from this host, each
+/// image only on the machines where a service that uses it may run.
 async fn copy_images(
     runner: &Runner,
     lab: &Lab,
@@ -120,11 +121,14 @@ async fn copy_images(
     file: &Path,
 ) -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).ok();
-    let images = crate::checks::images::images_in(&std::fs::read_to_string(file)?, &env);
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let services =
+        stack::parse(&text, &env).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let mut problems = Vec::new();
-    for (i, image) in images.iter().enumerate() {
+    for (i, (image, machines)) in stack::images_by_machine(&services, lab).iter().enumerate() {
         let archive = lab.state_dir().join(format!("deploy-image-{i}.tar"));
-        for m in lab.machines.iter().filter(|m| m.role != Role::Consul) {
+        for m in machines {
             let engine = crate::reconcile::observe::engine_of(lab, seen, &m.name);
             let check =
                 crate::checks::images::ensure_on(runner, &m.name, &engine, image, &archive).await;
@@ -136,7 +140,7 @@ async fn copy_images(
     }
     if !problems.is_empty() {
         bail!(
-            "the stack's images are not on every machine:\n{}",
+            "the stack's images are not on the machines that run them:\n{}",
             problems.join("\n")
         );
     }

@@ -4,7 +4,9 @@
 
 pub mod docker_machine;
 pub mod engine;
+pub mod images;
 pub mod ssh;
+pub mod stack;
 pub mod swarm;
 pub mod vagrant;
 pub mod vbox;

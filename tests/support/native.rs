@@ -87,10 +87,22 @@ impl Lab {
         let out = self.docker_on(machine, args);
         assert!(
             out.status.success(),
-            "docker {args} on {machine}:\n{}",
+            "docker {args} on {machine}: {}\n{}{}",
+            out.status,
+            text(&out.stdout),
             text(&out.stderr)
         );
         text(&out.stdout)
+    }
+
+    /// Whether `machine`'s engine has `image`.
+    pub fn has_image(&self, machine: &str, image: &str) -> bool {
+        self.docker_on(
+            machine,
+            &format!("image inspect --format '{{{{.Id}}}}' {image}"),
+        )
+        .status
+        .success()
     }
 
     /// `docker node ls` on the master as (hostname, status) pairs.

@@ -1,0 +1,57 @@
+//! Images on machines that may reach no registry: what an engine lacks is
+//! copied from this host's engine (`docker save` / `docker load`), so that a
+//! class without internet can use the copies its instructor loaded.
+
+use std::path::Path;
+
+use crate::process::runner::{Cmd, Runner, Tool};
+use crate::tools::engine::Engine;
+
+/// Where the engine's copy of an image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    There,
+    Loaded,
+    /// Neither the engine nor this host has it: a `docker run` or `pull`
+    /// on the engine may still fetch it.
+    Absent,
+}
+
+/// `image` on `engine`, loaded from this host's engine when it lacks it.
+/// `archive` caches the host's `docker save` for the next machine.
+pub async fn copy_if_missing(
+    runner: &Runner,
+    engine: &Engine,
+    image: &str,
+    archive: &Path,
+) -> anyhow::Result<Source> {
+    let inspect = inspect_args(image);
+    let on_engine = engine.docker(runner, &inspect).await?;
+    if runner.quiet(&on_engine).await.is_ok() {
+        return Ok(Source::There);
+    }
+    if runner
+        .query(&Cmd::new(Tool::Docker, &inspect))
+        .await
+        .is_err()
+    {
+        return Ok(Source::Absent);
+    }
+    let archive_arg = archive.display().to_string();
+    if !archive.exists() {
+        runner
+            .quiet(&Cmd::new(Tool::Docker, ["save", "-o", &archive_arg, image]))
+            .await?;
+    }
+    let load = engine
+        .docker(runner, &["load".to_string(), "-i".to_string(), archive_arg])
+        .await?;
+    runner.quiet(&load).await?;
+    Ok(Source::Loaded)
+}
+
+fn inspect_args(image: &str) -> Vec<String> {
+    ["image", "inspect", "--format", "{{.Id}}", image]
+        .map(String::from)
+        .to_vec()
+}
