@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use crate::host::tls;
 use crate::process::runner::Runner;
 use crate::reconcile::plan::{Action, Plan, Step};
-use crate::tools::swarm;
+use crate::tools::{images, swarm};
 use crate::ui::{Task, Ui};
 
 /// One machine's failed step.
@@ -146,6 +146,17 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             runner.run_with_input(command, &bytes).await?;
         }
         Action::WaitEngine { engine } => engine.wait(runner, &on_line).await?,
+        Action::CopyImage {
+            engine,
+            image,
+            archive,
+        } => {
+            let copied = images::copy_if_missing(runner, engine, image, archive).await;
+            let _ = std::fs::remove_file(archive);
+            if copied? == images::Source::Loaded {
+                on_line(&format!("{image} loaded from this host's engine"));
+            }
+        }
         Action::SwarmInit {
             engine, advertise, ..
         } => swarm::init(runner, engine, advertise, &on_line).await?,

@@ -98,6 +98,14 @@ pub enum Action {
         command: Cmd,
         from: PathBuf,
     },
+    /// `image` on the engine: copied from this host's engine when the engine
+    /// lacks it and the host has it (machines may reach no registry);
+    /// otherwise left to the `docker run` after it to pull.
+    CopyImage {
+        engine: Engine,
+        image: String,
+        archive: PathBuf,
+    },
     /// Asks the engine for its version until it answers over TLS.
     WaitEngine {
         engine: Engine,
@@ -169,6 +177,11 @@ impl fmt::Display for Action {
             Action::WaitEngine { engine } => {
                 write!(f, "{engine} version   # until it answers over TLS")
             }
+            Action::CopyImage { engine, image, .. } => write!(
+                f,
+                "docker save {} | {engine} load   # if the engine lacks it and this host has it",
+                quote(image)
+            ),
             Action::SwarmInit {
                 engine,
                 advertise,
@@ -458,13 +471,19 @@ mod tests {
             stages,
             [
                 vec!["consul"],
-                vec!["consul"],
+                vec!["consul", "consul"],
                 vec!["swarm-master", "swarm-node01"]
             ]
         );
         let shown = commands(&plan);
         assert_eq!(shown[0], "consul docker-machine create -d generic --generic-ip-address 10.0.0.2 --generic-ssh-key /k/consul --generic-ssh-port 22 --generic-ssh-user vagrant consul");
-        assert!(shown[2].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[2]);
+        // Consul's image from this host first, for machines without a registry.
+        assert!(
+            shown[1].starts_with("consul docker save progrium/consul | "),
+            "{}",
+            shown[1]
+        );
+        assert!(shown[3].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[3]);
     }
 
     fn parse(text: &str) -> Lab {
@@ -525,15 +544,16 @@ mod tests {
         seen.consul_container = ContainerState::Unknown;
         let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
         let consul: Vec<&Step> = plan.steps.iter().filter(|s| s.hook == "consul").collect();
-        assert_eq!(consul.len(), 1);
-        assert_eq!(consul[0].stage, Stage::ConsulService);
+        assert_eq!(consul.len(), 2);
+        assert!(matches!(consul[0].action, Action::CopyImage { .. }));
+        assert_eq!(consul[1].stage, Stage::ConsulService);
         assert!(
-            consul[0]
+            consul[1]
                 .action
                 .to_string()
                 .contains("docker --tlsverify -H tcp://10.0.0.2:2376 run -d --name consul"),
             "{}",
-            consul[0].action
+            consul[1].action
         );
         assert!(plan
             .steps

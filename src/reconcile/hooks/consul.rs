@@ -55,15 +55,28 @@ impl Hook for Server {
                 run_args(lab),
             ),
         };
-        vec![self.step(
+        let engine = crate::reconcile::observe::engine_of(lab, seen, &machine.name);
+        let mut steps = Vec::new();
+        if args[0] == "run" {
+            steps.push(self.step(
+                Stage::ConsulService,
+                Some(&machine.name),
+                "a machine may reach no registry: this host's copy, where the engine lacks the image"
+                    .to_string(),
+                Action::CopyImage {
+                    engine: engine.clone(),
+                    image: lab.consul.image.clone(),
+                    archive: lab.state_dir().join("consul-image.tar"),
+                },
+            ));
+        }
+        steps.push(self.step(
             Stage::ConsulService,
             Some(&machine.name),
             reason,
-            Action::Docker {
-                engine: crate::reconcile::observe::engine_of(lab, seen, &machine.name),
-                args,
-            },
-        )]
+            Action::Docker { engine, args },
+        ));
+        steps
     }
     // The container goes with its machine: nothing to undo.
 }

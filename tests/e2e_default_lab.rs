@@ -1,0 +1,290 @@
+//! The shipped lab.toml as a student gets it, on real machines: only what
+//! this host cannot have is swapped (Vagrant's docker provider and its
+//! machine image for VirtualBox and bento's box, a subnet and name of the
+//! test's own, a stand-in for Consul's process: no registry here). Both
+//! engine paths run: docker-machine's generic driver registering each engine
+//! (the default; the stand-in of tests/standin with STANDIN_REAL_ENGINES=1,
+//! which provisions the real engines over SSH as the real one does) and
+//! `engine = "native"`; the engines form Docker's swarm, Consul runs on its
+//! machine, and the real `docker` client uses them.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::native::{MACHINE_IMAGE, PROBE_IMAGE};
+use support::{lab_binary, prerequisite, repo, run_lab, text};
+
+struct Lab {
+    dir: tempfile::TempDir,
+    name: String,
+    subnet: String,
+    env: Vec<(&'static str, String)>,
+}
+
+/// `text` with `from` replaced, which must be there.
+fn swap(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "lab.toml no longer has {from:?}");
+    text.replace(from, to)
+}
+
+impl Lab {
+    /// The shipped lab, with `engine` for its engine driver.
+    fn new(engine: &str) -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        let name = format!("dfl{}{pid}", &engine[..1]);
+        let third = if engine == "native" { 120 } else { 20 };
+        let subnet = format!("10.233.{}.0/24", third + pid % 100);
+        let shipped = std::fs::read_to_string(repo().join("lab.toml")).unwrap();
+        let mut toml = swap(
+            &shipped,
+            "provider = \"virtualbox\"",
+            "provider = \"docker\"",
+        );
+        toml = swap(
+            &toml,
+            "engine = \"docker-machine\"",
+            &format!("engine = \"{engine}\""),
+        );
+        toml = swap(
+            &toml,
+            "box = \"bento-ubuntu-2404\"",
+            "box = \"debian-systemd\"",
+        );
+        toml = swap(
+            &toml,
+            "# subnet = \"192.168.61.0/24\"",
+            &format!("subnet = \"{subnet}\""),
+        );
+        // Consul's process: busybox's httpd on Consul's port, from an image
+        // that only this host has (lab copies it to the consul machine).
+        toml = swap(
+            &toml,
+            "image = \"hashicorp/consul\"",
+            &format!("image = \"{PROBE_IMAGE}\""),
+        );
+        toml = swap(
+            &toml,
+            "args = [\"agent\", \"-server\", \"-ui\", \"-node=consul\", \"-bootstrap-expect=1\", \"-client=0.0.0.0\"]",
+            "args = [\"httpd\", \"-f\", \"-p\", \"8500\"]",
+        );
+        toml = swap(
+            &toml,
+            "# [verify]\n# image = \"busybox:latest\"",
+            &format!("[verify]\nimage = \"{PROBE_IMAGE}\""),
+        );
+        std::fs::write(
+            dir.path().join("lab.toml"),
+            format!("name = \"{name}\"\n{toml}"),
+        )
+        .unwrap();
+
+        // docker-machine is the stand-in; docker, vagrant and ssh are real.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::os::unix::fs::symlink(
+            repo().join("tests/standin/docker-machine"),
+            bin.join("docker-machine"),
+        )
+        .unwrap();
+        let env = vec![
+            (
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            ),
+            (
+                "MACHINE_STORAGE_PATH",
+                dir.path().join("dm").display().to_string(),
+            ),
+            ("STANDIN_REAL_ENGINES", "1".to_string()),
+            (
+                "STANDIN_LOG",
+                dir.path().join("calls.log").display().to_string(),
+            ),
+        ];
+        Lab {
+            dir,
+            name,
+            subnet,
+            env,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn lab(&self, args: &[&str]) -> Output {
+        run_lab(self.path(), &self.env, args)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        support::succeeded(&self.lab(args), args)
+    }
+
+    /// `docker ARGS` with the real client after `eval "$(lab env MACHINE)"`.
+    fn docker_ok(&self, machine: &str, args: &str) -> String {
+        let script = format!(
+            "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
+            lab_binary().display()
+        );
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(self.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("LAB_REGISTRY", self.path().join(".labs.json"))
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args} on {machine}:\n{}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    fn stored_machines(&self) -> Vec<String> {
+        match std::fs::read_dir(self.path().join("dm/machines")) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.lab(&["destroy", "-q"]);
+        support::remove_leftovers(&self.name, &self.subnet);
+    }
+}
+
+fn prerequisites() -> bool {
+    prerequisite("vagrant", &["--version"])
+        && prerequisite("docker", &["info"])
+        && prerequisite("docker", &["image", "inspect", MACHINE_IMAGE])
+        && prerequisite("docker", &["image", "inspect", PROBE_IMAGE])
+        && prerequisite("openssl", &["version"])
+}
+
+/// The first line of what `ip:port` answers to a GET, or nothing.
+fn status_line(ip: &str, port: u16) -> String {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect((ip, port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let _ = write!(stream, "GET / HTTP/1.0\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_shipped_lab_on_docker_machines_path_forms_a_swarm_that_docker_uses() {
+    if prerequisites() {
+        the_shipped_lab("docker-machine");
+    }
+}
+
+#[test]
+fn the_shipped_lab_with_native_engines_forms_a_swarm_that_docker_uses() {
+    if prerequisites() {
+        the_shipped_lab("native");
+    }
+}
+
+fn the_shipped_lab(engine: &str) {
+    let lab = Lab::new(engine);
+
+    let started = std::time::Instant::now();
+    lab.ok(&["up"]);
+    eprintln!(
+        "DEFAULT LAB ({engine}): lab up took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if engine == "docker-machine" {
+        registered_with_docker_machine(&lab);
+    }
+
+    // The student's way in: the master's engine is the swarm's API.
+    let nodes = lab.docker_ok(
+        "swarm-master",
+        "node ls --format '{{.Hostname}} {{.Status}}'",
+    );
+    let mut nodes: Vec<&str> = nodes.lines().collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        [
+            "swarm-master Ready",
+            "swarm-node01 Ready",
+            "swarm-node02 Ready"
+        ]
+    );
+    let info = lab.docker_ok("swarm-node01", "info --format '{{.Swarm.LocalNodeState}}'");
+    assert_eq!(info.trim(), "active");
+
+    // Consul's container on its machine, from an image only this host had,
+    // answering on Consul's port.
+    let running = lab.docker_ok("consul", "ps --format '{{.Names}} {{.Image}}'");
+    assert_eq!(running.trim(), format!("consul {PROBE_IMAGE}"), "{running}");
+    let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    let consul_ip = status["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["machine"] == "consul")
+        .and_then(|m| m["ip"].as_str())
+        .unwrap()
+        .to_string();
+    let answer = status_line(&consul_ip, 8500);
+    assert!(
+        answer.starts_with("HTTP/"),
+        "{consul_ip}:8500 said {answer:?}"
+    );
+
+    // verify: nodes, the overlay network, pings across machines.
+    let out = lab.lab(&["verify"]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(report.contains("PASS  ping by name"), "{report}");
+
+    // Again: nothing to do.
+    let dry = lab.ok(&["up", "--dry-run"]);
+    assert!(dry.starts_with("nothing to do"), "{dry}");
+
+    // destroy: no machine, entry, network or state left.
+    lab.ok(&["destroy"]);
+    assert!(support::containers_named(&lab.name).is_empty());
+    assert!(!support::network_exists(&lab.subnet));
+    assert!(lab.stored_machines().is_empty());
+    assert!(!lab.path().join(format!(".lab-{}", lab.name)).exists());
+}
+
+/// Each engine registered with docker-machine's generic driver, none with
+/// the classic Swarm flags.
+fn registered_with_docker_machine(lab: &Lab) {
+    let calls = std::fs::read_to_string(lab.path().join("calls.log")).unwrap();
+    let creates: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.starts_with("docker-machine create -d generic"))
+        .collect();
+    assert_eq!(creates.len(), 4, "{calls}");
+    assert!(creates.iter().all(|c| !c.contains("--swarm")), "{calls}");
+    let mut stored = lab.stored_machines();
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["consul", "swarm-master", "swarm-node01", "swarm-node02"]
+            .map(|m| format!("{}-{m}", lab.name))
+    );
+}
