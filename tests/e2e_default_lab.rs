@@ -11,10 +11,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use support::native::{MACHINE_IMAGE, PROBE_IMAGE};
-use support::{lab_binary, prerequisite, repo, run_lab, text};
+use support::{prerequisite, repo, run_lab, text};
 
 struct Lab {
     dir: tempfile::TempDir,
@@ -130,18 +130,7 @@ impl Lab {
 
     /// `docker ARGS` with the real client after `eval "$(lab env MACHINE)"`.
     fn docker_ok(&self, machine: &str, args: &str) -> String {
-        let script = format!(
-            "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
-            lab_binary().display()
-        );
-        let out = Command::new("bash")
-            .args(["-c", &script])
-            .current_dir(self.path())
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("LAB_REGISTRY", self.path().join(".labs.json"))
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap();
+        let out = support::docker_after_env(self.path(), &self.env, machine, args);
         assert!(
             out.status.success(),
             "docker {args} on {machine}:\n{}",
@@ -151,12 +140,7 @@ impl Lab {
     }
 
     fn stored_machines(&self) -> Vec<String> {
-        match std::fs::read_dir(self.path().join("dm/machines")) {
-            Ok(entries) => entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        support::stored_machines(&self.path().join("dm"))
     }
 }
 
@@ -280,10 +264,8 @@ fn registered_with_docker_machine(lab: &Lab) {
         .collect();
     assert_eq!(creates.len(), 4, "{calls}");
     assert!(creates.iter().all(|c| !c.contains("--swarm")), "{calls}");
-    let mut stored = lab.stored_machines();
-    stored.sort();
     assert_eq!(
-        stored,
+        lab.stored_machines(),
         ["consul", "swarm-master", "swarm-node01", "swarm-node02"]
             .map(|m| format!("{}-{m}", lab.name))
     );

@@ -151,16 +151,7 @@ impl Lab {
     }
 
     fn stored_machines(&self) -> Vec<String> {
-        let dir = self.path().join("dm/machines");
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        support::stored_machines(&self.path().join("dm"))
     }
 }
 

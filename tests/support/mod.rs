@@ -48,6 +48,36 @@ pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     cmd.output().expect("lab runs")
 }
 
+/// `docker ARGS` with the real client, in a bash (in `dir`, with `env`)
+/// that ran `eval "$(lab env MACHINE)"` as a student would.
+pub fn docker_after_env(dir: &Path, env: &[(&str, String)], machine: &str, args: &str) -> Output {
+    let script = format!(
+        "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
+        lab_binary().display()
+    );
+    Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("LAB_REGISTRY", dir.join(".labs.json"))
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap()
+}
+
+/// The machines a docker-machine store (`MACHINE_STORAGE_PATH`) holds, sorted.
+pub fn stored_machines(store: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store.join("machines"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -2,9 +2,9 @@
 //! end-to-end tests, removed with everything it made when dropped.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::{lab_binary, prerequisite, repo, run_lab, text};
+use super::{prerequisite, repo, run_lab, text};
 
 /// Vagrant, a Docker engine, the machine image, and the probe image (built
 /// here, offline, when missing).
@@ -71,16 +71,7 @@ impl Lab {
     /// `docker ARGS` with the real client, in a bash that ran
     /// `eval "$(lab env MACHINE)"` as a student would.
     pub fn docker_on(&self, machine: &str, args: &str) -> Output {
-        let script = format!(
-            "set -e; eval \"$({} env --shell bash {machine})\"; docker {args}",
-            lab_binary().display()
-        );
-        Command::new("bash")
-            .args(["-c", &script])
-            .current_dir(self.path())
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap()
+        super::docker_after_env(self.path(), &[], machine, args)
     }
 
     pub fn docker_ok(&self, machine: &str, args: &str) -> String {
