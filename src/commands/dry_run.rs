@@ -39,7 +39,10 @@ pub async fn plan(
 
 pub fn show(plan: &Plan, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(plan)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::reconcile::graph::view(plan))?
+        );
     } else {
         print!("{plan}");
     }

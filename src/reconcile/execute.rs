@@ -1,13 +1,17 @@
-//! Runs a plan: stage by stage, the machines of a stage at the same time.
-//! When one machine fails, the others of its stage still finish, and every
-//! failure is reported with its machine, its command and the command's stderr.
+//! Runs a plan as its graph (`graph::waits_for`): every step starts as soon
+//! as the steps it waits for are done, the steps of one machine one after
+//! another. When one machine's step fails, what does not wait for it still
+//! runs, and every failure is reported with its machine, its command and
+//! the command's stderr.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use tokio::task::JoinSet;
 
 use crate::host::tls;
 use crate::process::runner::Runner;
+use crate::reconcile::graph;
 use crate::reconcile::plan::{Action, Plan, Step};
 use crate::tools::{images, swarm};
 use crate::ui::{Task, Ui};
@@ -52,68 +56,104 @@ pub async fn execute(
     ui: &Ui,
     retry_hint: &'static str,
 ) -> Result<(), PlanFailed> {
-    for stage in plan.stages() {
-        let mut by_machine: Vec<(String, Vec<Step>)> = Vec::new();
-        for step in stage {
-            let label = step
-                .machine
-                .clone()
-                .unwrap_or_else(|| "all machines".to_string());
-            match by_machine.iter_mut().find(|(m, _)| *m == label) {
-                Some((_, steps)) => steps.push(step.clone()),
-                None => by_machine.push((label, vec![step.clone()])),
+    let waits = graph::waits_for(plan);
+    let steps = &plan.steps;
+    let mut state = vec![State::Waiting; steps.len()];
+    let mut bars: HashMap<String, Task> = HashMap::new();
+    let mut running = JoinSet::new();
+    let mut started: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut failures = Vec::new();
+    loop {
+        for i in 0..steps.len() {
+            if state[i] != State::Waiting {
+                continue;
+            }
+            if waits[i]
+                .iter()
+                .any(|&d| matches!(state[d], State::Failed | State::Skipped))
+            {
+                state[i] = State::Skipped;
+            } else if waits[i].iter().all(|&d| state[d] == State::Done) {
+                state[i] = State::Running;
+                let label = label(&steps[i]);
+                let task = bars.remove(&label).unwrap_or_else(|| ui.task(&label));
+                let (runner, step) = (runner.clone(), steps[i].clone());
+                let handle = running.spawn(async move {
+                    let shown = step.action.to_string();
+                    task.begin(&short(&shown));
+                    let result = run_step(&runner, &task, &step.action).await;
+                    (task, shown, result)
+                });
+                started.insert(handle.id(), i);
             }
         }
-        let mut tasks = JoinSet::new();
-        for (label, steps) in by_machine {
-            let runner = runner.clone();
-            let task = ui.task(&label);
-            tasks.spawn(async move { run_machine_steps(&runner, task, &label, &steps).await });
-        }
-        let mut failures = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(failure)) => failures.push(failure),
-                Err(panic) => failures.push(StepFailure {
-                    machine: "lab".into(),
+        let Some(joined) = running.join_next_with_id().await else {
+            break;
+        };
+        let (id, outcome) = match joined {
+            Ok((id, outcome)) => (id, Ok(outcome)),
+            Err(panic) => (panic.id(), Err(panic)),
+        };
+        let i = started[&id];
+        let label = label(&steps[i]);
+        match outcome {
+            Ok((task, _, Ok(()))) => {
+                state[i] = State::Done;
+                let more = (i + 1..steps.len())
+                    .any(|j| state[j] == State::Waiting && steps[j].machine == steps[i].machine);
+                if more {
+                    bars.insert(label, task);
+                } else {
+                    task.finish("done");
+                }
+            }
+            Ok((task, action, Err(error))) => {
+                state[i] = State::Failed;
+                task.finish("failed");
+                failures.push(StepFailure {
+                    machine: label,
+                    action,
+                    error,
+                });
+            }
+            Err(panic) => {
+                state[i] = State::Failed;
+                failures.push(StepFailure {
+                    machine: label,
                     action: "internal task".into(),
                     error: anyhow::anyhow!("{panic}"),
-                }),
+                });
             }
         }
-        if !failures.is_empty() {
-            failures.sort_by(|a, b| a.machine.cmp(&b.machine));
-            return Err(PlanFailed {
-                failures,
-                log: runner.log_path.as_ref().map(|p| p.display().to_string()),
-                retry_hint,
-            });
-        }
     }
-    Ok(())
+    for (_, task) in bars {
+        task.finish("not run: a step it waits for failed");
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    failures.sort_by(|a, b| a.machine.cmp(&b.machine));
+    Err(PlanFailed {
+        failures,
+        log: runner.log_path.as_ref().map(|p| p.display().to_string()),
+        retry_hint,
+    })
 }
 
-async fn run_machine_steps(
-    runner: &Runner,
-    task: Task,
-    label: &str,
-    steps: &[Step],
-) -> Result<(), StepFailure> {
-    for step in steps {
-        let shown = step.action.to_string();
-        task.begin(&short(&shown));
-        if let Err(error) = run_step(runner, &task, &step.action).await {
-            task.finish("failed");
-            return Err(StepFailure {
-                machine: label.to_string(),
-                action: shown,
-                error,
-            });
-        }
-    }
-    task.finish("done");
-    Ok(())
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    /// Not run: a step it waits for failed.
+    Skipped,
+}
+
+fn label(step: &Step) -> String {
+    step.machine
+        .clone()
+        .unwrap_or_else(|| "all machines".to_string())
 }
 
 async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Result<()> {
@@ -200,5 +240,53 @@ fn short(text: &str) -> String {
         text.to_string()
     } else {
         format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::runner::Tools;
+    use crate::reconcile::plan::Stage;
+
+    fn write(machine: Option<&str>, path: std::path::PathBuf) -> Step {
+        Step {
+            stage: Stage::Engines,
+            machine: machine.map(String::from),
+            hook: "test",
+            reason: String::new(),
+            action: Action::WriteFile {
+                path,
+                text: "x".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_stops_what_waits_for_it_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, "").unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let plan = Plan {
+            steps: vec![
+                // A file cannot be a directory: machine a's first step fails.
+                write(Some("a"), blocker.join("inside")),
+                write(Some("a"), at("a-second")),
+                write(Some("b"), at("b-first")),
+                write(Some("b"), at("b-second")),
+                write(None, at("whole-lab")),
+            ],
+        };
+        let runner = Runner::new(Tools::default());
+        let failed = execute(&plan, &runner, &Ui::new(true), "again")
+            .await
+            .unwrap_err();
+        assert_eq!(failed.failures.len(), 1);
+        assert_eq!(failed.failures[0].machine, "a");
+        assert!(failed.to_string().starts_with("a failed"), "{failed}");
+        assert!(at("b-first").exists() && at("b-second").exists());
+        assert!(!at("a-second").exists(), "it waits for a's failed step");
+        assert!(!at("whole-lab").exists(), "it waits for every step");
     }
 }

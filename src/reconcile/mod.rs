@@ -3,6 +3,7 @@
 //! lifecycle hooks live here.
 
 pub mod execute;
+pub mod graph;
 pub mod hooks;
 pub mod observe;
 pub mod own;

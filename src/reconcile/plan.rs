@@ -255,21 +255,6 @@ impl Plan {
     }
 }
 
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.steps.is_empty() {
-            return writeln!(f, "nothing to do: the lab is as lab.toml describes");
-        }
-        for (i, step) in self.steps.iter().enumerate() {
-            let machine = step.machine.as_deref().unwrap_or("(lab)");
-            let stage = format!("[{}]", step.stage);
-            writeln!(f, "{:>2}. {stage:<18} {machine:<14} {}", i + 1, step.action)?;
-            writeln!(f, "              # {}", step.reason)?;
-        }
-        Ok(())
-    }
-}
-
 /// `vagrant up` when any machine is not running.
 pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     let not_running: Vec<String> = lab
@@ -392,8 +377,7 @@ mod tests {
     use super::*;
     use crate::reconcile::observe::ContainerState;
     use crate::reconcile::planner::{destroy, up};
-    use crate::tools::docker_machine::DmMachine;
-    use crate::tools::vagrant::{SshConfig, VmStatus};
+    use crate::tools::vagrant::VmStatus;
     use std::path::Path;
 
     fn lab() -> Lab {
@@ -404,43 +388,7 @@ mod tests {
         .unwrap()
     }
 
-    /// Everything up, registered, at these addresses, Consul running.
-    fn all_done(lab: &Lab) -> Observed {
-        let mut seen = Observed {
-            consul_container: ContainerState::Running,
-            ..Observed::default()
-        };
-        for (i, m) in lab.machines.iter().enumerate() {
-            let ip = format!("10.0.0.{}", i + 2);
-            seen.vms.push(VmStatus {
-                name: m.name.clone(),
-                provider: "virtualbox".into(),
-                state: crate::tools::vagrant::VmState::Running,
-            });
-            seen.ips.insert(m.name.clone(), ip.parse().unwrap());
-            seen.ssh.insert(
-                m.name.clone(),
-                SshConfig {
-                    host: m.name.clone(),
-                    hostname: "127.0.0.1".into(),
-                    user: "vagrant".into(),
-                    port: 2222,
-                    identity_files: vec![format!("/k/{}", m.name).into()],
-                },
-            );
-            seen.dm.insert(
-                m.name.clone(),
-                DmMachine {
-                    name: m.name.clone(),
-                    state: "Running".into(),
-                    url: format!("tcp://{ip}:2376"),
-                    docker: "v20.10.24".into(),
-                    ..DmMachine::default()
-                },
-            );
-        }
-        seen
-    }
+    use crate::testdata::all_done;
 
     fn commands(plan: &Plan) -> Vec<String> {
         plan.steps
