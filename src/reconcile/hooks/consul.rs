@@ -44,20 +44,23 @@ impl Hook for Server {
             return Vec::new();
         }
         let engine_is_new = !seen.engine_ready(lab, &machine.name);
-        let (reason, args) = match seen.consul_container {
+        // A new container needs the image; a stopped one has it.
+        let (reason, args, new) = match seen.consul_container {
             ContainerState::Running if !engine_is_new => return Vec::new(),
             ContainerState::Stopped if !engine_is_new => (
                 "the Consul container is stopped".to_string(),
                 vec!["start".to_string(), CONTAINER.to_string()],
+                false,
             ),
             _ => (
                 "no Consul container on this engine yet".to_string(),
                 run_args(lab),
+                true,
             ),
         };
         let engine = crate::reconcile::observe::engine_of(lab, seen, &machine.name);
         let mut steps = Vec::new();
-        if args[0] == "run" {
+        if new {
             steps.push(self.step(
                 Stage::ConsulService,
                 Some(&machine.name),
