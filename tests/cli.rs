@@ -86,19 +86,29 @@ fn dry_run_without_any_tool_prints_the_whole_plan_and_writes_nothing() {
         .collect();
     assert_eq!(
         lines.len(),
-        7,
-        "vagrant up, 4 creates, Consul's image and container:\n{plan}"
+        10,
+        "vagrant up, 4 creates, Docker on the 3 others, Consul's image and container:\n{plan}"
     );
     assert!(lines[0].contains("vagrant up --provider=virtualbox"));
     assert!(
         lines[1].contains("docker-machine create -d generic --engine-install-url https://releases.rancher.com/install-docker/20.10.sh")
             && lines[1].ends_with(" consul")
     );
-    assert!(lines[2]
+    // Docker on the Swarm machines while Consul comes up.
+    for (line, machine) in lines[2..5]
+        .iter()
+        .zip(["swarm-master", "swarm-node01", "swarm-node02"])
+    {
+        assert!(
+            line.contains(&format!(" {machine} ")) && line.contains("curl -fsSL"),
+            "{line}"
+        );
+    }
+    assert!(lines[5]
         .contains("docker save progrium/consul | docker $(docker-machine config consul) load"));
-    assert!(lines[3].contains("docker $(docker-machine config consul) run -d --name consul"));
-    assert!(lines[3].ends_with("progrium/consul -server -bootstrap"));
-    assert!(lines[4].contains(
+    assert!(lines[6].contains("docker $(docker-machine config consul) run -d --name consul"));
+    assert!(lines[6].ends_with("progrium/consul -server -bootstrap"));
+    assert!(lines[7].contains(
         "--swarm --swarm-master --swarm-discovery 'consul://<consul enp0s8 address>:8500'"
     ));
     assert!(text(&out.stderr).contains("vagrant is not installed"));
@@ -119,7 +129,7 @@ fn dry_run_json_is_parseable() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let steps = plan["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 6);
+    assert_eq!(steps.len(), 8);
     assert_eq!(steps[1]["machine"], "consul");
     assert_eq!(steps[1]["action"]["command"]["tool"], "docker-machine");
 }

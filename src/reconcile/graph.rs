@@ -232,6 +232,17 @@ mod tests {
                 "{machine}: {:?}\n{plan}",
                 waits[create]
             );
+            // Docker goes on the machine meanwhile: its install waits for
+            // nothing of Consul's, and the create waits for it.
+            let install = position(&plan, machine, |a| a.to_string().contains("curl -fsSL"));
+            assert!(install < run, "{plan}");
+            assert!(
+                machines_before(&plan, &waits, install)
+                    .iter()
+                    .all(|m| m != "consul"),
+                "{plan}"
+            );
+            assert!(waits[create].contains(&install), "{plan}");
         }
         let mut with_up = Plan::default();
         with_up.steps.push(plan.steps[0].clone());

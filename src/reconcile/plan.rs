@@ -418,20 +418,24 @@ mod tests {
         assert_eq!(
             stages,
             [
-                vec!["consul"],
+                // consul's create; the others' Docker, which needs no Consul
+                vec!["consul", "swarm-master", "swarm-node01"],
                 vec!["consul", "consul"],
                 vec!["swarm-master", "swarm-node01"]
             ]
         );
         let shown = commands(&plan);
         assert_eq!(shown[0], "consul docker-machine create -d generic --generic-ip-address 10.0.0.2 --generic-ssh-key /k/consul --generic-ssh-port 22 --generic-ssh-user vagrant consul");
+        // Docker on the master and the node while Consul comes up.
+        assert!(shown[1].contains("curl -fsSL"), "{}", shown[1]);
+        assert!(shown[2].contains("curl -fsSL"), "{}", shown[2]);
         // Consul's image from this host first, for machines without a registry.
         assert!(
-            shown[1].starts_with("consul docker save progrium/consul | "),
+            shown[3].starts_with("consul docker save progrium/consul | "),
             "{}",
-            shown[1]
+            shown[3]
         );
-        assert!(shown[3].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[3]);
+        assert!(shown[5].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[5]);
     }
 
     fn parse(text: &str) -> Lab {

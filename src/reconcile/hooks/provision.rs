@@ -118,6 +118,16 @@ impl Hook for Provision {
     // The engine goes with its machine, the certificates with `.lab`.
 }
 
+/// Docker on `name` over SSH, where it is missing, from `[docker] install_url`.
+pub fn install_docker(lab: &Lab, seen: &Observed, name: &str) -> Action {
+    Action::Run {
+        command: ssh(
+            &ssh_of(lab, seen, name),
+            &sudo_sh(INSTALL, &[&lab.install_url]),
+        ),
+    }
+}
+
 /// What makes `name`'s engine serve TLS, each action with why: its server
 /// certificate, the systemd drop-in, Docker where it is missing, the files
 /// copied over, the restart, and the wait until it answers.
@@ -158,9 +168,7 @@ fn engine_setup(lab: &Lab, seen: &Observed, name: &str, reason: &str) -> Vec<(St
         ),
         (
             "Docker is installed only where it is missing".into(),
-            Action::Run {
-                command: ssh(&target, &sudo_sh(INSTALL, &[&lab.install_url])),
-            },
+            install_docker(lab, seen, name),
         ),
         because(upload(certs.join(tls::CA), &remote(tls::CA), "0644")),
         because(upload(

@@ -72,7 +72,20 @@ impl Hook for Register {
             command: docker_machine::create(&create_spec(lab, machine, seen)),
         };
         let Some(entry) = seen.dm.get(&machine.name) else {
-            return vec![step("not registered with docker-machine".into(), create)];
+            let mut steps = Vec::new();
+            // Classic Swarm's creates wait for Consul; installing Docker,
+            // the long part of a create on a fresh VM, need not: the create
+            // then finds Docker there and only configures it.
+            if stage == Stage::Swarm && !lab.profile.docker_preinstalled {
+                steps.push(self.step(
+                    Stage::Engines,
+                    Some(&machine.name),
+                    "Docker installed now, while Consul comes up: the create then only configures it",
+                    super::provision::install_docker(lab, seen, &machine.name),
+                ));
+            }
+            steps.push(step("not registered with docker-machine".into(), create));
+            return steps;
         };
         let current_ip = seen.ips.get(&machine.name);
         let problem = if !entry.is_healthy() {
