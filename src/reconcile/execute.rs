@@ -209,6 +209,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             manager,
             advertise,
             manager_addr,
+            ..
         } => {
             swarm::join(
                 runner,

@@ -62,9 +62,7 @@ fn direct(steps: &[Step], i: usize) -> Vec<usize> {
 fn uses(step: &Step, other: &Step) -> bool {
     match (&step.action, step.stage) {
         // The worker token and the manager's address come from the master.
-        (Action::SwarmJoin { manager, .. }, _) => {
-            other.machine.as_deref() == Some(manager.machine())
-        }
+        (Action::SwarmJoin { master, .. }, _) => other.machine.as_deref() == Some(master),
         (Action::SwarmInit { .. }, _) => false,
         // Classic Swarm's master and nodes find each other through Consul.
         (_, Stage::Swarm) => other.stage == Stage::ConsulService,
@@ -212,6 +210,27 @@ mod tests {
                 "{i}"
             );
         }
+    }
+
+    /// docker-machine knows the machines by host-wide names (`NAME-MACHINE`);
+    /// the graph goes by lab.toml's.
+    #[test]
+    fn a_named_lab_on_docker_machine_joins_after_the_masters_init() {
+        let (_, plan) =
+            fresh("name = \"cls\"\nbox = \"x/y\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let waits = waits_for(&plan);
+        let init = position(&plan, "swarm-master", |a| {
+            matches!(a, Action::SwarmInit { .. })
+        });
+        let join = position(&plan, "swarm-node01", |a| {
+            matches!(a, Action::SwarmJoin { .. })
+        });
+        assert!(
+            waits[join]
+                .iter()
+                .any(|&d| d >= init && plan.steps[d].machine.as_deref() == Some("swarm-master")),
+            "{plan}"
+        );
     }
 
     #[test]

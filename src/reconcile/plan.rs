@@ -131,6 +131,8 @@ pub enum Action {
     SwarmJoin {
         node: Engine,
         node_ssh: crate::tools::vagrant::SshConfig,
+        /// The manager's machine, as lab.toml names it: the join waits for its steps.
+        master: String,
         manager: Engine,
         advertise: String,
         manager_addr: String,

@@ -160,6 +160,7 @@ impl Cluster {
             Action::SwarmJoin {
                 node: crate::reconcile::observe::engine_of(lab, seen, &m.name),
                 node_ssh: super::ssh_of(lab, seen, &m.name),
+                master: master.name.clone(),
                 manager: crate::reconcile::observe::engine_of(lab, seen, &master.name),
                 advertise: ip_of(lab, seen, &m.name),
                 manager_addr,
