@@ -89,25 +89,8 @@ impl Lab {
             bin.join("docker-machine"),
         )
         .unwrap();
-        let env = vec![
-            (
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            ),
-            (
-                "MACHINE_STORAGE_PATH",
-                dir.path().join("dm").display().to_string(),
-            ),
-            ("STANDIN_REAL_ENGINES", "1".to_string()),
-            (
-                "STANDIN_LOG",
-                dir.path().join("calls.log").display().to_string(),
-            ),
-        ];
+        let mut env = support::standin_env(dir.path(), &bin);
+        env.push(("STANDIN_REAL_ENGINES", "1".to_string()));
         Lab {
             dir,
             name,

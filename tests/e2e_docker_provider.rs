@@ -36,29 +36,11 @@ impl Lab {
             ),
         )
         .unwrap();
-        let standin = repo().join("tests/standin");
-        let env = vec![
-            (
-                "PATH",
-                format!(
-                    "{}:{}",
-                    standin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            ),
-            (
-                "MACHINE_STORAGE_PATH",
-                dir.path().join("dm").display().to_string(),
-            ),
-            (
-                "STANDIN_LOG",
-                dir.path().join("calls.log").display().to_string(),
-            ),
-            (
-                "STANDIN_DOCKER_STATE",
-                dir.path().join("engines").display().to_string(),
-            ),
-        ];
+        let mut env = support::standin_env(dir.path(), &repo().join("tests/standin"));
+        env.push((
+            "STANDIN_DOCKER_STATE",
+            dir.path().join("engines").display().to_string(),
+        ));
         Lab {
             dir,
             name,

@@ -65,6 +65,23 @@ pub fn docker_after_env(dir: &Path, env: &[(&str, String)], machine: &str, args:
         .unwrap()
 }
 
+/// lab's environment with the stand-in docker-machine: `bin` first on PATH,
+/// its store (`dm`) and its log of calls (`calls.log`) in `dir`.
+pub fn standin_env(dir: &Path, bin: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        ),
+        ("MACHINE_STORAGE_PATH", dir.join("dm").display().to_string()),
+        ("STANDIN_LOG", dir.join("calls.log").display().to_string()),
+    ]
+}
+
 /// The machines a docker-machine store (`MACHINE_STORAGE_PATH`) holds, sorted.
 pub fn stored_machines(store: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(store.join("machines"))
