@@ -121,6 +121,12 @@ pub struct UpArgs {
     /// Do not run `lab doctor`'s checks first.
     #[arg(long)]
     pub skip_doctor: bool,
+
+    /// Bring the machines up one after another (`vagrant up --no-parallel`),
+    /// as VirtualBox always does; each machine's steps still start as soon
+    /// as it is up.
+    #[arg(long)]
+    pub no_parallel: bool,
 }
 
 #[derive(Debug, Args)]

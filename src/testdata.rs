@@ -25,6 +25,11 @@ pub fn vagrant_stdout(name: &str) -> String {
     fixture("vagrant", name, "stdout")
 }
 
+/// Real output recorded here that the shared contract does not hold.
+pub fn recorded(name: &str) -> String {
+    fixture("recorded", name, "stdout")
+}
+
 pub fn vagrant_stderr(name: &str) -> String {
     fixture("vagrant", name, "stderr")
 }

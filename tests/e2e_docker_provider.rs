@@ -231,12 +231,20 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     let lab = Lab::new(0, 2);
     let machines = ["consul", "swarm-master", "swarm-node01", "swarm-node02"];
 
-    // lab up: machines, addresses, consul first, then the rest.
-    let out = lab.lab(&["up"]);
+    // lab up: machines, addresses, consul first, then the rest. One
+    // machine after another, as VirtualBox brings them up: consul's
+    // create does not wait for the last machine's boot.
+    let out = lab.lab(&["up", "--no-parallel"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "lab up failed:\n{said}");
+    let line = |needle: &str| {
+        said.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{said}"))
+    };
     assert!(
-        out.status.success(),
-        "lab up failed:\n{}",
-        text(&out.stderr)
+        line("consul: docker-machine create") < line("swarm-node02: up"),
+        "consul's create waited for the last boot:\n{said}"
     );
     let ips: BTreeMap<&str, String> = machines.iter().map(|m| (*m, lab.docker_ip(m))).collect();
     let calls = lab.take_calls();

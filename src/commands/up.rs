@@ -10,25 +10,27 @@ use crate::process::runner::{Runner, Tool};
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
-use crate::reconcile::{own, plan, planner};
+use crate::reconcile::{bringup, own, plan, planner};
 use crate::session::Session;
-use crate::tools::vagrant::{VmState, VmStatus};
+use crate::tools::docker_machine::DmMachine;
+use crate::tools::vagrant::VmStatus;
 use crate::ui::Ui;
-
-/// In the state directory while a `vagrant up` that lab started runs.
-const UNFINISHED: &str = "vagrant-up.unfinished";
+use std::collections::BTreeMap;
 
 const RETRY: &str =
     "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
 
 pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<()> {
+    let mut lab = lab.clone();
+    lab.one_by_one = args.no_parallel;
+    let lab = &lab;
     if args.plan.dry_run {
         return super::dry_run::print(lab, args.plan.json, planner::up, session).await;
     }
     let (up, _lock) = Up::prepare(lab, args, session).await?;
     let vms = up.repair().await?;
-    let vms = up.machines(vms).await?;
-    up.converge(vms).await?;
+    let seen = up.bring_up(vms).await?;
+    up.finish(seen).await?;
     up.ui.say(&format!(
         "the lab is up. Point Docker at the swarm with: eval \"$(lab env {})\"",
         up.lab.master().name
@@ -60,6 +62,8 @@ struct Up {
     runner: Runner,
     ui: Ui,
     hooks: Vec<Box<dyn Hook>>,
+    /// docker-machine's entries of the lab's own, before anything booted.
+    entries: BTreeMap<String, DmMachine>,
 }
 
 impl Up {
@@ -76,13 +80,14 @@ impl Up {
         let avoid = host_networks(lab, session).await;
         let lab =
             crate::host::registry::claim(&crate::host::registry::path()?, lab.clone(), &avoid)?;
-        own::claim(&runner, &lab, &ui).await?;
+        let entries = own::claim(&runner, &lab, &ui).await?;
         super::write_vagrantfile(&lab)?;
         let up = Up {
             lab,
             runner,
             ui,
             hooks: hooks::standard(),
+            entries,
         };
         Ok((up, lock))
     }
@@ -93,7 +98,7 @@ impl Up {
     async fn repair(&self) -> anyhow::Result<Vec<VmStatus>> {
         let (lab, runner) = (&self.lab, &self.runner);
         let vms = observe::vms(runner, lab).await?;
-        if !lab.state_dir().join(UNFINISHED).exists() {
+        if !lab.state_dir().join(bringup::UNFINISHED).exists() {
             return Ok(vms);
         }
         let seen = Observed {
@@ -113,8 +118,9 @@ impl Up {
     }
 
     /// `vagrant up` for what is not running (with the box or image from
-    /// its local copy, and what Vagrant lost track of removed first).
-    async fn machines(&self, vms: Vec<VmStatus>) -> anyhow::Result<Vec<VmStatus>> {
+    /// its local copy, and what Vagrant lost track of removed first), and
+    /// each machine's steps as soon as it and what it needs are up.
+    async fn bring_up(&self, vms: Vec<VmStatus>) -> anyhow::Result<bringup::Done> {
         let (lab, runner) = (&self.lab, &self.runner);
         let mut seen = Observed {
             vms,
@@ -125,52 +131,36 @@ impl Up {
             let record = crate::host::record::of(lab);
             seen.host_containers = observe::host_containers(runner, lab, &record).await?.ours;
         }
-        let machines_up = plan::machines_up(lab, &seen);
-        if machines_up.is_empty() {
-            return Ok(seen.vms);
-        }
-        let unfinished = lab.state_dir().join(UNFINISHED);
-        std::fs::write(
-            &unfinished,
-            "a `vagrant up` started by lab has not finished\n",
-        )?;
-        let result = execute(&machines_up, runner, &self.ui, RETRY).await;
-        own::note_vagrant_ids(lab)?;
-        result?;
-        let _ = std::fs::remove_file(&unfinished);
-        // `vagrant up` succeeded, so every machine is running now: Vagrant
-        // is not asked again (a Ruby start-up costs seconds).
-        for vm in &mut seen.vms {
-            vm.state = VmState::Running;
-        }
-        Ok(seen.vms)
+        let mut before = plan::machines_up(lab, &seen);
+        // `vagrant up` comes last; what comes before it clears its way.
+        let boot = before.steps.pop();
+        execute(&before, runner, &self.ui, RETRY).await?;
+        let start = bringup::Start {
+            vms: seen.vms,
+            dm: self.entries.clone(),
+            boot,
+        };
+        Ok(bringup::up(lab, runner, &self.ui, &self.hooks, start, RETRY).await?)
     }
 
-    /// The hooks' plan from what is there, executed; then the engines this
-    /// run set up are asked, and what they show is finished (a node's stale
-    /// swarm entry, say).
-    async fn converge(&self, vms: Vec<VmStatus>) -> anyhow::Result<()> {
+    /// What the engines this run set up show now is finished (a node's
+    /// stale swarm entry, say); the addresses are noted.
+    async fn finish(&self, done: bringup::Done) -> anyhow::Result<()> {
         let (lab, runner) = (&self.lab, &self.runner);
-        self.ui
-            .say("reading SSH settings, private addresses and the engines' state");
-        let mut seen = observe::everything(runner, lab, vms).await?;
-        let plan = planner::create_hooks(lab, &seen, &self.hooks);
-        if plan.is_empty() {
+        let mut seen = done.seen;
+        if done.steps == 0 {
             self.ui
                 .say("every engine, service and swarm member is in place: nothing to do");
-        }
-        execute(&plan, runner, &self.ui, RETRY).await?;
-        for _ in 0..2 {
-            if plan.is_empty() {
-                break;
+        } else {
+            for _ in 0..2 {
+                observe::engines_again(runner, lab, &mut seen).await?;
+                let more = planner::create_hooks(lab, &seen, &self.hooks);
+                if more.is_empty() {
+                    break;
+                }
+                self.ui.say("finishing what the new engines show");
+                execute(&more, runner, &self.ui, RETRY).await?;
             }
-            observe::engines_again(runner, lab, &mut seen).await?;
-            let more = planner::create_hooks(lab, &seen, &self.hooks);
-            if more.is_empty() {
-                break;
-            }
-            self.ui.say("finishing what the new engines show");
-            execute(&more, runner, &self.ui, RETRY).await?;
         }
         own::note_addresses(lab, &seen)
     }

@@ -199,6 +199,9 @@ pub struct Lab {
     /// consul (when enabled) first, then the master, then the nodes: the order
     /// they are built in.
     pub machines: Vec<Machine>,
+    /// `lab up --no-parallel`: the machines come up one after another, as
+    /// VirtualBox's always do.
+    pub one_by_one: bool,
 }
 
 impl Lab {

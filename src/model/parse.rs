@@ -190,6 +190,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         probe_image: probe_image(&src, &raw.verify)?,
         retry: retries(&src, &raw.retries)?,
         machines,
+        one_by_one: false,
     })
 }
 

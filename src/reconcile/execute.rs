@@ -2,7 +2,9 @@
 //! as the steps it waits for are done, the steps of one machine one after
 //! another. When one machine's step fails, what does not wait for it still
 //! runs, and every failure is reported with its machine, its command and
-//! the command's stderr.
+//! the command's stderr. Steps may be added while others run (`lab up`
+//! plans a machine's steps once that machine is up): a step added later
+//! waits for the earlier ones it needs, never the other way round.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,88 +58,205 @@ pub async fn execute(
     ui: &Ui,
     retry_hint: &'static str,
 ) -> Result<(), PlanFailed> {
-    let waits = graph::waits_for(plan);
-    let steps = &plan.steps;
-    let mut state = vec![State::Waiting; steps.len()];
-    let mut bars: HashMap<String, Task> = HashMap::new();
-    let mut running = JoinSet::new();
-    let mut started: HashMap<tokio::task::Id, usize> = HashMap::new();
-    let mut failures = Vec::new();
-    loop {
-        for i in 0..steps.len() {
-            if state[i] != State::Waiting {
+    let mut graph = Executor::new(runner, ui);
+    graph.add(plan.steps.clone());
+    while graph.next().await {}
+    graph.finish(retry_hint)
+}
+
+type Outcome = (Task, String, anyhow::Result<()>);
+
+/// A growing plan being run: the steps so far, what each waits for, and
+/// where each one is.
+pub struct Executor<'a> {
+    runner: &'a Runner,
+    ui: &'a Ui,
+    plan: Plan,
+    waits: Vec<Vec<usize>>,
+    state: Vec<State>,
+    /// Each machine's bar, kept between its steps.
+    bars: HashMap<String, Task>,
+    running: JoinSet<Outcome>,
+    started: HashMap<tokio::task::Id, usize>,
+    failures: Vec<StepFailure>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(runner: &'a Runner, ui: &'a Ui) -> Executor<'a> {
+        Executor {
+            runner,
+            ui,
+            plan: Plan::default(),
+            waits: Vec::new(),
+            state: Vec::new(),
+            bars: HashMap::new(),
+            running: JoinSet::new(),
+            started: HashMap::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Adds steps after the ones there, and starts what can start.
+    pub fn add(&mut self, steps: Vec<Step>) {
+        if steps.is_empty() {
+            return;
+        }
+        self.state.extend(steps.iter().map(|_| State::Waiting));
+        self.plan.steps.extend(steps);
+        // A step's waits look only backwards: the earlier steps' stay as they were.
+        self.waits = graph::waits_for(&self.plan);
+        self.start_ready();
+    }
+
+    /// The steps added so far, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.plan.steps
+    }
+
+    /// Whether nothing is running now.
+    pub fn is_idle(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// A machine's bar, for what happens to it outside a step (its boot).
+    pub fn bar(&mut self, machine: &str) -> &Task {
+        let ui = self.ui;
+        self.bars
+            .entry(machine.to_string())
+            .or_insert_with(|| ui.task(machine))
+    }
+
+    /// Ends `machine`'s bar with `outcome` when no step of it is left to run.
+    pub fn settle(&mut self, machine: &str, outcome: &str) {
+        let busy = self.plan.steps.iter().zip(&self.state).any(|(s, st)| {
+            s.machine.as_deref() == Some(machine) && matches!(st, State::Waiting | State::Running)
+        });
+        if !busy {
+            if let Some(task) = self.bars.remove(machine) {
+                task.finish(outcome);
+            }
+        }
+    }
+
+    /// A failure outside the steps (a machine that did not come up, say).
+    pub fn fail(&mut self, machine: &str, action: String, error: anyhow::Error) {
+        if let Some(task) = self.bars.remove(machine) {
+            task.finish("failed");
+        }
+        self.failures.push(StepFailure {
+            machine: machine.to_string(),
+            action,
+            error,
+        });
+    }
+
+    fn start_ready(&mut self) {
+        let steps = &self.plan.steps;
+        for (i, step) in steps.iter().enumerate() {
+            if self.state[i] != State::Waiting {
                 continue;
             }
-            if waits[i]
+            let waits = &self.waits[i];
+            if waits
                 .iter()
-                .any(|&d| matches!(state[d], State::Failed | State::Skipped))
+                .any(|&d| matches!(self.state[d], State::Failed | State::Skipped))
             {
-                state[i] = State::Skipped;
-            } else if waits[i].iter().all(|&d| state[d] == State::Done) {
-                state[i] = State::Running;
-                let label = label(&steps[i]);
-                let task = bars.remove(&label).unwrap_or_else(|| ui.task(&label));
-                let (runner, step) = (runner.clone(), steps[i].clone());
-                let handle = running.spawn(async move {
+                self.state[i] = State::Skipped;
+            } else if waits.iter().all(|&d| self.state[d] == State::Done) {
+                self.state[i] = State::Running;
+                let label = label(step);
+                let task = self
+                    .bars
+                    .remove(&label)
+                    .unwrap_or_else(|| self.ui.task(&label));
+                let (runner, step) = (self.runner.clone(), step.clone());
+                let handle = self.running.spawn(async move {
                     let shown = step.action.to_string();
                     task.begin(&short(&shown));
                     let result = run_step(&runner, &task, &step.action).await;
                     (task, shown, result)
                 });
-                started.insert(handle.id(), i);
+                self.started.insert(handle.id(), i);
             }
         }
-        let Some(joined) = running.join_next_with_id().await else {
-            break;
+    }
+
+    /// Waits for one running step to end, records it and starts what can
+    /// start then; false when nothing was running.
+    pub async fn next(&mut self) -> bool {
+        let Some(joined) = self.running.join_next_with_id().await else {
+            return false;
         };
         let (id, outcome) = match joined {
             Ok((id, outcome)) => (id, Ok(outcome)),
             Err(panic) => (panic.id(), Err(panic)),
         };
-        let i = started[&id];
-        let label = label(&steps[i]);
+        let i = self.started[&id];
+        let label = label(&self.plan.steps[i]);
         match outcome {
             Ok((task, _, Ok(()))) => {
-                state[i] = State::Done;
-                let more = (i + 1..steps.len())
-                    .any(|j| state[j] == State::Waiting && steps[j].machine == steps[i].machine);
+                self.state[i] = State::Done;
+                let steps = &self.plan.steps;
+                let more = (i + 1..steps.len()).any(|j| {
+                    self.state[j] == State::Waiting && steps[j].machine == steps[i].machine
+                });
                 if more {
-                    bars.insert(label, task);
+                    self.bars.insert(label, task);
                 } else {
                     task.finish("done");
                 }
             }
             Ok((task, action, Err(error))) => {
-                state[i] = State::Failed;
+                self.state[i] = State::Failed;
                 task.finish("failed");
-                failures.push(StepFailure {
+                self.failures.push(StepFailure {
                     machine: label,
                     action,
                     error,
                 });
             }
             Err(panic) => {
-                state[i] = State::Failed;
-                failures.push(StepFailure {
+                self.state[i] = State::Failed;
+                self.failures.push(StepFailure {
                     machine: label,
                     action: "internal task".into(),
                     error: anyhow::anyhow!("{panic}"),
                 });
             }
         }
+        self.start_ready();
+        true
     }
-    for (_, task) in bars {
-        task.finish("not run: a step it waits for failed");
+
+    /// Whether a step of `machine` failed or was left out for a failure.
+    pub fn failed(&self, machine: &str) -> bool {
+        self.failures.iter().any(|f| f.machine == machine)
+            || self.plan.steps.iter().zip(&self.state).any(|(s, st)| {
+                s.machine.as_deref() == Some(machine)
+                    && matches!(st, State::Failed | State::Skipped)
+            })
     }
-    if failures.is_empty() {
-        return Ok(());
+
+    /// The outcome, once nothing runs: every failure, by machine.
+    pub fn finish(self, retry_hint: &'static str) -> Result<(), PlanFailed> {
+        for (_, task) in self.bars {
+            task.finish("not run: a step it waits for failed");
+        }
+        let mut failures = self.failures;
+        if failures.is_empty() {
+            return Ok(());
+        }
+        failures.sort_by(|a, b| a.machine.cmp(&b.machine));
+        Err(PlanFailed {
+            failures,
+            log: self
+                .runner
+                .log_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            retry_hint,
+        })
     }
-    failures.sort_by(|a, b| a.machine.cmp(&b.machine));
-    Err(PlanFailed {
-        failures,
-        log: runner.log_path.as_ref().map(|p| p.display().to_string()),
-        retry_hint,
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

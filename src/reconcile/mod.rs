@@ -2,6 +2,7 @@
 //! bring it where lab.toml says (plans are data), execute them. The
 //! lifecycle hooks live here.
 
+pub mod bringup;
 pub mod execute;
 pub mod graph;
 pub mod hooks;

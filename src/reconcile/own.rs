@@ -33,8 +33,12 @@ pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
 /// Before anything runs: the lab's record, claiming what lab.toml
 /// describes now. What bears the lab's names on this host but is not its
 /// own (another lab's container, the user's docker-machine VM) stops `up`
-/// here.
-pub async fn claim(runner: &Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
+/// here. Returns docker-machine's entries that are the lab's own.
+pub async fn claim(
+    runner: &Runner,
+    lab: &Lab,
+    ui: &Ui,
+) -> anyhow::Result<std::collections::BTreeMap<String, crate::tools::docker_machine::DmMachine>> {
     let dir = crate::host::state::ensure(lab)?;
     let recorded = record::load(&dir)?;
     let earlier = recorded.is_none() && dir.join("Vagrantfile").exists();
@@ -43,12 +47,11 @@ pub async fn claim(runner: &Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
         adopt(lab, &mut record, ui);
     }
     let mut foreign = Vec::new();
+    let mut ours = Default::default();
     if lab.engine.uses_docker_machine() {
-        foreign.extend(
-            observe::docker_machines(runner, lab, &record)
-                .await?
-                .foreign,
-        );
+        let found = observe::docker_machines(runner, lab, &record).await?;
+        foreign.extend(found.foreign);
+        ours = found.ours;
     }
     foreign.extend(
         observe::host_containers(runner, lab, &record)
@@ -63,7 +66,8 @@ pub async fn claim(runner: &Runner, lab: &Lab, ui: &Ui) -> anyhow::Result<()> {
         .into());
     }
     record.claim(lab);
-    record.save(&dir)
+    record.save(&dir)?;
+    Ok(ours)
 }
 
 /// A lab built before lab kept records: the machines Vagrant made for it

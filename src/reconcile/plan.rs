@@ -546,7 +546,7 @@ mod tests {
             [
                 "- docker rm -f -v c-swarm-node01",
                 "- rm -rf /nonexistent/.lab-c/.vagrant/machines/swarm-node01",
-                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker",
+                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker --machine-readable",
             ]
         );
         let shown = commands(&destroy(&lab, &seen, &[]));
@@ -599,7 +599,7 @@ mod tests {
         let shown = commands(&plan);
         assert_eq!(
             shown[0],
-            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox"
+            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox --machine-readable"
         );
         assert_eq!(plan.steps[0].reason, "swarm-node01 poweroff");
         assert_eq!(

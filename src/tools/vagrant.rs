@@ -168,9 +168,72 @@ fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
         .env("VAGRANT_CWD", lab.state_dir().display().to_string())
 }
 
+/// `vagrant up`, in Vagrant's machine-readable lines, so that lab sees
+/// each machine's up end while the others still come up (see [`up_line`]).
 pub fn up(lab: &Lab) -> Cmd {
     let provider = format!("--provider={}", lab.provider);
-    vagrant(lab, &["up", &provider])
+    let mut args = vec!["up", &provider, "--machine-readable"];
+    if lab.one_by_one {
+        args.push("--no-parallel");
+    }
+    vagrant(lab, &args)
+}
+
+/// What one line of `vagrant up --machine-readable` says, as far as lab
+/// listens: `TIME,TARGET,TYPE,DATA...`, commas in the data written
+/// `%!(VAGRANT_COMMA)` and line breaks `\n` (Vagrant's ui.rb).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpLine {
+    /// The machine's `up` action ended: it is up and provisioned.
+    Up(String),
+    /// A line for a person, about one machine (`None`: the whole run).
+    Say {
+        machine: Option<String>,
+        text: String,
+    },
+    /// Why Vagrant stopped (`error-exit`): its message, as it would print it.
+    Error(String),
+    Other,
+}
+
+fn unescape(data: &str) -> String {
+    data.replace("%!(VAGRANT_COMMA)", ",")
+        .replace("\\n", "\n")
+        .replace("\\r", "")
+}
+
+pub fn up_line(line: &str) -> UpLine {
+    let mut cells = line.trim_end_matches('\r').splitn(4, ',');
+    let (Some(time), Some(target), Some(kind)) = (cells.next(), cells.next(), cells.next()) else {
+        return UpLine::Other;
+    };
+    if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return UpLine::Other;
+    }
+    let data: Vec<&str> = cells.next().unwrap_or("").split(',').collect();
+    let machine = (!target.is_empty()).then(|| target.to_string());
+    match (kind, data.as_slice()) {
+        ("action", ["up", "end"]) => machine.map_or(UpLine::Other, UpLine::Up),
+        ("ui", [_, text]) => UpLine::Say {
+            machine,
+            text: unescape(text),
+        },
+        ("error-exit", [_, message]) => UpLine::Error(unescape(message)),
+        _ => UpLine::Other,
+    }
+}
+
+/// Vagrant's own words for a failed `vagrant up --machine-readable`: its
+/// `error-exit` messages (it writes nothing on stderr in that mode).
+pub fn up_error(stdout: &str) -> Option<String> {
+    let errors: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| match up_line(l) {
+            UpLine::Error(message) => Some(message),
+            _ => None,
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("\n"))
 }
 
 pub fn status(lab: &Lab) -> Cmd {
@@ -182,6 +245,13 @@ pub fn ssh_config(lab: &Lab, machine: Option<&str>) -> Cmd {
         Some(name) => vagrant(lab, &["ssh-config", name]),
         None => vagrant(lab, &["ssh-config"]),
     }
+}
+
+/// `vagrant ssh-config` for these machines, all running: one Ruby start-up.
+pub fn ssh_config_of(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["ssh-config"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
 }
 
 pub fn halt(lab: &Lab, machines: &[String]) -> Cmd {
@@ -381,5 +451,43 @@ mod tests {
             "Host a\n  HostName h\n  User u\n  Port 22\n  IdentityFile \"/my dir/key\"\n",
         );
         assert_eq!(blocks[0].key(), Some(Path::new("/my dir/key")));
+    }
+
+    #[test]
+    fn each_machine_is_seen_up_as_vagrant_finishes_it() {
+        // Recorded here: Vagrant 2.3.4, docker provider, three machines in parallel.
+        let stdout = crate::testdata::recorded("up-machine-readable");
+        let up: Vec<UpLine> = stdout
+            .lines()
+            .map(up_line)
+            .filter(|l| matches!(l, UpLine::Up(_)))
+            .collect();
+        assert_eq!(
+            up,
+            ["swarm-node01", "consul", "swarm-master"].map(|m| UpLine::Up(m.into()))
+        );
+        assert!(stdout.lines().map(up_line).any(|l| l
+            == UpLine::Say {
+                machine: Some("consul".into()),
+                text: "==> consul: Creating the container...".into()
+            }));
+        assert_eq!(up_error(&stdout), None);
+    }
+
+    #[test]
+    fn a_failed_up_is_told_in_vagrants_words_with_its_commas_and_lines() {
+        // Recorded here: the image does not exist.
+        let said = up_error(&crate::testdata::recorded("up-machine-readable-fails")).unwrap();
+        assert!(
+            said.starts_with("A Docker command executed by Vagrant didn't complete successfully!\nThe command run"),
+            "{said}"
+        );
+        assert!(
+            said.contains(r#"["docker", "run", "--name", "mrbad-consul""#),
+            "{said}"
+        );
+        assert!(!said.contains("VAGRANT_COMMA"));
+        assert_eq!(up_line("not,a line"), UpLine::Other);
+        assert_eq!(up_line(""), UpLine::Other);
     }
 }

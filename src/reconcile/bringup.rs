@@ -1,0 +1,607 @@
+//! `lab up` as one graph from boot to swarm. `vagrant up` streams its
+//! machine-readable lines; each machine is observed (SSH settings, private
+//! address, its engine) as soon as Vagrant says it is up, and its hooks'
+//! steps are planned and started as soon as it and the machines it needs
+//! are observed, while the others still boot. consul's create does not wait
+//! for the last node's boot, nor a node's for the other nodes'.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::sync::mpsc;
+
+use crate::model::{Lab, Machine, Mode, Role};
+use crate::process::runner::Runner;
+use crate::reconcile::execute::{Executor, PlanFailed};
+use crate::reconcile::hooks::Hook;
+use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::plan::{Action, Plan, Step};
+use crate::reconcile::{own, planner};
+use crate::tools::docker_machine::DmMachine;
+use crate::tools::vagrant::{self, SshConfig, UpLine, VmState, VmStatus};
+use crate::ui::Ui;
+
+/// In the state directory while a `vagrant up` that lab started runs.
+pub const UNFINISHED: &str = "vagrant-up.unfinished";
+
+/// The other machines whose observed state a machine's steps are planned
+/// from: classic Swarm's creates name Consul's address; a swarm-mode node
+/// joins at the master's address with its token. The master plans from its
+/// own engine (nodes it cannot see yet are finished after the run).
+pub fn inputs(lab: &Lab, machine: &Machine) -> Vec<String> {
+    match (lab.mode, machine.role) {
+        (Mode::Classic, Role::Master | Role::Node) => lab
+            .consul_machine()
+            .map(|c| c.name.clone())
+            .into_iter()
+            .collect(),
+        (Mode::Swarm, Role::Node) => vec![lab.master().name.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The steps to add now from a plan made with what is observed: those of
+/// the `ready` machines, in the plan's order, and the lab-wide ones (the
+/// CA) that were not added before.
+pub fn admit(plan: &Plan, ready: &BTreeSet<String>, added: &[Step]) -> Vec<Step> {
+    plan.steps
+        .iter()
+        .filter(|s| match &s.machine {
+            Some(m) => ready.contains(m),
+            None => !added.contains(s),
+        })
+        .cloned()
+        .collect()
+}
+
+/// Where `lab up` starts from.
+pub struct Start {
+    pub vms: Vec<VmStatus>,
+    /// docker-machine's entries of the lab's machines, as found before
+    /// anything booted (by `own::claim`).
+    pub dm: BTreeMap<String, DmMachine>,
+    /// `vagrant up`, when a machine is not running.
+    pub boot: Option<Step>,
+}
+
+/// What a bring-up leaves: what it saw, and how many steps it ran.
+pub struct Done {
+    pub seen: Observed,
+    pub steps: usize,
+}
+
+enum Event {
+    Line(UpLine),
+    Booted(anyhow::Result<()>),
+    Ssh(Vec<String>, anyhow::Result<BTreeMap<String, SshConfig>>),
+    Entries(anyhow::Result<BTreeMap<String, DmMachine>>),
+    Seen(String, Box<anyhow::Result<Observed>>),
+}
+
+/// One `lab up` from boot to the last hook step.
+struct Run<'a> {
+    lab: &'a Lab,
+    runner: &'a Runner,
+    hooks: &'a [Box<dyn Hook>],
+    tx: mpsc::UnboundedSender<Event>,
+    exec: Executor<'a>,
+    seen: Observed,
+    /// Machines that this `vagrant up` brings up.
+    booting: BTreeSet<String>,
+    /// Entries docker-machine had before the boot; a machine that boots
+    /// now is asked again once the boot is over (its engine was away).
+    dm_before: BTreeMap<String, DmMachine>,
+    boot_running: bool,
+    ssh_wanted: Vec<String>,
+    ssh_busy: bool,
+    /// Waiting for `docker-machine ls` after the boot.
+    deferred: Vec<String>,
+    observed: BTreeSet<String>,
+    admitted: BTreeSet<String>,
+    failed: BTreeSet<String>,
+    /// Background tasks that will still send their one last event.
+    outstanding: usize,
+}
+
+pub async fn up(
+    lab: &Lab,
+    runner: &Runner,
+    ui: &Ui,
+    hooks: &[Box<dyn Hook>],
+    start: Start,
+    retry_hint: &'static str,
+) -> Result<Done, PlanFailed> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let booting: BTreeSet<String> = if start.boot.is_some() {
+        lab.machines
+            .iter()
+            .filter(|m| !start.vms.iter().any(|v| v.name == m.name && v.is_running()))
+            .map(|m| m.name.clone())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let mut run = Run {
+        lab,
+        runner,
+        hooks,
+        tx,
+        exec: Executor::new(runner, ui),
+        seen: Observed {
+            vms: start.vms,
+            ca_ready: lab.engine.uses_lab_ca() && observe::ca_ready(lab),
+            ..Observed::default()
+        },
+        booting,
+        dm_before: start.dm,
+        boot_running: false,
+        ssh_wanted: Vec::new(),
+        ssh_busy: false,
+        deferred: Vec::new(),
+        observed: BTreeSet::new(),
+        admitted: BTreeSet::new(),
+        failed: BTreeSet::new(),
+        outstanding: 0,
+    };
+    run.ssh_wanted = lab
+        .machines
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|m| !run.booting.contains(m))
+        .collect();
+    if let Some(boot) = start.boot {
+        run.boot(boot);
+    }
+    loop {
+        run.ask_ssh();
+        run.admit_ready();
+        if run.outstanding == 0 && run.exec.is_idle() {
+            break;
+        }
+        let event = tokio::select! {
+            event = rx.recv() => event,
+            _ = run.exec.next(), if !run.exec.is_idle() => None,
+        };
+        if let Some(event) = event {
+            run.handle(event);
+        }
+    }
+    run.finish(retry_hint)
+}
+
+impl<'a> Run<'a> {
+    fn spawn(&mut self, work: impl std::future::Future<Output = Event> + Send + 'static) {
+        self.outstanding += 1;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(work.await);
+        });
+    }
+
+    /// Starts `vagrant up`, each of its lines an event as it comes.
+    fn boot(&mut self, step: Step) {
+        let Action::Run { command } = step.action else {
+            return;
+        };
+        let unfinished = self.lab.state_dir().join(UNFINISHED);
+        if let Err(e) = std::fs::write(
+            &unfinished,
+            "a `vagrant up` started by lab has not finished\n",
+        ) {
+            self.exec
+                .fail("all machines", command.to_string(), e.into());
+            return;
+        }
+        for name in self.booting.clone() {
+            self.exec.bar(&name).begin("vagrant up");
+        }
+        self.boot_running = true;
+        let (runner, lines) = (self.runner.clone(), self.tx.clone());
+        self.spawn(async move {
+            let on_line = |line: &str| {
+                let _ = lines.send(Event::Line(vagrant::up_line(line)));
+            };
+            let result = runner.run(&command, &on_line).await;
+            Event::Booted(result.map(|_| ()).map_err(|e| match &e {
+                crate::process::runner::RunError::Failed { stdout, .. } => {
+                    match vagrant::up_error(stdout) {
+                        Some(said) => {
+                            anyhow::anyhow!("`{command}` failed\n--- Vagrant said\n{said}")
+                        }
+                        None => e.into(),
+                    }
+                }
+                _ => e.into(),
+            }))
+        });
+    }
+
+    /// One `vagrant ssh-config` at a time, for every machine up since the last.
+    fn ask_ssh(&mut self) {
+        if self.ssh_busy || self.ssh_wanted.is_empty() {
+            return;
+        }
+        let names = std::mem::take(&mut self.ssh_wanted);
+        self.ssh_busy = true;
+        let cmd = vagrant::ssh_config_of(self.lab, &names).query();
+        let runner = self.runner.clone();
+        self.spawn(async move {
+            let result = runner
+                .output(&cmd, &|_| {})
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|out| {
+                    if out.success() {
+                        Ok(out)
+                    } else {
+                        Err(anyhow::anyhow!(
+                            "`{cmd}` failed\n--- stderr\n{}",
+                            out.stderr.trim_end()
+                        ))
+                    }
+                })
+                .map(|out| {
+                    vagrant::parse_ssh_config(&out.stdout)
+                        .into_iter()
+                        .map(|block| (block.host.clone(), block))
+                        .collect()
+                });
+            Event::Ssh(names, result)
+        });
+    }
+
+    /// The machine's address and engine, observed on its own.
+    fn observe(&mut self, name: String) {
+        let lab = self.lab.clone();
+        let runner = self.runner.clone();
+        let mut mine = Observed {
+            vms: self
+                .seen
+                .vms
+                .iter()
+                .filter(|v| v.name == name)
+                .cloned()
+                .collect(),
+            ca_ready: self.seen.ca_ready,
+            ..Observed::default()
+        };
+        if let Some(ssh) = self.seen.ssh.get(&name) {
+            mine.ssh.insert(name.clone(), ssh.clone());
+        }
+        if let Some(entry) = self.seen.dm.get(&name) {
+            mine.dm.insert(name.clone(), entry.clone());
+        }
+        self.exec.bar(&name).begin("reading its address and engine");
+        self.spawn(async move {
+            let result = async {
+                let ssh =
+                    mine.ssh.get(&name).cloned().ok_or_else(|| {
+                        anyhow::anyhow!("Vagrant gave no SSH settings for {name}")
+                    })?;
+                let ip = crate::tools::ssh::address(&runner, &name, &ssh, &lab.interface).await?;
+                mine.ips.insert(name.clone(), ip);
+                observe::engines_and_services(&runner, &lab, &mut mine).await?;
+                Ok(mine)
+            }
+            .await;
+            Event::Seen(name, Box::new(result))
+        });
+    }
+
+    fn fail(&mut self, names: &[String], action: String, error: anyhow::Error) {
+        let label = names.join(", ");
+        for name in names {
+            self.failed.insert(name.clone());
+            if names.len() > 1 {
+                self.exec.settle(name, "failed");
+            }
+        }
+        self.exec.fail(&label, action, error);
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Line(UpLine::Up(name)) if self.booting.contains(&name) => {
+                for vm in self.seen.vms.iter_mut().filter(|v| v.name == name) {
+                    vm.state = VmState::Running;
+                }
+                self.exec.bar(&name).begin("up");
+                self.ssh_wanted.push(name);
+            }
+            Event::Line(UpLine::Say {
+                machine: Some(name),
+                text,
+            }) if self.booting.contains(&name) => {
+                if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
+                    self.exec.bar(&name).progress(last);
+                }
+            }
+            Event::Line(_) => {}
+            Event::Booted(result) => {
+                self.outstanding -= 1;
+                self.boot_running = false;
+                let noted = own::note_vagrant_ids(self.lab);
+                let not_up: Vec<String> = self
+                    .booting
+                    .iter()
+                    .filter(|m| !self.seen.is_running(m))
+                    .cloned()
+                    .collect();
+                match result.and(noted) {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(self.lab.state_dir().join(UNFINISHED));
+                    }
+                    Err(e) if !not_up.is_empty() => {
+                        self.fail(&not_up, vagrant::up(self.lab).to_string(), e)
+                    }
+                    Err(e) => self.fail(
+                        &["all machines".to_string()],
+                        vagrant::up(self.lab).to_string(),
+                        e,
+                    ),
+                }
+                self.ask_entries();
+            }
+            Event::Ssh(names, result) => {
+                self.outstanding -= 1;
+                self.ssh_busy = false;
+                match result {
+                    Ok(mut found) => {
+                        for name in names {
+                            match found.remove(&name) {
+                                Some(config) => {
+                                    self.seen.ssh.insert(name.clone(), config);
+                                    self.ready_to_observe(name);
+                                }
+                                None => self.fail(
+                                    std::slice::from_ref(&name),
+                                    "vagrant ssh-config".into(),
+                                    anyhow::anyhow!("Vagrant gave no SSH settings for {name}"),
+                                ),
+                            }
+                        }
+                    }
+                    Err(e) => self.fail(&names, "reading the SSH settings".into(), e),
+                }
+            }
+            Event::Entries(result) => {
+                self.outstanding -= 1;
+                let names = std::mem::take(&mut self.deferred);
+                match result {
+                    Ok(entries) => {
+                        for name in names {
+                            match entries.get(&name) {
+                                Some(entry) => self.seen.dm.insert(name.clone(), entry.clone()),
+                                None => self.seen.dm.remove(&name),
+                            };
+                            self.observe(name);
+                        }
+                    }
+                    Err(e) => self.fail(&names, "docker-machine ls".into(), e),
+                }
+            }
+            Event::Seen(name, result) => {
+                self.outstanding -= 1;
+                match *result {
+                    Ok(mine) => {
+                        self.merge(&name, mine);
+                        self.observed.insert(name);
+                    }
+                    Err(e) => self.fail(&[name], "observing the machine".into(), e),
+                }
+            }
+        }
+    }
+
+    /// A machine with its SSH settings: observed now, or (a docker-machine
+    /// entry from before its boot) once the boot is over and the entries
+    /// are read again.
+    fn ready_to_observe(&mut self, name: String) {
+        let entry_before = self.dm_before.get(&name).cloned();
+        if self.booting.contains(&name) && entry_before.is_some() {
+            self.deferred.push(name);
+            if !self.boot_running {
+                self.ask_entries();
+            }
+            return;
+        }
+        if let Some(entry) = entry_before {
+            self.seen.dm.insert(name.clone(), entry);
+        }
+        self.observe(name);
+    }
+
+    fn ask_entries(&mut self) {
+        if self.deferred.is_empty() || self.boot_running {
+            return;
+        }
+        let (lab, runner) = (self.lab.clone(), self.runner.clone());
+        self.spawn(async move {
+            let record = crate::host::record::of(&lab);
+            let found = observe::docker_machines(&runner, &lab, &record)
+                .await
+                .map(|f| f.ours);
+            Event::Entries(found)
+        });
+    }
+
+    fn merge(&mut self, name: &str, mine: Observed) {
+        let seen = &mut self.seen;
+        seen.ips.extend(mine.ips);
+        seen.engines.extend(mine.engines);
+        if name == self.lab.master().name {
+            seen.nodes = mine.nodes;
+            seen.network = mine.network;
+        }
+        if self.lab.consul_machine().is_some_and(|c| c.name == name) {
+            seen.consul_container = mine.consul_container;
+        }
+    }
+
+    /// Plans and starts the steps of every machine that, with the machines
+    /// it needs, is observed now.
+    fn admit_ready(&mut self) {
+        let ready: BTreeSet<String> = self
+            .lab
+            .machines
+            .iter()
+            .filter(|m| {
+                self.observed.contains(&m.name)
+                    && !self.admitted.contains(&m.name)
+                    && inputs(self.lab, m)
+                        .iter()
+                        .all(|i| self.observed.contains(i))
+            })
+            .map(|m| m.name.clone())
+            .collect();
+        if ready.is_empty() {
+            return;
+        }
+        let plan = planner::create_hooks(self.lab, &self.seen, self.hooks);
+        let steps = admit(&plan, &ready, self.exec.steps());
+        self.exec.add(steps);
+        for name in &ready {
+            self.exec.settle(name, "nothing to do");
+        }
+        self.admitted.extend(ready);
+    }
+
+    fn finish(mut self, retry_hint: &'static str) -> Result<Done, PlanFailed> {
+        for m in &self.lab.machines {
+            if self.observed.contains(&m.name) && !self.admitted.contains(&m.name) {
+                let needs = inputs(self.lab, m).join(", ");
+                self.exec
+                    .settle(&m.name, &format!("not run: it needs {needs}, which failed"));
+            }
+        }
+        let steps = self.exec.steps().len();
+        self.exec.finish(retry_hint)?;
+        Ok(Done {
+            seen: self.seen,
+            steps,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::graph;
+    use crate::reconcile::observe::ContainerState;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Lab {
+        crate::model::parse(Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    /// A fresh lab in which only `up` are up and observed so far.
+    fn partly_up(lab: &Lab, up: &[&str]) -> Observed {
+        let mut seen = crate::testdata::all_done(lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        seen.ips.retain(|m, _| up.contains(&m.as_str()));
+        seen.ssh.retain(|m, _| up.contains(&m.as_str()));
+        seen
+    }
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_machine_waits_only_for_the_machines_it_plans_from() {
+        let classic = parse("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+        let of = |lab: &Lab, m: &str| inputs(lab, lab.machine(m).unwrap());
+        assert!(of(&classic, "consul").is_empty());
+        assert_eq!(of(&classic, "swarm-master"), ["consul"]);
+        assert_eq!(of(&classic, "swarm-node01"), ["consul"]);
+        let swarm =
+            parse("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        assert!(of(&swarm, "consul").is_empty());
+        assert!(of(&swarm, "swarm-master").is_empty());
+        assert_eq!(of(&swarm, "swarm-node01"), ["swarm-master"]);
+    }
+
+    #[test]
+    fn consul_is_built_while_the_others_boot_and_their_creates_wait_for_its_service() {
+        let lab = parse("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+        let hooks = crate::reconcile::hooks::standard();
+        // consul is up; the master and the node still boot.
+        let seen = partly_up(&lab, &["consul"]);
+        let first = admit(
+            &planner::create_hooks(&lab, &seen, &hooks),
+            &names(&["consul"]),
+            &[],
+        );
+        assert!(first.iter().all(|s| s.machine.as_deref() == Some("consul")));
+        assert!(first[0]
+            .action
+            .to_string()
+            .starts_with("docker-machine create -d generic --generic-ip-address 10.0.0.2 "));
+        assert!(first
+            .last()
+            .unwrap()
+            .action
+            .to_string()
+            .contains(" run -d --name consul"));
+        // Then the other two are up: their steps name consul's real address.
+        let seen = partly_up(&lab, &["consul", "swarm-master", "swarm-node01"]);
+        let second = admit(
+            &planner::create_hooks(&lab, &seen, &hooks),
+            &names(&["swarm-master", "swarm-node01"]),
+            &first,
+        );
+        assert!(second
+            .iter()
+            .all(|s| s.machine.as_deref() != Some("consul")));
+        let all = Plan {
+            steps: first.iter().chain(&second).cloned().collect(),
+        };
+        let waits = graph::waits_for(&all);
+        let consul_run = first.len() - 1;
+        for (i, step) in all.steps.iter().enumerate().skip(first.len()) {
+            let shown = step.action.to_string();
+            if shown.contains("--swarm-discovery") {
+                assert!(shown.contains("consul://10.0.0.2:8500"), "{shown}");
+                assert!(
+                    waits[i].contains(&consul_run),
+                    "{shown} waits for {:?}",
+                    waits[i]
+                );
+            } else {
+                // Docker's install needs no Consul: it starts at once.
+                assert!(waits[i].is_empty(), "{shown} waits for {:?}", waits[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_labs_ca_comes_with_the_first_machine_and_only_once() {
+        let lab =
+            parse("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let hooks = crate::reconcile::hooks::standard();
+        let mut seen = partly_up(&lab, &["consul"]);
+        seen.engines.clear();
+        let first = admit(
+            &planner::create_hooks(&lab, &seen, &hooks),
+            &names(&["consul"]),
+            &[],
+        );
+        assert!(
+            matches!(first[0].action, Action::EnsureCa { .. }),
+            "{first:#?}"
+        );
+        assert!(first[1..]
+            .iter()
+            .all(|s| s.machine.as_deref() == Some("consul")));
+        let seen = partly_up(&lab, &["consul", "swarm-master"]);
+        let second = admit(
+            &planner::create_hooks(&lab, &seen, &hooks),
+            &names(&["swarm-master"]),
+            &first,
+        );
+        assert!(!second.is_empty());
+        assert!(second
+            .iter()
+            .all(|s| s.machine.as_deref() == Some("swarm-master")));
+    }
+}
