@@ -246,6 +246,9 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
         line("consul: docker-machine create") < line("swarm-node02: up"),
         "consul's create waited for the last boot:\n{said}"
     );
+    // A fresh lab: Vagrant is not asked for machines it cannot have.
+    let log = std::fs::read_to_string(lab.state_dir().join("lab.log")).unwrap();
+    assert!(!log.contains("vagrant status"), "{log}");
     let ips: BTreeMap<&str, String> = machines.iter().map(|m| (*m, lab.docker_ip(m))).collect();
     let calls = lab.take_calls();
     let created = creates(&calls);

@@ -157,6 +157,11 @@ fn built(lab: &Sandbox) -> lab::model::Lab {
     let mut record = lab::host::record::Record::new(&built);
     record.claim(&built);
     record.save(&built.state_dir()).unwrap();
+    // Vagrant makes each machine's data folder the first time it loads it.
+    for m in &built.machines {
+        let data = built.state_dir().join(".vagrant/machines").join(&m.name);
+        std::fs::create_dir_all(data.join(built.provider.as_str())).unwrap();
+    }
     built
 }
 

@@ -91,6 +91,8 @@ struct Run<'a> {
     /// now is asked again once the boot is over (its engine was away).
     dm_before: BTreeMap<String, DmMachine>,
     boot_running: bool,
+    /// The `vagrant up` command line, for its failure.
+    boot_line: String,
     ssh_wanted: Vec<String>,
     ssh_busy: bool,
     /// Waiting for `docker-machine ls` after the boot.
@@ -134,6 +136,7 @@ pub async fn up(
         booting,
         dm_before: start.dm,
         boot_running: false,
+        boot_line: String::new(),
         ssh_wanted: Vec::new(),
         ssh_busy: false,
         deferred: Vec::new(),
@@ -182,6 +185,7 @@ impl<'a> Run<'a> {
         let Action::Run { command } = step.action else {
             return;
         };
+        self.boot_line = command.to_string();
         let unfinished = self.lab.state_dir().join(UNFINISHED);
         if let Err(e) = std::fs::write(
             &unfinished,
@@ -330,14 +334,8 @@ impl<'a> Run<'a> {
                     Ok(()) => {
                         let _ = std::fs::remove_file(self.lab.state_dir().join(UNFINISHED));
                     }
-                    Err(e) if !not_up.is_empty() => {
-                        self.fail(&not_up, vagrant::up(self.lab).to_string(), e)
-                    }
-                    Err(e) => self.fail(
-                        &["all machines".to_string()],
-                        vagrant::up(self.lab).to_string(),
-                        e,
-                    ),
+                    Err(e) if !not_up.is_empty() => self.fail(&not_up, self.boot_line.clone(), e),
+                    Err(e) => self.fail(&["all machines".to_string()], self.boot_line.clone(), e),
                 }
                 self.ask_entries();
             }

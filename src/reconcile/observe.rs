@@ -100,9 +100,16 @@ pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
         .collect()
 }
 
-/// `vagrant status`, or "nothing created" when lab never wrote a Vagrantfile.
+/// `vagrant status`, or "nothing created" when Vagrant keeps nothing for
+/// the lab: no Vagrantfile yet, or no folder for any of its machines in
+/// Vagrant's data (`.vagrant/machines/NAME`, made by the first Vagrant
+/// command that loads the machine, before any create). A fresh lab's `up`
+/// saves a Ruby start-up so.
 pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
-    if !lab.state_dir().join("Vagrantfile").exists() {
+    let data = lab.state_dir().join(".vagrant").join("machines");
+    if !lab.state_dir().join("Vagrantfile").exists()
+        || !lab.machines.iter().any(|m| data.join(&m.name).exists())
+    {
         return Ok(none_created(lab));
     }
     let out = runner

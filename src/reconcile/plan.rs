@@ -259,6 +259,12 @@ impl Plan {
 
 /// `vagrant up` when any machine is not running.
 pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
+    let to_boot: Vec<String> = lab
+        .machines
+        .iter()
+        .filter(|m| !seen.is_running(&m.name))
+        .map(|m| m.name.clone())
+        .collect();
     let not_running: Vec<String> = lab
         .machines
         .iter()
@@ -296,7 +302,14 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         hook: "vagrant",
         reason: not_running.join(", "),
         action: Action::Run {
-            command: vagrant::up(lab),
+            command: vagrant::up(
+                lab,
+                if to_boot.len() == lab.machines.len() {
+                    &[]
+                } else {
+                    &to_boot
+                },
+            ),
         },
     });
     Plan::from_steps(steps)
@@ -546,7 +559,7 @@ mod tests {
             [
                 "- docker rm -f -v c-swarm-node01",
                 "- rm -rf /nonexistent/.lab-c/.vagrant/machines/swarm-node01",
-                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker --machine-readable",
+                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker --machine-readable swarm-node01",
             ]
         );
         let shown = commands(&destroy(&lab, &seen, &[]));
@@ -599,7 +612,7 @@ mod tests {
         let shown = commands(&plan);
         assert_eq!(
             shown[0],
-            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox --machine-readable"
+            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox --machine-readable swarm-node01"
         );
         assert_eq!(plan.steps[0].reason, "swarm-node01 poweroff");
         assert_eq!(

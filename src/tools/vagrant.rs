@@ -168,14 +168,18 @@ fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
         .env("VAGRANT_CWD", lab.state_dir().display().to_string())
 }
 
-/// `vagrant up`, in Vagrant's machine-readable lines, so that lab sees
-/// each machine's up end while the others still come up (see [`up_line`]).
-pub fn up(lab: &Lab) -> Cmd {
+/// `vagrant up` for `machines` (none named: all), in Vagrant's
+/// machine-readable lines, so that lab sees each machine's up end while
+/// the others still come up (see [`up_line`]). Only machines that are not
+/// running are named: Vagrant locks each machine it brings up, and lab
+/// reads the running ones' SSH settings meanwhile.
+pub fn up(lab: &Lab, machines: &[String]) -> Cmd {
     let provider = format!("--provider={}", lab.provider);
     let mut args = vec!["up", &provider, "--machine-readable"];
     if lab.one_by_one {
         args.push("--no-parallel");
     }
+    args.extend(machines.iter().map(String::as_str));
     vagrant(lab, &args)
 }
 
