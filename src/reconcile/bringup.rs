@@ -53,6 +53,27 @@ pub fn admit(plan: &Plan, ready: &BTreeSet<String>, added: &[Step]) -> Vec<Step>
         .collect()
 }
 
+/// The machines to ask `vagrant ssh-config` for now, taken from `wanted`
+/// (up, not asked yet), while `running` calls are under way. One call at a
+/// time, for every machine up since the last (a Ruby start-up each, on the
+/// cores the booting machines use); but a machine that others plan from
+/// (consul, the master) is asked for at once, alone: the lab waits for it.
+pub fn ssh_batch(lab: &Lab, wanted: &mut Vec<String>, running: usize) -> Option<Vec<String>> {
+    let first: Vec<String> = wanted
+        .iter()
+        .filter(|m| lab.machines.iter().any(|o| inputs(lab, o).contains(m)))
+        .cloned()
+        .collect();
+    if !first.is_empty() {
+        wanted.retain(|m| !first.contains(m));
+        Some(first)
+    } else if running == 0 && !wanted.is_empty() {
+        Some(std::mem::take(wanted))
+    } else {
+        None
+    }
+}
+
 /// Where `lab up` starts from.
 pub struct Start {
     pub vms: Vec<VmStatus>,
@@ -94,7 +115,8 @@ struct Run<'a> {
     /// The `vagrant up` command line, for its failure.
     boot_line: String,
     ssh_wanted: Vec<String>,
-    ssh_busy: bool,
+    /// `vagrant ssh-config` calls running.
+    ssh_busy: usize,
     /// Waiting for `docker-machine ls` after the boot.
     deferred: Vec<String>,
     observed: BTreeSet<String>,
@@ -138,7 +160,7 @@ pub async fn up(
         boot_running: false,
         boot_line: String::new(),
         ssh_wanted: Vec::new(),
-        ssh_busy: false,
+        ssh_busy: 0,
         deferred: Vec::new(),
         observed: BTreeSet::new(),
         admitted: BTreeSet::new(),
@@ -219,13 +241,11 @@ impl<'a> Run<'a> {
         });
     }
 
-    /// One `vagrant ssh-config` at a time, for every machine up since the last.
     fn ask_ssh(&mut self) {
-        if self.ssh_busy || self.ssh_wanted.is_empty() {
+        let Some(names) = ssh_batch(self.lab, &mut self.ssh_wanted, self.ssh_busy) else {
             return;
-        }
-        let names = std::mem::take(&mut self.ssh_wanted);
-        self.ssh_busy = true;
+        };
+        self.ssh_busy += 1;
         let cmd = vagrant::ssh_config_of(self.lab, &names).query();
         let runner = self.runner.clone();
         self.spawn(async move {
@@ -341,7 +361,7 @@ impl<'a> Run<'a> {
             }
             Event::Ssh(names, result) => {
                 self.outstanding -= 1;
-                self.ssh_busy = false;
+                self.ssh_busy -= 1;
                 match result {
                     Ok(mut found) => {
                         for name in names {
@@ -517,6 +537,24 @@ mod tests {
         assert!(of(&swarm, "consul").is_empty());
         assert!(of(&swarm, "swarm-master").is_empty());
         assert_eq!(of(&swarm, "swarm-node01"), ["swarm-master"]);
+    }
+
+    #[test]
+    fn the_machine_others_wait_for_is_asked_for_at_once_the_rest_together() {
+        let lab = parse("box = \"x/y\"\n[swarm]\nnodes = 2\n");
+        let mut wanted: Vec<String> = vec!["swarm-node01".into()];
+        assert_eq!(ssh_batch(&lab, &mut wanted, 0).unwrap(), ["swarm-node01"]);
+        // node01's call runs; node02 and consul come up.
+        wanted.extend(["swarm-node02".to_string(), "consul".to_string()]);
+        assert_eq!(ssh_batch(&lab, &mut wanted, 1).unwrap(), ["consul"]);
+        assert_eq!(ssh_batch(&lab, &mut wanted, 2), None);
+        assert_eq!(wanted, ["swarm-node02"]);
+        wanted.push("swarm-master".into());
+        assert_eq!(
+            ssh_batch(&lab, &mut wanted, 0).unwrap(),
+            ["swarm-node02", "swarm-master"]
+        );
+        assert!(wanted.is_empty());
     }
 
     #[test]
