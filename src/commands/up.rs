@@ -151,7 +151,9 @@ impl Up {
         if done.steps == 0 {
             self.ui
                 .say("every engine, service and swarm member is in place: nothing to do");
-        } else {
+        } else if lab.mode == crate::model::Mode::Swarm {
+            // A swarm's manager is planned before every node is seen; its
+            // view after the joins shows what is left (a stale entry).
             for _ in 0..2 {
                 observe::engines_again(runner, lab, &mut seen).await?;
                 let more = planner::create_hooks(lab, &seen, &self.hooks);
@@ -161,6 +163,11 @@ impl Up {
                 self.ui.say("finishing what the new engines show");
                 execute(&more, runner, &self.ui, RETRY).await?;
             }
+        } else if lab.engine.uses_docker_machine() {
+            // Classic Swarm's engines show nothing their steps did not
+            // make; the new entries' addresses are what is left to note.
+            let record = crate::host::record::of(lab);
+            seen.dm = observe::docker_machines(runner, lab, &record).await?.ours;
         }
         own::note_addresses(lab, &seen)
     }
