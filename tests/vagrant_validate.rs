@@ -136,3 +136,54 @@ fn validate_checks_the_virtualbox_block() {
         text(&out.stderr)
     );
 }
+
+/// The real vagrant-libvirt plugin is there (Debian's `vagrant-libvirt`).
+fn libvirt_plugin() -> bool {
+    if !prerequisite("vagrant", &["--version"]) {
+        return false;
+    }
+    let listed = Command::new("vagrant")
+        .args(["plugin", "list"])
+        .output()
+        .is_ok_and(|o| text(&o.stdout).contains("vagrant-libvirt"));
+    if !listed {
+        let why = "Vagrant has no vagrant-libvirt plugin";
+        if std::env::var_os(support::REQUIRED).is_some() {
+            panic!("{why}, and {} is set", support::REQUIRED);
+        }
+        eprintln!("SKIPPED: {why}");
+    }
+    listed
+}
+
+#[test]
+fn libvirt_variant_validates_with_the_real_plugin() {
+    if !libvirt_plugin() {
+        return;
+    }
+    for driver in ["kvm", "qemu"] {
+        validate(&format!(
+            "name = \"lv\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\nmode = \"swarm\"\nengine = \"native\"\n[network]\nsubnet = \"10.236.4.0/24\"\n[libvirt]\ndriver = \"{driver}\"\n"
+        ));
+    }
+}
+
+/// The plugin really validates the `libvirt` block: a setting it does not
+/// know is refused.
+#[test]
+fn validate_checks_the_libvirt_block() {
+    if !libvirt_plugin() {
+        return;
+    }
+    let out = validate_text(
+        "Vagrant.configure('2') do |c|\n  c.vm.box = 'x/y'\n  c.vm.provider 'libvirt' do |lv|\n    lv.no_such_setting = 1\n  end\nend\n",
+    );
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("no_such_setting")
+            || text(&out.stderr).contains("no_such_setting"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}

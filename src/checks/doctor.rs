@@ -66,6 +66,28 @@ pub fn mem_available_mib(meminfo: &str) -> Option<u64> {
     })
 }
 
+/// What this host's KVM can do for vagrant-libvirt: usable only with
+/// `/dev/kvm` open to lab's user and a CPU that shows hardware
+/// virtualisation (`vmx` or `svm` in /proc/cpuinfo). A nested,
+/// paravirtual KVM (`kvm_pvm`) has `/dev/kvm` but not the flags, and
+/// stock guest kernels do not boot under it.
+pub fn kvm_usable(dev_kvm_opens: bool, cpuinfo: &str) -> bool {
+    dev_kvm_opens
+        && cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("flags"))
+            .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
+}
+
+/// `vagrant plugin list`: the vagrant-libvirt line, `vagrant-libvirt (0.11.2, system)`.
+pub fn libvirt_plugin(plugin_list: &str) -> Option<String> {
+    plugin_list
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("vagrant-libvirt "))
+        .map(String::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +99,31 @@ mod tests {
         assert!(vbox_restricts_networks((7, 0, 0)));
         assert!(!vbox_restricts_networks((6, 1, 26)));
         assert_eq!(parse_version("Vagrant 2.3.4"), Some((2, 3, 4)));
+    }
+
+    #[test]
+    fn kvm_needs_the_device_and_the_cpus_virtualisation() {
+        let vmx = "processor\t: 0\nflags\t\t: fpu vme vmx sse2\n";
+        let nested_pvm = "processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor\n";
+        assert!(kvm_usable(true, vmx));
+        assert!(
+            !kvm_usable(false, vmx),
+            "the device is not open to this user"
+        );
+        assert!(
+            !kvm_usable(true, nested_pvm),
+            "a paravirtual KVM without VMX"
+        );
+    }
+
+    #[test]
+    fn the_libvirt_plugin_is_found_in_vagrants_list() {
+        let list = "vagrant-libvirt (0.11.2, system)\n  - Version Constraint: > 0\n";
+        assert_eq!(
+            libvirt_plugin(list).as_deref(),
+            Some("vagrant-libvirt (0.11.2, system)")
+        );
+        assert_eq!(libvirt_plugin("No plugins installed.\n"), None);
     }
 
     #[test]

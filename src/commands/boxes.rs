@@ -12,12 +12,12 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
         Some(name) => boxes::resolve(&lab.root, name, lab.provider).map_err(anyhow::Error::msg)?,
     };
     let what = match lab.provider {
-        Provider::Virtualbox => profile.vagrant_box.clone().unwrap_or_default(),
+        Provider::Virtualbox | Provider::Libvirt => profile.vagrant_box.clone().unwrap_or_default(),
         Provider::Docker => profile.image.clone().unwrap_or_default(),
     };
     let Some(add) = crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider) else {
         let keys = match lab.provider {
-            Provider::Virtualbox => "box_file (a .box file, relative to lab.toml) or box_url (a class server's metadata JSON)",
+            Provider::Virtualbox | Provider::Libvirt => "box_file (a .box file, relative to lab.toml) or box_url (a class server's metadata JSON)",
             Provider::Docker => "image_file (a `docker save` archive, relative to lab.toml)",
         };
         anyhow::bail!(
@@ -27,14 +27,15 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
         );
     };
     let tool = match lab.provider {
-        Provider::Virtualbox => Tool::Vagrant,
+        Provider::Virtualbox | Provider::Libvirt => Tool::Vagrant,
         Provider::Docker => Tool::Docker,
     };
     let runner = session.reader(&[tool])?;
-    if lab.provider == Provider::Virtualbox {
+    if lab.provider.uses_boxes() {
         let out = runner.query(&crate::tools::vagrant::box_list()).await?;
         if crate::tools::vagrant::box_installed(
             &profile,
+            lab.provider,
             &crate::tools::vagrant::parse_box_list(&out.stdout),
         ) {
             println!("{what} is already installed");

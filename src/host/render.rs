@@ -37,6 +37,26 @@ fn fixed_addresses(lab: &Lab) -> Vec<Option<String>> {
         .collect()
 }
 
+/// A libvirt lab's two networks, from its one subnet: the private network
+/// in the lower half, vagrant-libvirt's management network in the upper,
+/// so that no two labs share either (the host's registry keeps the labs'
+/// subnets apart).
+pub fn libvirt_halves(
+    subnet: &crate::model::Subnet,
+) -> (crate::model::Subnet, crate::model::Subnet) {
+    let prefix = subnet.prefix + 1;
+    let half = 1u32 << (32 - u32::from(prefix));
+    let lower = crate::model::Subnet {
+        network: subnet.network,
+        prefix,
+    };
+    let upper = crate::model::Subnet {
+        network: std::net::Ipv4Addr::from(u32::from(subnet.network) + half),
+        prefix,
+    };
+    (lower, upper)
+}
+
 /// A Ruby single-quoted literal: nothing in lab.toml can reach Ruby as code.
 fn ruby_string(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     let text = match value {
@@ -79,6 +99,16 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     ctx.insert("subnet", &lab.subnet.to_string());
     ctx.insert("first_host", &lab.subnet.first_host().to_string());
     ctx.insert("netmask", &lab.subnet.netmask().to_string());
+    if lab.provider == crate::model::Provider::Libvirt {
+        let (private, management) = libvirt_halves(&lab.subnet);
+        ctx.insert("libvirt_network", &lab.name);
+        ctx.insert("private_address", &private.network.to_string());
+        ctx.insert("private_netmask", &private.netmask().to_string());
+        ctx.insert("management_network", &format!("{}-mgmt", lab.name));
+        ctx.insert("management_cidr", &management.to_string());
+        ctx.insert("libvirt_driver", lab.libvirt_driver.as_str());
+        ctx.insert("prefix", &format!("{}-", lab.name));
+    }
     ctx.insert("memory", &lab.memory);
     ctx.insert("cpus", &lab.cpus);
     // The lab's mark on its containers, once `lab up` has given it an id.
@@ -128,6 +158,33 @@ mod tests {
         assert!(v.contains("subnet: '10.9.8.0/24'"));
         assert!(v.contains("d.create_args = ['--cap-add=SYS_ADMIN', "));
         assert!(!v.contains("virtualbox"));
+    }
+
+    #[test]
+    fn libvirt_gets_two_isolated_networks_of_its_own_from_the_labs_subnet() {
+        let text = "name = \"lv\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\n[network]\nsubnet = \"10.9.8.0/24\"\n[libvirt]\ndriver = \"qemu\"\n";
+        let v = vagrantfile(&lab(text)).unwrap();
+        assert!(v.contains("machine.vm.box = 'lab/debian-12'"), "{v}");
+        assert!(v.contains("libvirt__network_name: 'lv', libvirt__network_address: '10.9.8.0', libvirt__netmask: '255.255.255.128', libvirt__forward_mode: \"none\""), "{v}");
+        assert!(v.contains("lv.management_network_name = 'lv-mgmt'"), "{v}");
+        assert!(
+            v.contains("lv.management_network_address = '10.9.8.128/25'"),
+            "{v}"
+        );
+        assert!(v.contains("lv.management_network_mode = \"none\""), "{v}");
+        assert!(
+            v.contains("lv.driver = 'qemu'") && v.contains("lv.cpu_model = \"qemu64\""),
+            "{v}"
+        );
+        assert!(v.contains("lv.default_prefix = 'lv-'"), "{v}");
+        let kvm = vagrantfile(&lab(&text.replace("qemu", "kvm"))).unwrap();
+        assert!(
+            kvm.contains("lv.driver = 'kvm'") && !kvm.contains("cpu_model"),
+            "{kvm}"
+        );
+        let small =
+            crate::model::parse(Path::new("lab.toml"), &text.replace("/24", "/27")).unwrap_err();
+        assert!(small.to_string().contains("/25 or larger"), "{small}");
     }
 
     #[test]

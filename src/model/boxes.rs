@@ -93,6 +93,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "debian-systemd",
         include_str!("../../boxes/debian-systemd.toml"),
     ),
+    (
+        "debian-libvirt",
+        include_str!("../../boxes/debian-libvirt.toml"),
+    ),
 ];
 
 fn parse_profile(name: &str, text: &str, origin: &str) -> Result<BoxProfile, String> {
@@ -149,7 +153,7 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
         None => BoxProfile {
             name: wanted.to_string(),
             description: String::new(),
-            vagrant_box: (provider == Provider::Virtualbox).then(|| wanted.to_string()),
+            vagrant_box: provider.uses_boxes().then(|| wanted.to_string()),
             image: (provider == Provider::Docker).then(|| wanted.to_string()),
             interface: default_interface(),
             user: default_user(),
@@ -159,8 +163,8 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
         },
     };
     match provider {
-        Provider::Virtualbox if profile.vagrant_box.is_none() => Err(format!(
-            "box profile `{}` has no Vagrant box for provider \"virtualbox\" (it is for the docker provider: set provider = \"docker\")",
+        Provider::Virtualbox | Provider::Libvirt if profile.vagrant_box.is_none() => Err(format!(
+            "box profile `{}` has no Vagrant box for provider \"{provider}\" (it is for the docker provider: set provider = \"docker\")",
             profile.name
         )),
         Provider::Docker if profile.image.is_none() => Err(format!(

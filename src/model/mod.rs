@@ -24,6 +24,8 @@ pub enum Provider {
     #[default]
     Virtualbox,
     Docker,
+    /// vagrant-libvirt: KVM, or QEMU's software emulation, on Linux.
+    Libvirt,
 }
 
 impl Provider {
@@ -31,13 +33,39 @@ impl Provider {
         match self {
             Provider::Virtualbox => "virtualbox",
             Provider::Docker => "docker",
+            Provider::Libvirt => "libvirt",
         }
+    }
+
+    /// Whether its machines come from Vagrant boxes (not docker images).
+    pub fn uses_boxes(self) -> bool {
+        self != Provider::Docker
     }
 }
 
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How vagrant-libvirt runs the machines: KVM (hardware virtualisation),
+/// or QEMU's software emulation where KVM cannot run guests (a nested,
+/// paravirtual KVM without VMX/SVM): much slower, but it works anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LibvirtDriver {
+    #[default]
+    Kvm,
+    Qemu,
+}
+
+impl LibvirtDriver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LibvirtDriver::Kvm => "kvm",
+            LibvirtDriver::Qemu => "qemu",
+        }
     }
 }
 
@@ -202,6 +230,8 @@ pub struct Lab {
     /// `lab up --no-parallel`: the machines come up one after another, as
     /// VirtualBox's always do.
     pub one_by_one: bool,
+    /// `[libvirt] driver`, for `provider = "libvirt"`.
+    pub libvirt_driver: LibvirtDriver,
 }
 
 impl Lab {

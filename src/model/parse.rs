@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::boxes::{self, BoxProfile};
 use super::{
-    parse_subnet, Consul, EngineDriver, Lab, Machine, Mode, Provider, Retry, Role, Subnet,
-    DEFAULT_INSTALL_URL, DEFAULT_NAME, DEFAULT_SUBNET,
+    parse_subnet, Consul, EngineDriver, Lab, LibvirtDriver, Machine, Mode, Provider, Retry, Role,
+    Subnet, DEFAULT_INSTALL_URL, DEFAULT_NAME, DEFAULT_SUBNET,
 };
 use crate::error::{ConfigError, ConfigMissing};
 
@@ -42,6 +42,14 @@ struct RawConfig {
     verify: RawVerify,
     #[serde(default)]
     retries: RawRetries,
+    #[serde(default)]
+    libvirt: RawLibvirt,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLibvirt {
+    driver: Option<Spanned<LibvirtDriver>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,7 +168,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         None => DEFAULT_NAME.to_string(),
     };
     let profile = box_profile(&src, &raw, &root)?;
-    let (subnet, interface) = network(&src, &raw.network, &profile)?;
+    let (subnet, interface) = network(&src, &raw.network, &profile, raw.provider)?;
     let (memory, cpus) = machine_size(&src, &raw.machines)?;
     let (engine, mode) = engine_and_mode(&src, &raw)?;
     let consul = consul(&src, &raw.consul, mode)?;
@@ -191,6 +199,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         retry: retries(&src, &raw.retries)?,
         machines,
         one_by_one: false,
+        libvirt_driver: raw
+            .libvirt
+            .driver
+            .map_or(LibvirtDriver::Kvm, |d| *d.get_ref()),
     })
 }
 
@@ -228,11 +240,20 @@ fn network(
     src: &Source,
     raw: &RawNetwork,
     profile: &BoxProfile,
+    provider: Provider,
 ) -> Result<(Subnet, String), ConfigError> {
     let subnet = match &raw.subnet {
         Some(s) => parse_subnet(s.get_ref()).map_err(|m| src.error(s, m))?,
         None => parse_subnet(DEFAULT_SUBNET).expect("default subnet parses"),
     };
+    if let (Some(s), Provider::Libvirt) = (&raw.subnet, provider) {
+        if subnet.prefix > 25 {
+            return Err(src.error(
+                s,
+                "a libvirt lab's subnet holds its two networks (private and management), a half each: make it a /25 or larger, like \"10.234.0.0/24\"",
+            ));
+        }
+    }
     let interface = match &raw.interface {
         Some(i) if !valid_interface(i.get_ref()) => {
             return Err(src.error(

@@ -368,7 +368,7 @@ pub async fn swarm_view(
 /// installed boxes, or whether the image is there.
 pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
     match lab.provider {
-        crate::model::Provider::Virtualbox => {
+        crate::model::Provider::Virtualbox | crate::model::Provider::Libvirt => {
             let out = runner
                 .query(&crate::tools::vagrant::box_list())
                 .await
@@ -626,7 +626,7 @@ pub async fn for_dry_run(
         addresses_if_any(runner, lab, &mut seen, &mut notes).await;
     }
     let vm_tool = match lab.provider {
-        crate::model::Provider::Virtualbox => Tool::Vagrant,
+        crate::model::Provider::Virtualbox | crate::model::Provider::Libvirt => Tool::Vagrant,
         crate::model::Provider::Docker => Tool::Docker,
     };
     if tools.has(vm_tool) && lab.machines.iter().any(|m| !seen.is_running(&m.name)) {

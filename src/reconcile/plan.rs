@@ -279,10 +279,10 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
     }
     let mut steps = lost_containers(lab, seen, Stage::Machines);
     let missing = match lab.provider {
-        crate::model::Provider::Virtualbox => seen
+        crate::model::Provider::Virtualbox | crate::model::Provider::Libvirt => seen
             .boxes
             .as_ref()
-            .is_some_and(|b| !vagrant::box_installed(&lab.profile, b)),
+            .is_some_and(|b| !vagrant::box_installed(&lab.profile, lab.provider, b)),
         crate::model::Provider::Docker => seen.image_present == Some(false),
     };
     if missing {

@@ -341,7 +341,7 @@ pub fn box_add_url(url: &str, version: Option<&str>) -> Cmd {
 /// names neither or the file is not there.
 pub fn local_add(profile: &BoxProfile, root: &Path, provider: Provider) -> Option<Cmd> {
     match provider {
-        Provider::Virtualbox => {
+        Provider::Virtualbox | Provider::Libvirt => {
             let name = profile.vagrant_box.as_deref()?;
             let file = profile.box_file.as_ref().map(|f| root.join(f));
             match (file, &profile.box_url) {
@@ -362,10 +362,12 @@ pub fn local_add(profile: &BoxProfile, root: &Path, provider: Provider) -> Optio
     }
 }
 
-/// Whether Vagrant's installed boxes hold this profile's box.
-pub fn box_installed(profile: &BoxProfile, boxes: &[InstalledBox]) -> bool {
+/// Whether Vagrant's installed boxes hold this profile's box for `provider`
+/// (a box name is published per provider: VirtualBox's is not libvirt's).
+pub fn box_installed(profile: &BoxProfile, provider: Provider, boxes: &[InstalledBox]) -> bool {
     boxes.iter().any(|b| {
         Some(b.name.as_str()) == profile.vagrant_box.as_deref()
+            && b.provider == provider.as_str()
             && profile
                 .box_version
                 .as_deref()
