@@ -45,8 +45,11 @@ rm -f "$work/root.raw"
 
 echo '{"provider":"libvirt","format":"qcow2","virtual_size":8}' > "$work/box/metadata.json"
 cat > "$work/box/Vagrantfile" <<'RUBY'
-# The box boots its own kernel: no bootloader inside the disk.
+# The box boots its own kernel: no bootloader inside the disk. The guest
+# is named: under software emulation Vagrant's probe of it was seen to
+# guess wrong.
 Vagrant.configure("2") do |config|
+  config.vm.guest = :debian
   config.vm.provider :libvirt do |lv|
     lv.kernel = File.join(File.dirname(__FILE__), "vmlinuz")
     lv.initrd = File.join(File.dirname(__FILE__), "initrd.img")

@@ -11,6 +11,9 @@ chmod 0440 /etc/sudoers.d/vagrant
 install -d -m 0700 -o vagrant -g vagrant /home/vagrant/.ssh
 install -m 0600 -o vagrant -g vagrant "$here/vagrant-insecure.pub" /home/vagrant/.ssh/authorized_keys
 
+# debootstrap leaves the build host's name; Vagrant sets each machine's.
+echo debian > /etc/hostname
+printf '127.0.0.1 localhost\n127.0.1.1 debian\n' > /etc/hosts
 # The root is the whole virtual disk; the box boots the kernel directly.
 echo '/dev/vda / ext4 defaults 0 1' > /etc/fstab
 # DHCP on every interface: eth0 is vagrant-libvirt's management network,

@@ -108,6 +108,7 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
         ctx.insert("management_cidr", &management.to_string());
         ctx.insert("libvirt_driver", lab.libvirt_driver.as_str());
         ctx.insert("prefix", &format!("{}-", lab.name));
+        ctx.insert("network_auto_config", &lab.profile.network_auto_config);
     }
     ctx.insert("memory", &lab.memory);
     ctx.insert("cpus", &lab.cpus);
@@ -177,6 +178,10 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("lv.default_prefix = 'lv-'"), "{v}");
+        assert!(
+            v.contains("libvirt__forward_mode: \"none\", auto_config: false"),
+            "{v}"
+        );
         let kvm = vagrantfile(&lab(&text.replace("qemu", "kvm"))).unwrap();
         assert!(
             kvm.contains("lv.driver = 'kvm'") && !kvm.contains("cpu_model"),

@@ -43,6 +43,12 @@ pub struct BoxProfile {
     /// installer runs on it.
     #[serde(default)]
     pub docker_preinstalled: bool,
+    /// Whether Vagrant writes the guest's network settings for the private
+    /// network (libvirt); a box that takes DHCP on every interface by
+    /// itself needs none, and Vagrant's guess of the guest's network tools
+    /// can be wrong (seen here: RedHat's ifcfg files on a Debian guest).
+    #[serde(default = "yes")]
+    pub network_auto_config: bool,
     /// The guest's interface on the lab's private network.
     #[serde(default = "default_interface")]
     pub interface: String,
@@ -159,6 +165,7 @@ pub fn resolve(root: &Path, wanted: &str, provider: Provider) -> Result<BoxProfi
             user: default_user(),
             ssh_port: default_ssh_port(),
             cluster_store: true,
+            network_auto_config: true,
             ..BoxProfile::default()
         },
     };

@@ -14,7 +14,7 @@ use crate::process::runner::Runner;
 use crate::reconcile::execute::{Executor, PlanFailed};
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observe::{self, Observed};
-use crate::reconcile::plan::{Action, Plan, Step};
+use crate::reconcile::plan::{Action, Plan, Stage, Step};
 use crate::reconcile::{own, planner};
 use crate::tools::docker_machine::DmMachine;
 use crate::tools::vagrant::{self, SshConfig, UpLine, VmState, VmStatus};
@@ -39,14 +39,43 @@ pub fn inputs(lab: &Lab, machine: &Machine) -> Vec<String> {
     }
 }
 
-/// The steps to add now from a plan made with what is observed: those of
-/// the `ready` machines, in the plan's order, and the lab-wide ones (the
+/// The first of a machine's stages planned from the machines it plans
+/// from ([`inputs`]); its steps before it (an engine, Docker installed) need
+/// only the machine itself and start as soon as it is seen.
+pub fn planned_from_others(lab: &Lab, machine: &Machine) -> Option<Stage> {
+    if inputs(lab, machine).is_empty() {
+        return None;
+    }
+    match lab.mode {
+        // The creates name Consul's address.
+        Mode::Classic => Some(Stage::Swarm),
+        // Leave and join follow from the master's swarm.
+        Mode::Swarm => Some(Stage::Join),
+    }
+}
+
+/// Which of a machine's steps to add: those from stage `from` on (all when
+/// `None`), and before stage `before` (to the end when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub from: Option<Stage>,
+    pub before: Option<Stage>,
+}
+
+impl Part {
+    fn holds(&self, stage: Stage) -> bool {
+        self.from.is_none_or(|f| stage >= f) && self.before.is_none_or(|b| stage < b)
+    }
+}
+
+/// The steps to add now from a plan made with what is observed: each
+/// machine's `take` part, in the plan's order, and the lab-wide ones (the
 /// CA) that were not added before.
-pub fn admit(plan: &Plan, ready: &BTreeSet<String>, added: &[Step]) -> Vec<Step> {
+pub fn admit(plan: &Plan, take: &BTreeMap<String, Part>, added: &[Step]) -> Vec<Step> {
     plan.steps
         .iter()
         .filter(|s| match &s.machine {
-            Some(m) => ready.contains(m),
+            Some(m) => take.get(m).is_some_and(|part| part.holds(s.stage)),
             None => !added.contains(s),
         })
         .cloned()
@@ -120,7 +149,9 @@ struct Run<'a> {
     /// Waiting for `docker-machine ls` after the boot.
     deferred: Vec<String>,
     observed: BTreeSet<String>,
-    admitted: BTreeSet<String>,
+    /// Machines whose steps are added: true once all of them are, false
+    /// while those planned from other machines still wait for them.
+    admitted: BTreeMap<String, bool>,
     failed: BTreeSet<String>,
     /// Background tasks that will still send their one last event.
     outstanding: usize,
@@ -163,7 +194,7 @@ pub async fn up(
         ssh_busy: 0,
         deferred: Vec::new(),
         observed: BTreeSet::new(),
-        admitted: BTreeSet::new(),
+        admitted: BTreeMap::new(),
         failed: BTreeSet::new(),
         outstanding: 0,
     };
@@ -458,34 +489,55 @@ impl<'a> Run<'a> {
     /// Plans and starts the steps of every machine that, with the machines
     /// it needs, is observed now.
     fn admit_ready(&mut self) {
-        let ready: BTreeSet<String> = self
-            .lab
-            .machines
-            .iter()
-            .filter(|m| {
-                self.observed.contains(&m.name)
-                    && !self.admitted.contains(&m.name)
-                    && inputs(self.lab, m)
-                        .iter()
-                        .all(|i| self.observed.contains(i))
-            })
-            .map(|m| m.name.clone())
-            .collect();
-        if ready.is_empty() {
+        let mut take = BTreeMap::new();
+        for m in &self.lab.machines {
+            if !self.observed.contains(&m.name) || self.admitted.get(&m.name) == Some(&true) {
+                continue;
+            }
+            let others_seen = inputs(self.lab, m)
+                .iter()
+                .all(|i| self.observed.contains(i));
+            let split = planned_from_others(self.lab, m);
+            let part = match (self.admitted.contains_key(&m.name), others_seen) {
+                (false, true) => Part {
+                    from: None,
+                    before: None,
+                },
+                (false, false) => Part {
+                    from: None,
+                    before: split,
+                },
+                (true, true) => Part {
+                    from: split,
+                    before: None,
+                },
+                (true, false) => continue,
+            };
+            take.insert(m.name.clone(), (part, others_seen));
+        }
+        if take.is_empty() {
             return;
         }
         let plan = planner::create_hooks(self.lab, &self.seen, self.hooks);
-        let steps = admit(&plan, &ready, self.exec.steps());
+        let parts = take.iter().map(|(m, (p, _))| (m.clone(), *p)).collect();
+        let steps = admit(&plan, &parts, self.exec.steps());
         self.exec.add(steps);
-        for name in &ready {
-            self.exec.settle(name, "nothing to do");
+        for (name, (_, whole)) in take {
+            if whole {
+                self.exec.settle(&name, "nothing to do");
+            } else if !self.exec.busy(&name) {
+                let needs = inputs(self.lab, self.lab.machine(&name).expect("a lab machine"));
+                self.exec
+                    .bar(&name)
+                    .progress(&format!("waiting for {}", needs.join(", ")));
+            }
+            self.admitted.insert(name, whole);
         }
-        self.admitted.extend(ready);
     }
 
     fn finish(mut self, retry_hint: &'static str) -> Result<Done, PlanFailed> {
         for m in &self.lab.machines {
-            if self.observed.contains(&m.name) && !self.admitted.contains(&m.name) {
+            if self.observed.contains(&m.name) && self.admitted.get(&m.name) != Some(&true) {
                 let needs = inputs(self.lab, m).join(", ");
                 self.exec
                     .settle(&m.name, &format!("not run: it needs {needs}, which failed"));
@@ -521,8 +573,13 @@ mod tests {
         seen
     }
 
-    fn names(list: &[&str]) -> BTreeSet<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    const ALL: Part = Part {
+        from: None,
+        before: None,
+    };
+
+    fn names(list: &[&str]) -> BTreeMap<String, Part> {
+        list.iter().map(|s| (s.to_string(), ALL)).collect()
     }
 
     #[test]
@@ -608,6 +665,46 @@ mod tests {
                 assert!(waits[i].is_empty(), "{shown} waits for {:?}", waits[i]);
             }
         }
+    }
+
+    #[test]
+    fn a_node_installs_docker_before_consul_is_seen_and_registers_after() {
+        let lab = parse("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+        let node = lab.machine("swarm-node01").unwrap();
+        let split = planned_from_others(&lab, node);
+        assert_eq!(split, Some(Stage::Swarm));
+        let hooks = crate::reconcile::hooks::standard();
+        let early = Part {
+            from: None,
+            before: split,
+        };
+        let seen = partly_up(&lab, &["swarm-node01"]);
+        let plan = planner::create_hooks(&lab, &seen, &hooks);
+        let first = admit(&plan, &[("swarm-node01".to_string(), early)].into(), &[]);
+        assert_eq!(first.len(), 1, "{first:#?}");
+        assert!(
+            first[0].action.to_string().contains("curl -fsSL"),
+            "{first:#?}"
+        );
+        let seen = partly_up(&lab, &["consul", "swarm-node01"]);
+        let late = Part {
+            from: split,
+            before: None,
+        };
+        let plan = planner::create_hooks(&lab, &seen, &hooks);
+        let second = admit(&plan, &[("swarm-node01".to_string(), late)].into(), &first);
+        assert_eq!(second.len(), 1, "{second:#?}");
+        assert!(
+            second[0]
+                .action
+                .to_string()
+                .contains("consul://10.0.0.2:8500"),
+            "{second:#?}"
+        );
+        assert_eq!(
+            planned_from_others(&lab, lab.machine("consul").unwrap()),
+            None
+        );
     }
 
     #[test]

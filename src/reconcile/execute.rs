@@ -126,12 +126,16 @@ impl<'a> Executor<'a> {
             .or_insert_with(|| ui.task(machine))
     }
 
+    /// Whether a step of `machine` waits or runs.
+    pub fn busy(&self, machine: &str) -> bool {
+        self.plan.steps.iter().zip(&self.state).any(|(s, st)| {
+            s.machine.as_deref() == Some(machine) && matches!(st, State::Waiting | State::Running)
+        })
+    }
+
     /// Ends `machine`'s bar with `outcome` when no step of it is left to run.
     pub fn settle(&mut self, machine: &str, outcome: &str) {
-        let busy = self.plan.steps.iter().zip(&self.state).any(|(s, st)| {
-            s.machine.as_deref() == Some(machine) && matches!(st, State::Waiting | State::Running)
-        });
-        if !busy {
+        if !self.busy(machine) {
             if let Some(task) = self.bars.remove(machine) {
                 task.finish(outcome);
             }
