@@ -34,6 +34,11 @@ ln -sf /usr/sbin/dockerd /usr/bin/dockerd
 # of its own, made at first boot. Only ECDSA and Ed25519: an RSA key takes
 # about a minute to make under software emulation.
 : > /etc/machine-id
+# systemd copies D-Bus's id into an empty /etc/machine-id: the box's one
+# would give every VM the same DHCP client id, and dnsmasq a lease to one
+# of them only (seen here).
+rm -f /var/lib/dbus/machine-id
+ln -s /etc/machine-id /var/lib/dbus/machine-id
 rm -f /etc/ssh/ssh_host_*
 sed -i 's/^#\?HostKey .*//' /etc/ssh/sshd_config
 printf 'HostKey /etc/ssh/ssh_host_ecdsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\nUseDNS no\n' >> /etc/ssh/sshd_config
