@@ -125,6 +125,8 @@ enum Event {
     Ssh(Vec<String>, anyhow::Result<BTreeMap<String, SshConfig>>),
     Entries(anyhow::Result<BTreeMap<String, DmMachine>>),
     Seen(String, Box<anyhow::Result<Observed>>),
+    /// A task that panicked.
+    Lost(String),
 }
 
 /// One `lab up` from boot to the last hook step.
@@ -152,7 +154,6 @@ struct Run<'a> {
     /// Machines whose steps are added: true once all of them are, false
     /// while those planned from other machines still wait for them.
     admitted: BTreeMap<String, bool>,
-    failed: BTreeSet<String>,
     /// Background tasks that will still send their one last event.
     outstanding: usize,
 }
@@ -195,7 +196,6 @@ pub async fn up(
         deferred: Vec::new(),
         observed: BTreeSet::new(),
         admitted: BTreeMap::new(),
-        failed: BTreeSet::new(),
         outstanding: 0,
     };
     run.ssh_wanted = lab
@@ -225,11 +225,17 @@ pub async fn up(
 }
 
 impl<'a> Run<'a> {
+    /// Runs `work` beside the loop; its event comes back even if it
+    /// panics, so that the loop never waits for an event that cannot come.
     fn spawn(&mut self, work: impl std::future::Future<Output = Event> + Send + 'static) {
         self.outstanding += 1;
         let tx = self.tx.clone();
+        let inner = tokio::spawn(work);
         tokio::spawn(async move {
-            let _ = tx.send(work.await);
+            let event = inner
+                .await
+                .unwrap_or_else(|panic| Event::Lost(format!("{panic}")));
+            let _ = tx.send(event);
         });
     }
 
@@ -345,7 +351,6 @@ impl<'a> Run<'a> {
     fn fail(&mut self, names: &[String], action: String, error: anyhow::Error) {
         let label = names.join(", ");
         for name in names {
-            self.failed.insert(name.clone());
             if names.len() > 1 {
                 self.exec.settle(name, "failed");
             }
@@ -371,6 +376,14 @@ impl<'a> Run<'a> {
                 }
             }
             Event::Line(_) => {}
+            Event::Lost(why) => {
+                self.outstanding -= 1;
+                self.exec.fail(
+                    "all machines",
+                    "internal task".into(),
+                    anyhow::anyhow!("{why}"),
+                );
+            }
             Event::Booted(result) => {
                 self.outstanding -= 1;
                 self.boot_running = false;
