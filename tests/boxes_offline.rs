@@ -9,11 +9,13 @@ use std::process::Command;
 
 use support::{prerequisite, run_lab, succeeded, text};
 
-/// A box for Vagrant's docker provider: a tarball of metadata.json and a Vagrantfile.
+/// A box for VirtualBox, the lab's provider (Vagrant adds it without
+/// VirtualBox): a tarball of metadata.json and a Vagrantfile. A box counts
+/// only for the provider it is for.
 fn make_box(dir: &Path) -> std::path::PathBuf {
     let src = dir.join("box-src");
     std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("metadata.json"), "{\"provider\":\"docker\"}\n").unwrap();
+    std::fs::write(src.join("metadata.json"), "{\"provider\":\"virtualbox\"}\n").unwrap();
     std::fs::write(
         src.join("Vagrantfile"),
         "Vagrant.configure(\"2\") do |c|\nend\n",
@@ -82,7 +84,7 @@ fn a_box_from_a_usb_stick_is_added_without_the_internet() {
         .output()
         .unwrap();
     assert!(
-        text(&list.stdout).contains("class/box (docker, 0)"),
+        text(&list.stdout).contains("class/box (virtualbox, 0)"),
         "{}",
         text(&list.stdout)
     );

@@ -496,4 +496,19 @@ mod tests {
         assert_eq!(up_line("not,a line"), UpLine::Other);
         assert_eq!(up_line(""), UpLine::Other);
     }
+
+    #[test]
+    fn a_box_counts_only_for_the_provider_it_is_for() {
+        let profile = BoxProfile {
+            vagrant_box: Some("lab/debian-12".into()),
+            ..BoxProfile::default()
+        };
+        let installed = [InstalledBox {
+            name: "lab/debian-12".into(),
+            provider: "virtualbox".into(),
+            version: "0".into(),
+        }];
+        assert!(box_installed(&profile, Provider::Virtualbox, &installed));
+        assert!(!box_installed(&profile, Provider::Libvirt, &installed));
+    }
 }
