@@ -283,23 +283,13 @@ impl<'a> Run<'a> {
             return;
         };
         self.ssh_busy += 1;
-        let cmd = vagrant::ssh_config_of(self.lab, &names).query();
+        let cmd = vagrant::ssh_config_of(self.lab, &names);
         let runner = self.runner.clone();
         self.spawn(async move {
             let result = runner
-                .output(&cmd, &|_| {})
+                .query(&cmd)
                 .await
                 .map_err(anyhow::Error::from)
-                .and_then(|out| {
-                    if out.success() {
-                        Ok(out)
-                    } else {
-                        Err(anyhow::anyhow!(
-                            "`{cmd}` failed\n--- stderr\n{}",
-                            out.stderr.trim_end()
-                        ))
-                    }
-                })
                 .map(|out| {
                     vagrant::parse_ssh_config(&out.stdout)
                         .into_iter()

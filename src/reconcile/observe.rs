@@ -188,31 +188,6 @@ async fn gather<T: 'static>(mut tasks: JoinSet<(String, T)>) -> BTreeMap<String,
     found
 }
 
-/// Every machine's address; one machine's failure does not hide the others'.
-pub async fn addresses(
-    runner: &Runner,
-    lab: &Lab,
-    ssh: &BTreeMap<String, SshConfig>,
-) -> anyhow::Result<BTreeMap<String, Ipv4Addr>> {
-    let mut ips = BTreeMap::new();
-    let mut errors = Vec::new();
-    for (name, result) in addresses_each(runner, lab, ssh).await {
-        match result {
-            Ok(ip) => {
-                ips.insert(name, ip);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if !errors.is_empty() {
-        anyhow::bail!(
-            "could not find the machines' private addresses:\n{}",
-            errors.join("\n")
-        );
-    }
-    Ok(ips)
-}
-
 /// docker-machine's entries under this lab's machines' names: those the
 /// lab made (by its record: name and driver), and the others.
 pub async fn docker_machines(
@@ -480,39 +455,10 @@ pub fn ca_ready(lab: &Lab) -> bool {
     .all(|f| dir.join(f).exists())
 }
 
-/// Everything `lab up` plans from, once Vagrant's machines are up; `vms`
-/// is Vagrant's state as already known, so Vagrant is not asked twice.
-pub async fn everything(
-    runner: &Runner,
-    lab: &Lab,
-    vms: Vec<VmStatus>,
-) -> anyhow::Result<Observed> {
-    let ssh = ssh_configs(runner, lab, &vms).await?;
-    let mut seen = Observed {
-        vms,
-        ca_ready: lab.engine.uses_lab_ca() && ca_ready(lab),
-        ..Observed::default()
-    };
-    if lab.engine.uses_docker_machine() {
-        let record = crate::host::record::of(lab);
-        let (ips, dm) = tokio::try_join!(
-            addresses(runner, lab, &ssh),
-            docker_machines(runner, lab, &record)
-        )?;
-        seen.ips = ips;
-        seen.dm = dm.ours;
-        seen.foreign.extend(dm.foreign);
-    } else {
-        seen.ips = addresses(runner, lab, &ssh).await?;
-    }
-    seen.ssh = ssh;
-    engines_and_services(runner, lab, &mut seen).await?;
-    Ok(seen)
-}
-
-/// What `status` and `verify` see, changing nothing: like [`everything`],
-/// but a machine whose address cannot be read is reported, not fatal, and
-/// a failure on the engine side comes back as a problem for the lab.
+/// What `status` and `verify` see, changing nothing: every machine's
+/// state as `lab up` sees it, but a machine whose address cannot be read
+/// is reported, not fatal, and a failure on the engine side comes back as
+/// a problem for the lab.
 pub async fn read_only(
     runner: &Runner,
     lab: &Lab,

@@ -265,13 +265,11 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         .filter(|m| !seen.is_running(&m.name))
         .map(|m| m.name.clone())
         .collect();
-    let not_running: Vec<String> = lab
-        .machines
+    let not_running: Vec<String> = to_boot
         .iter()
-        .filter(|m| !seen.is_running(&m.name))
-        .map(|m| {
-            let state = seen.vm(&m.name).map_or("unknown", |v| v.state.as_str());
-            format!("{} {}", m.name, state.replace('_', " "))
+        .map(|name| {
+            let state = seen.vm(name).map_or("unknown", |v| v.state.as_str());
+            format!("{name} {}", state.replace('_', " "))
         })
         .collect();
     if not_running.is_empty() {
