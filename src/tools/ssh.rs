@@ -38,11 +38,13 @@ pub fn session(config: &SshConfig, remote: Option<&str>, tty: bool) -> Cmd {
         "-o",
         "ConnectTimeout=10",
         // A machine that freezes mid-session (paused, suspended, its
-        // network gone) is given up on in 15 s instead of never.
+        // network gone) is given up on in 60 s instead of never. Not
+        // sooner: a VM under QEMU's software emulation was seen silent for
+        // over 15 s while its engine restarted, and lost its session.
         "-o",
         "ServerAliveInterval=5",
         "-o",
-        "ServerAliveCountMax=3",
+        "ServerAliveCountMax=12",
     ]
     .map(String::from)
     .to_vec();
@@ -162,7 +164,7 @@ mod tests {
         for option in [
             "ConnectTimeout=10",
             "ServerAliveInterval=5",
-            "ServerAliveCountMax=3",
+            "ServerAliveCountMax=12",
         ] {
             let at = args.iter().position(|a| a == option);
             assert!(

@@ -1,0 +1,336 @@
+//! Real virtual machines: vagrant-libvirt boots the `debian-libvirt` box
+//! (boxes/libvirt/build-box.sh, built offline by .ci/run) under QEMU's
+//! software emulation (`driver = "qemu"`: this host's KVM runs no stock
+//! guest kernel). What containers never show happens here: a kernel boots,
+//! host keys are made on the first boot, eth1 takes its DHCP lease late,
+//! and libvirt makes and removes networks of its own.
+//!
+//! Two labs, one after the other (each VM costs ~2 GiB of host memory and
+//! two cores are all CI has): native engines in swarm mode on three VMs,
+//! then the docker-machine path on two, with the stand-in docker-machine
+//! provisioning the VMs' real engines over SSH.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use support::native::PROBE_IMAGE;
+use support::{prerequisite, repo, run_lab, text};
+
+const VIRSH_URI: &str = "qemu:///system";
+const BOX_FILE: &str = "boxes/libvirt/debian-12-libvirt.box";
+
+/// One lab of VMs at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn prerequisites() -> bool {
+    let built = repo().join(BOX_FILE).is_file();
+    if !built {
+        let why = format!("no {BOX_FILE} (run `sudo boxes/libvirt/build-box.sh`)");
+        assert!(
+            std::env::var_os(support::REQUIRED).is_none(),
+            "{why}, and {} is set",
+            support::REQUIRED
+        );
+        eprintln!("SKIPPED: {why}");
+        return false;
+    }
+    prerequisite("vagrant", &["--version"])
+        && prerequisite("virsh", &["-c", VIRSH_URI, "version"])
+        && prerequisite("docker", &["image", "inspect", PROBE_IMAGE])
+}
+
+fn virsh(args: &[&str]) -> Output {
+    Command::new("virsh")
+        .args(["-c", VIRSH_URI])
+        .args(args)
+        .output()
+        .expect("virsh runs")
+}
+
+/// The names `virsh LIST --name` prints (domains, networks), or a pool's
+/// volumes.
+fn listed(args: &[&str]) -> Vec<String> {
+    let out = virsh(args);
+    assert!(
+        out.status.success(),
+        "virsh {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn pools() -> Vec<String> {
+    listed(&["pool-list", "--all", "--name"])
+}
+
+/// What libvirt holds of lab `name`: its domains, its two networks and the
+/// VMs' disks (named after the domains), in every pool.
+fn libvirt_things(name: &str) -> Vec<String> {
+    let prefix = format!("{name}-");
+    let mut things: Vec<String> = listed(&["list", "--all", "--name"])
+        .into_iter()
+        .filter(|d| d.starts_with(&prefix))
+        .map(|d| format!("domain {d}"))
+        .collect();
+    things.extend(
+        listed(&["net-list", "--all", "--name"])
+            .into_iter()
+            .filter(|n| n == name || n.starts_with(&prefix))
+            .map(|n| format!("network {n}")),
+    );
+    for pool in pools() {
+        let out = virsh(&["vol-list", &pool]);
+        things.extend(
+            text(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|v| v.starts_with(&prefix))
+                .map(|v| format!("volume {pool}/{v}")),
+        );
+    }
+    things
+}
+
+/// Takes away whatever of lab `name` a failed run left in libvirt.
+fn remove_from_libvirt(name: &str) {
+    for thing in libvirt_things(name) {
+        let (kind, what) = thing.split_once(' ').unwrap();
+        match kind {
+            "domain" => {
+                virsh(&["destroy", what]);
+                virsh(&["undefine", what, "--remove-all-storage"]);
+            }
+            "network" => {
+                virsh(&["net-destroy", what]);
+                virsh(&["net-undefine", what]);
+            }
+            _ => {
+                let (pool, volume) = what.split_once('/').unwrap();
+                virsh(&["vol-delete", "--pool", pool, volume]);
+            }
+        }
+    }
+}
+
+struct VmLab {
+    dir: tempfile::TempDir,
+    name: String,
+    env: Vec<(&'static str, String)>,
+    started: Instant,
+}
+
+impl VmLab {
+    /// A swarm-mode lab of `nodes` + 1 VMs with `engine`, in a directory
+    /// that holds the box where the `debian-libvirt` profile looks for it
+    /// (relative to lab.toml), so that `lab up` adds it to Vagrant itself.
+    fn new(prefix: &str, third_octet: u32, engine: &str, nodes: u32) -> VmLab {
+        let dir = tempfile::Builder::new()
+            .prefix("lab vm 'q' $(touch pwned) ")
+            .tempdir()
+            .unwrap();
+        let pid = std::process::id();
+        let name = format!("{prefix}{pid}");
+        let subnet = format!("10.237.{}.0/24", third_octet + pid % 100);
+        std::fs::write(
+            dir.path().join("lab.toml"),
+            format!(
+                "name = \"{name}\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\nengine = \"{engine}\"\nmode = \"swarm\"\n\
+                 [network]\nsubnet = \"{subnet}\"\n[consul]\nenabled = false\n[swarm]\nnodes = {nodes}\n\
+                 [libvirt]\ndriver = \"qemu\"\n[verify]\nimage = \"{PROBE_IMAGE}\"\n"
+            ),
+        )
+        .unwrap();
+        let boxes = dir.path().join("boxes/libvirt");
+        std::fs::create_dir_all(&boxes).unwrap();
+        std::os::unix::fs::symlink(repo().join(BOX_FILE), dir.path().join(BOX_FILE)).unwrap();
+
+        // docker-machine is the stand-in, provisioning real engines.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::os::unix::fs::symlink(
+            repo().join("tests/standin/docker-machine"),
+            bin.join("docker-machine"),
+        )
+        .unwrap();
+        let mut env = support::standin_env(dir.path(), &bin);
+        env.push(("STANDIN_REAL_ENGINES", "1".to_string()));
+        VmLab {
+            dir,
+            name,
+            env,
+            started: Instant::now(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn lab(&self, args: &[&str]) -> Output {
+        run_lab(self.path(), &self.env, args)
+    }
+
+    /// `lab ARGS`, which must succeed; says how long it took.
+    fn timed(&self, args: &[&str]) -> String {
+        let started = Instant::now();
+        let out = support::succeeded(&self.lab(args), args);
+        eprintln!(
+            "VM: {}: lab {} took {:.1}s",
+            self.name,
+            args.join(" "),
+            started.elapsed().as_secs_f64()
+        );
+        out
+    }
+
+    /// `docker node ls` on the master through `lab env`, as (host, status).
+    fn nodes(&self) -> Vec<(String, String)> {
+        let out = support::docker_after_env(
+            self.path(),
+            &self.env,
+            "swarm-master",
+            "node ls --format '{{.Hostname}} {{.Status}}'",
+        );
+        assert!(
+            out.status.success(),
+            "docker node ls: {}",
+            text(&out.stderr)
+        );
+        let mut nodes: Vec<(String, String)> = text(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(h, s)| (h.to_string(), s.to_string()))
+            .collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// destroy leaves nothing: no domain, network or disk in libvirt, no
+    /// state, no lab in the list of labs.
+    fn destroy_leaves_nothing(&self) {
+        assert!(
+            !libvirt_things(&self.name).is_empty(),
+            "libvirt shows nothing of the lab before destroy"
+        );
+        self.timed(&["destroy"]);
+        assert_eq!(libvirt_things(&self.name), Vec::<String>::new());
+        assert!(!self.path().join(format!(".lab-{}", self.name)).exists());
+        let labs = std::fs::read_to_string(self.path().join(".labs.json")).unwrap_or_default();
+        assert!(!labs.contains(&self.name), "{labs}");
+        assert!(!self.path().join("pwned").exists() && !Path::new("pwned").exists());
+        eprintln!(
+            "VM: {}: all of it took {:.1}s",
+            self.name,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+impl Drop for VmLab {
+    fn drop(&mut self) {
+        let _ = self.lab(&["destroy", "-q"]);
+        remove_from_libvirt(&self.name);
+    }
+}
+
+fn ready(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|n| (n.to_string(), "Ready".to_string()))
+        .collect()
+}
+
+#[test]
+fn native_swarm_on_three_vms() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !prerequisites() {
+        return;
+    }
+    let lab = VmLab::new("lvn", 0, "native", 2);
+
+    // doctor on this host: the plugin and libvirtd are there, and it says
+    // that the lab asks for software emulation and what that costs.
+    let out = lab.lab(&["doctor", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", text(&out.stdout)));
+    let check = |name: &str| -> serde_json::Value {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("doctor has no {name} check: {report}"))
+            .clone()
+    };
+    assert_eq!(check("vagrant-libvirt")["passed"], true, "{report}");
+    assert_eq!(check("libvirtd")["passed"], true, "{report}");
+    let emulation = check("virtualisation");
+    assert!(
+        emulation.to_string().contains("software emulation"),
+        "{emulation}"
+    );
+
+    lab.timed(&["up"]);
+    assert_eq!(
+        lab.nodes(),
+        ready(&["swarm-master", "swarm-node01", "swarm-node02"])
+    );
+    let dry = lab.timed(&["up", "--dry-run"]);
+    assert!(dry.starts_with("nothing to do"), "{dry}");
+
+    // Probes on different VMs ping each other over the overlay, by
+    // address and by name.
+    let report = lab.timed(&["verify"]);
+    for check in [
+        "swarm nodes",
+        "overlay network",
+        "ping by IP",
+        "ping by name",
+    ] {
+        assert!(
+            report.contains(&format!("PASS  {check}")),
+            "{check} missing:\n{report}"
+        );
+    }
+    assert!(!report.contains("FAIL"), "{report}");
+
+    lab.destroy_leaves_nothing();
+}
+
+#[test]
+fn docker_machine_registers_two_vms() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !prerequisites() {
+        return;
+    }
+    let lab = VmLab::new("lvd", 50, "docker-machine", 1);
+
+    lab.timed(&["up"]);
+    assert_eq!(lab.nodes(), ready(&["swarm-master", "swarm-node01"]));
+    // The stand-in really reached each VM over SSH with the settings lab
+    // handed it: the hostname it read there is the machine's. docker-machine
+    // names each entry after the lab as well, as other labs share its store.
+    let store = lab.path().join("dm");
+    let entries: Vec<String> = ["swarm-master", "swarm-node01"]
+        .iter()
+        .map(|m| format!("{}-{m}", lab.name))
+        .collect();
+    assert_eq!(support::stored_machines(&store), entries);
+    for (entry, machine) in entries.iter().zip(["swarm-master", "swarm-node01"]) {
+        let proof =
+            std::fs::read_to_string(store.join("machines").join(entry).join("ssh-proof")).unwrap();
+        assert_eq!(proof.trim(), machine, "{entry}");
+    }
+
+    lab.destroy_leaves_nothing();
+    assert!(support::stored_machines(&store).is_empty());
+}
