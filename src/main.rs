@@ -2,8 +2,30 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// The stack of the thread that runs lab: `lab up`'s future, unoptimised,
+/// is deeper than a main thread's 1 MiB (MSVC) or 2 MiB (MinGW), and than
+/// 1 MiB on Linux too; a thread of lab's own gets what it needs on every
+/// platform without a linker flag.
+const STACK: usize = 16 << 20;
+
 fn main() -> ExitCode {
     let cli = lab::cli::Cli::parse();
+    let lab = std::thread::Builder::new()
+        .name("lab".into())
+        .stack_size(STACK)
+        .spawn(move || run(cli));
+    match lab.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        // A panic has printed its message already.
+        Ok(Err(_)) => ExitCode::from(lab::error::FAILED),
+        Err(e) => {
+            eprintln!("lab: error: cannot start: {e}");
+            ExitCode::from(lab::error::FAILED)
+        }
+    }
+}
+
+fn run(cli: lab::cli::Cli) -> ExitCode {
     let session = lab::session::Session::new(
         cli.quiet,
         cli.verbose,

@@ -14,11 +14,26 @@ pub enum Shell {
 
 impl Shell {
     /// The user's shell from `$SHELL`, bash when it is not one lab knows.
+    /// Windows sets no `SHELL` (Git Bash and MSYS do): there it is
+    /// PowerShell, the shell of Windows Terminal; cmd users pass
+    /// `--shell cmd`.
     pub fn detect() -> Shell {
-        let shell = std::env::var("SHELL").unwrap_or_default();
-        match shell.rsplit('/').next().unwrap_or("") {
+        Shell::detect_from(std::env::var("SHELL").ok().as_deref(), cfg!(windows))
+    }
+
+    pub fn detect_from(shell: Option<&str>, windows: bool) -> Shell {
+        let Some(shell) = shell.filter(|s| !s.is_empty()) else {
+            return if windows {
+                Shell::Powershell
+            } else {
+                Shell::Bash
+            };
+        };
+        let name = shell.rsplit(['/', '\\']).next().unwrap_or("");
+        match name.strip_suffix(".exe").unwrap_or(name) {
             "fish" => Shell::Fish,
             "pwsh" | "powershell" => Shell::Powershell,
+            "cmd" => Shell::Cmd,
             _ => Shell::Bash,
         }
     }
@@ -55,10 +70,11 @@ fn set_line(shell: Shell, name: &str, value: &str) -> String {
             escape(value, &['\\', '"', '$'], '\\')
         ),
         Shell::Powershell => format!("$Env:{name} = \"{}\"", escape(value, &['`', '"', '$'], '`')),
-        Shell::Cmd => format!(
-            "SET {name}={}",
-            escape(value, &['^', '&', '|', '<', '>'], '^')
-        ),
+        // Quoted whole, `&`, `|`, `<`, `>` and `^` are plain text both when
+        // typed and when run by the hint's `FOR /f ... DO @%i`, which runs a
+        // line without parsing it again (so `^&` would stay `^&` in the
+        // value). A Windows path holds no `"`.
+        Shell::Cmd => format!("SET \"{name}={value}\""),
     }
 }
 
@@ -176,6 +192,7 @@ mod tests {
     use crate::testdata::dm_stdout;
     use crate::tools::docker_machine::parse_env;
 
+    #[cfg(unix)]
     fn run(program: &str, script: &str) -> String {
         let out = std::process::Command::new(program)
             .args(["-c", script])
@@ -189,6 +206,7 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_bash_handout_switches_machines_and_keeps_odd_paths_intact() {
         let var = |host: &str| {
@@ -273,6 +291,23 @@ mod tests {
                 .next()
                 .unwrap(),
             r#"$Env:DOCKER_CERT_PATH = "/home/a b/`"`$(id)`"``x``""#
+        );
+    }
+
+    #[test]
+    fn the_shell_is_the_users_and_powershell_on_a_windows_without_shell() {
+        assert_eq!(
+            Shell::detect_from(Some("/usr/bin/fish"), false),
+            Shell::Fish
+        );
+        assert_eq!(Shell::detect_from(None, false), Shell::Bash);
+        assert_eq!(Shell::detect_from(Some(""), false), Shell::Bash);
+        assert_eq!(Shell::detect_from(None, true), Shell::Powershell);
+        // Git Bash on Windows sets SHELL.
+        assert_eq!(Shell::detect_from(Some("/usr/bin/bash"), true), Shell::Bash);
+        assert_eq!(
+            Shell::detect_from(Some("C:\\Program Files\\PowerShell\\7\\pwsh.exe"), true),
+            Shell::Powershell
         );
     }
 

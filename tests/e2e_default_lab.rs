@@ -7,6 +7,8 @@
 //! which provisions the real engines over SSH as the real one does) and
 //! `engine = "native"`; the engines form Docker's swarm, Consul runs on its
 //! machine, and the real `docker` client uses them.
+// Unix hosts only: real machines on Vagrant's docker provider and the stand-ins (Python, sh) need a Unix host.
+#![cfg(unix)]
 
 mod support;
 

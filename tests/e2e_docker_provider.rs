@@ -3,6 +3,8 @@
 //! answers as the real one does and opens real SSH sessions with the key,
 //! port and user lab gives it. The engines behind it are stand-ins too
 //! (tests/standin/docker): real engines are the native driver's test.
+// Unix hosts only: real machines on Vagrant's docker provider and the stand-ins (Python, sh) need a Unix host.
+#![cfg(unix)]
 
 mod support;
 

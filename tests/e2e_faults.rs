@@ -1,6 +1,8 @@
 //! Faults on real machines (docker provider, native engines, swarm mode):
 //! Ctrl-C in the middle of `lab up`, two `lab up` at once, a stale lock, a
 //! machine halted and one deleted behind lab's back, a machine that hangs.
+// Unix hosts only: real machines on Vagrant's docker provider need a Unix host, and the signals are Unix's.
+#![cfg(unix)]
 
 mod support;
 

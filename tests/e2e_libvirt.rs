@@ -9,6 +9,8 @@
 //! two cores are all CI has): native engines in swarm mode on three VMs,
 //! then the docker-machine path on two, with the stand-in docker-machine
 //! provisioning the VMs' real engines over SSH.
+// Unix hosts only: libvirt is Linux's.
+#![cfg(unix)]
 
 mod support;
 

@@ -55,9 +55,14 @@ fn module_of(src: &Path, file: &Path) -> String {
     parts.join("::")
 }
 
-/// The code of a file without its test modules.
+/// The code of a file without its test modules (`#[cfg(test)]`, or
+/// `#[cfg(all(test, unix))]` for tests of one platform).
 fn code(text: &str) -> &str {
-    text.find("#[cfg(test)]").map_or(text, |at| &text[..at])
+    ["#[cfg(test)]", "#[cfg(all(test"]
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min()
+        .map_or(text, |at| &text[..at])
 }
 
 /// Every `crate::...` path the code names, brace lists expanded one level.
@@ -196,4 +201,8 @@ fn the_reader_finds_paths_in_braces_and_code() {
     assert!(found.contains("reconcile::plan"), "{found:?}");
     assert_eq!(layer("reconcile::plan"), Some(4));
     assert_eq!(code("a\n#[cfg(test)]\nmod tests { crate::x }"), "a\n");
+    assert_eq!(
+        code("a\n#[cfg(all(test, unix))]\nmod tests { crate::x }"),
+        "a\n"
+    );
 }

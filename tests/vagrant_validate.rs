@@ -6,6 +6,8 @@
 //! `--ignore-provider`: that flag would skip the provider's checks of the
 //! `vb` block, the part most worth validating, and a host's real VirtualBox
 //! (or a leftover stand-in on the system PATH) must not decide the result.
+// Unix hosts only: the test's own VBoxManage is an sh script.
+#![cfg(unix)]
 
 mod support;
 

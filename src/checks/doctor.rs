@@ -57,15 +57,6 @@ pub fn subnet_allowed(subnet: &Subnet, allowed: &[Subnet]) -> bool {
         .any(|a| a.prefix <= subnet.prefix && overlaps(a, subnet))
 }
 
-/// `MemAvailable` of /proc/meminfo, in MiB.
-pub fn mem_available_mib(meminfo: &str) -> Option<u64> {
-    meminfo.lines().find_map(|l| {
-        let rest = l.strip_prefix("MemAvailable:")?;
-        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
-        Some(kib / 1024)
-    })
-}
-
 /// What this host's KVM can do for vagrant-libvirt: usable only with
 /// `/dev/kvm` open to lab's user and a CPU that shows hardware
 /// virtualisation (`vmx` or `svm` in /proc/cpuinfo). A nested,
@@ -145,12 +136,5 @@ mod tests {
             &subnet("192.168.59.0/24"),
             &allowed_ranges(Some(""))
         ));
-    }
-
-    #[test]
-    fn available_memory_from_meminfo() {
-        let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20480000 kB\n";
-        assert_eq!(mem_available_mib(meminfo), Some(20000));
-        assert_eq!(mem_available_mib("MemTotal: 1 kB\n"), None);
     }
 }

@@ -188,7 +188,10 @@ async fn provider_checks(
                         let text = out.stdout.trim().to_string();
                         vbox = compat::parse_version(&text);
                         checks.push(Check::pass("VirtualBox", text.clone()));
-                        if parse_version(&text).is_some_and(vbox_restricts_networks) {
+                        // Only VirtualBox on Linux and macOS keeps the list of
+                        // allowed host-only ranges (networks.conf); on Windows
+                        // any range may be used.
+                        if cfg!(unix) && parse_version(&text).is_some_and(vbox_restricts_networks) {
                             checks.push(network_check(lab));
                         }
                     }
@@ -318,21 +321,23 @@ fn network_check(lab: &Lab) -> Check {
 
 fn memory_check(lab: &Lab) -> Check {
     let need = u64::from(lab.memory) * lab.machines.len() as u64;
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    match mem_available_mib(&meminfo) {
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    let available = system.available_memory() / (1 << 20);
+    match (available > 0).then_some(available) {
         Some(have) if have >= need => Check::pass("memory", format!("{need} MiB for {} machines, {have} MiB available", lab.machines.len())),
         Some(have) => Check::fail(
             "memory",
             format!("{need} MiB for {} machines, only {have} MiB available\nfix: lower [machines] memory or swarm.nodes in lab.toml, or close other VMs", lab.machines.len()),
         ),
-        None => Check::warn("memory", "could not read /proc/meminfo"),
+        None => Check::warn("memory", "could not read the available memory"),
     }
 }
 
 fn vagrant_home() -> PathBuf {
     std::env::var_os("VAGRANT_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".vagrant.d")))
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".vagrant.d")))
         .unwrap_or_else(|| PathBuf::from("."))
 }
 

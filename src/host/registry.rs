@@ -48,27 +48,38 @@ impl Entry {
     }
 }
 
-/// `$LAB_REGISTRY`, else `$XDG_STATE_HOME/lab/labs.json`, else
-/// `$HOME/.local/state/lab/labs.json`; an empty or relative variable counts
-/// as unset, as the XDG base directory spec says, so the list never lands in
-/// the current directory, and without a home it is an error rather than a
-/// shared directory such as /tmp, where another user could write it.
-pub fn path_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(p) = set("LAB_REGISTRY") {
-        return Some(p);
+/// `$LAB_REGISTRY`, else `labs.json` in lab's directory among the
+/// platform's per-user state or data (`platform`): on Linux
+/// `$XDG_STATE_HOME/lab` or `~/.local/state/lab` (a relative or empty
+/// `XDG_STATE_HOME` counts as unset, as the XDG spec says), on Windows
+/// `%LOCALAPPDATA%\lab\data`, on macOS `~/Library/Application Support/lab`.
+/// So the list never lands in the current directory, and without a home it
+/// is an error rather than a shared directory such as /tmp, where another
+/// user could write it.
+pub fn path_from(
+    var: impl Fn(&str) -> Option<OsString>,
+    platform: impl FnOnce() -> Option<PathBuf>,
+) -> Option<PathBuf> {
+    if let Some(p) = var("LAB_REGISTRY").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
     }
-    let absolute_var = |name: &str| set(name).filter(|p| p.is_absolute());
-    let base = absolute_var("XDG_STATE_HOME")
-        .or_else(|| absolute_var("HOME").map(|h| h.join(".local").join("state")))
-        .or_else(|| absolute_var("LOCALAPPDATA"))?;
-    Some(base.join("lab").join("labs.json"))
+    Some(platform()?.join("labs.json"))
+}
+
+/// lab's per-user directory for what it keeps between runs.
+fn platform_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "lab")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
 }
 
 pub fn path() -> anyhow::Result<PathBuf> {
-    path_from(|name| std::env::var_os(name)).ok_or_else(|| {
+    path_from(|name| std::env::var_os(name), platform_dir).ok_or_else(|| {
         Invalid {
-            message: "lab keeps its list of labs in your home directory, but HOME is not set (nor XDG_STATE_HOME)\nhint: set HOME, or LAB_REGISTRY=/path/to/labs.json".into(),
+            message: "lab keeps its list of labs in your home directory, but this account has none\nhint: set HOME (Windows: USERPROFILE), or LAB_REGISTRY=/path/to/labs.json".into(),
         }
         .into()
     })
@@ -466,7 +477,7 @@ mod tests {
     }
 
     #[test]
-    fn the_list_lives_in_the_users_state_directory_never_in_a_shared_or_current_one() {
+    fn the_list_lives_in_the_users_state_directory_unless_lab_registry_says() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
                 pairs
@@ -475,22 +486,18 @@ mod tests {
                     .map(|(_, v)| OsString::from(v))
             }
         };
+        let state = || Some(PathBuf::from("/home/s/.local/state/lab"));
         assert_eq!(
-            path_from(vars(&[("XDG_STATE_HOME", ""), ("HOME", "/home/s")])),
+            path_from(vars(&[]), state),
             Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
         );
         assert_eq!(
-            path_from(vars(&[("XDG_STATE_HOME", "rel"), ("HOME", "/home/s")])),
+            path_from(vars(&[("LAB_REGISTRY", "")]), state),
             Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
         );
+        assert_eq!(path_from(vars(&[]), || None), None);
         assert_eq!(
-            path_from(vars(&[("XDG_STATE_HOME", "/st"), ("HOME", "/home/s")])),
-            Some(PathBuf::from("/st/lab/labs.json"))
-        );
-        assert_eq!(path_from(vars(&[])), None);
-        assert_eq!(path_from(vars(&[("HOME", "")])), None);
-        assert_eq!(
-            path_from(vars(&[("LAB_REGISTRY", "/r.json")])),
+            path_from(vars(&[("LAB_REGISTRY", "/r.json")]), || None),
             Some(PathBuf::from("/r.json"))
         );
     }

@@ -26,12 +26,8 @@ pub use crate::process::files::{private_dir, private_file};
 pub fn ensure(lab: &Lab) -> anyhow::Result<PathBuf> {
     let dir = lab.state_dir();
     private_dir(&dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} private", dir.display()))?;
-    }
+    crate::process::files::owner_only(&dir)
+        .with_context(|| format!("making {} private", dir.display()))?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
         std::fs::write(

@@ -39,15 +39,14 @@ fn ca_params(lab: &str) -> anyhow::Result<CertificateParams> {
     Ok(params)
 }
 
-fn write(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+/// Writes a certificate (readable by all) or a key (`private`: its owner's).
+fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
+    let mut file = if private {
+        crate::process::files::private_file(path, false)
+    } else {
+        std::fs::File::create(path)
+    }
+    .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -80,8 +79,8 @@ pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
         (false, false) => {
             let key = KeyPair::generate().context("generating the CA key")?;
             let cert = ca_params(lab)?.self_signed(&key)?;
-            write(&ca_key, &key.serialize_pem(), 0o600)?;
-            write(&ca, &cert.pem(), 0o644)?;
+            write(&ca_key, &key.serialize_pem(), true)?;
+            write(&ca, &cert.pem(), false)?;
         }
         _ => anyhow::bail!(
             "{} holds only half of the lab's CA (ca.pem and ca-key.pem go together)\nhint: run `lab destroy` and `lab up` to start with new certificates",
@@ -97,8 +96,8 @@ pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = params.signed_by(&key, &issuer(dir, lab)?)?;
-        write(&dir.join(CLIENT_KEY), &key.serialize_pem(), 0o600)?;
-        write(&dir.join(CLIENT), &cert.pem(), 0o644)?;
+        write(&dir.join(CLIENT_KEY), &key.serialize_pem(), true)?;
+        write(&dir.join(CLIENT), &cert.pem(), false)?;
     }
     Ok(())
 }
@@ -130,8 +129,8 @@ pub fn issue_server(dir: &Path, lab: &str, machine: &str, names: &[String]) -> a
     let cert = params.signed_by(&key, &issuer(dir, lab)?)?;
     let out = server_dir(dir, machine);
     std::fs::create_dir_all(&out)?;
-    write(&out.join(SERVER_KEY), &key.serialize_pem(), 0o600)?;
-    write(&out.join(SERVER), &cert.pem(), 0o644)?;
+    write(&out.join(SERVER_KEY), &key.serialize_pem(), true)?;
+    write(&out.join(SERVER), &cert.pem(), false)?;
     Ok(())
 }
 
@@ -160,7 +159,8 @@ pub fn native_from_state(
     Ok(crate::tools::engine::Engine::tls_at(lab, machine, host))
 }
 
-#[cfg(test)]
+// Unix only: they check Unix file modes.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;

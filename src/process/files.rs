@@ -8,13 +8,18 @@ use anyhow::Context as _;
 /// Creates `dir` and its missing parents readable by their owner only.
 /// A directory that exists is left as it is: it may be the user's own.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    let existed = dir.is_dir();
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder
         .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    if !existed && cfg!(windows) {
+        owner_only(dir).with_context(|| format!("making {} private", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Creates or opens a file that only its owner may read: logs and keys.
@@ -30,13 +35,23 @@ pub fn private_file(path: &Path, append: bool) -> std::io::Result<File> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(path)?;
     // An older lab wrote its log world-readable: mode applies at creation only.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
+    owner_only(path)?;
     Ok(file)
 }
+
+/// Makes `path` (a file or a directory) its owner's alone: mode 0600 or
+/// 0700 on Unix; on Windows, where modes do not exist, an ACL that grants
+/// the current user full control and inherits nothing from the folder
+/// above (which on a home drive grants Administrators and SYSTEM too).
+#[cfg(unix)]
+pub fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(windows)]
+pub use super::acl::owner_only;
 
 /// Writes `path` whole: to a temporary file beside it, flushed to disk,
 /// then renamed over it, so that neither a reader nor a crash ever sees

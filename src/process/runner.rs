@@ -35,6 +35,17 @@ impl Tool {
     }
 
     pub fn install_hint(self) -> &'static str {
+        if cfg!(windows) {
+            return match self {
+                Tool::Vagrant => "install Vagrant 2.4.9 or later (the Windows installer from developer.hashicorp.com/vagrant)",
+                Tool::DockerMachine => {
+                    "install docker-machine.exe on PATH: GitLab's maintained fork (docker-machine-Windows-x86_64.exe from gitlab-org/ci-cd/docker-machine releases), or use engine = \"native\""
+                }
+                Tool::Docker => "install the Docker client, docker.exe, on PATH (Docker's static binaries for Windows, download.docker.com/win/static)",
+                Tool::Ssh => "install the OpenSSH client (Windows 10+: Settings > Optional features > OpenSSH Client)",
+                Tool::VBoxManage => "install VirtualBox 7 (virtualbox.org); lab finds VBoxManage.exe where the installer puts it",
+            };
+        }
         match self {
             Tool::Vagrant => "install Vagrant 2.x (Debian/Ubuntu: apt-get install vagrant)",
             Tool::DockerMachine => {
@@ -101,9 +112,12 @@ impl Tools {
         let mut paths = Vec::new();
         let mut missing = Vec::new();
         for &tool in wanted {
-            match which::which(tool.program()) {
-                Ok(path) => paths.push((tool, path)),
-                Err(_) => missing.push(tool),
+            match which::which(tool.program())
+                .ok()
+                .or_else(|| installed_off_path(tool, |v| std::env::var_os(v)))
+            {
+                Some(path) => paths.push((tool, path)),
+                None => missing.push(tool),
             }
         }
         (Tools { paths }, missing)
@@ -116,6 +130,27 @@ impl Tools {
     fn path(&self, tool: Tool) -> Option<&PathBuf> {
         self.paths.iter().find(|(t, _)| *t == tool).map(|(_, p)| p)
     }
+}
+
+/// Where a tool's installer puts it when it is not on PATH: VirtualBox's
+/// Windows installer adds no PATH entry, only `VBOX_MSI_INSTALL_PATH`, and
+/// installs under `%ProgramFiles%\Oracle\VirtualBox`.
+fn installed_off_path(
+    tool: Tool,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    if !cfg!(windows) || tool != Tool::VBoxManage {
+        return None;
+    }
+    let dirs = [
+        var("VBOX_MSI_INSTALL_PATH").map(PathBuf::from),
+        var("VBOX_INSTALL_PATH").map(PathBuf::from),
+        var("ProgramFiles").map(|p| PathBuf::from(p).join("Oracle").join("VirtualBox")),
+    ];
+    dirs.into_iter()
+        .flatten()
+        .map(|dir| dir.join("VBoxManage.exe"))
+        .find(|exe| exe.is_file())
 }
 
 /// One external command, as data: printable, comparable, runnable.
@@ -400,13 +435,7 @@ impl Counts {
                 )
             })
             .collect();
-        let cpu = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-            .map(|u| {
-                let t =
-                    |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-                t(u.user_time()) + t(u.system_time())
-            })
-            .unwrap_or(0.0);
+        let cpu = crate::process::children::cpu_seconds();
         format!(
             "lab: commands run: {}; lab's own CPU time: {cpu:.2}s",
             counts.join(", ")
@@ -559,13 +588,13 @@ impl Runner {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
             .kill_on_drop(true);
+        crate::process::children::prepare(&mut command);
         let mut child = command.spawn().map_err(|source| RunError::Spawn {
             line: line.to_string(),
             source,
         })?;
-        let group = crate::process::children::Group::track(child.id());
+        let group = crate::process::children::Group::track(&child);
         if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
             use tokio::io::AsyncWriteExt as _;
             let input = input.to_vec();
@@ -783,7 +812,8 @@ async fn read_lines(
     }
 }
 
-#[cfg(test)]
+// Unix only: they run sh scripts as the programs.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

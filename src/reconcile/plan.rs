@@ -349,7 +349,11 @@ pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
                     m.name
                 ),
                 action: Action::RemoveDir {
-                    path: lab.state_dir().join(".vagrant/machines").join(&m.name),
+                    path: lab
+                        .state_dir()
+                        .join(".vagrant")
+                        .join("machines")
+                        .join(&m.name),
                 },
             });
         }
@@ -416,6 +420,8 @@ mod tests {
         assert!(up(&lab, &all_done(&lab), &crate::reconcile::hooks::standard()).is_empty());
     }
 
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
     #[test]
     fn a_fresh_lab_builds_consul_first_then_the_swarm_together() {
         let lab = lab();
@@ -532,6 +538,8 @@ mod tests {
         assert_eq!(plan.steps[first_engine_step - 1].stage, Stage::Ca);
     }
 
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
     #[test]
     fn containers_vagrant_lost_are_removed_before_up_and_on_destroy() {
         let lab = parse(
@@ -600,6 +608,8 @@ mod tests {
         assert!(shown[1].contains("--generic-ip-address 10.0.0.99"));
     }
 
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
     #[test]
     fn a_stopped_machine_is_brought_up_and_a_stopped_consul_started() {
         let lab = lab();
@@ -619,6 +629,8 @@ mod tests {
         );
     }
 
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
     #[test]
     fn destroy_unregisters_only_what_is_registered() {
         let lab = lab();

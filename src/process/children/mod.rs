@@ -1,17 +1,25 @@
-//! Every command lab starts leads a process group of its own, so stopping it
-//! stops everything it started too: vagrant's docker and ssh, docker-machine's
-//! ssh. Ctrl-C stops them all, politely first; a dropped step (a timeout, a
-//! failed sibling) stops its own group at once. No orphans either way.
+//! Every command lab starts leads a process group of its own (on Windows,
+//! a Job Object), so stopping it stops everything it started too:
+//! vagrant's docker and ssh, docker-machine's ssh. Ctrl-C stops them all,
+//! politely first; a dropped step (a timeout, a failed sibling) stops its
+//! own group at once. No orphans either way.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod os;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod os;
 
-static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+pub use os::{cpu_seconds, prepare};
+
+/// Each running command's group, by its process id.
+static LIVE: Mutex<BTreeMap<u32, os::Group>> = Mutex::new(BTreeMap::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -28,7 +36,9 @@ pub fn signal() -> Option<i32> {
     }
 }
 
-/// The signals lab stops for, as shells number them.
+/// The signals lab stops for, as shells number them. On Windows, Ctrl-C
+/// and Ctrl-Break count as SIGINT, a closed console as SIGHUP, a logoff
+/// or shutdown as SIGTERM.
 pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
 pub const SIGTERM: i32 = 15;
@@ -36,99 +46,82 @@ pub const SIGTERM: i32 = 15;
 /// Waits for Ctrl-C, SIGTERM (a service manager, `kill`) or SIGHUP (the
 /// terminal closed): each stops lab the same way. Returns which it was.
 pub async fn next_signal() -> i32 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return SIGINT;
-    };
-    let which = tokio::select! {
-        _ = tokio::signal::ctrl_c() => SIGINT,
-        _ = term.recv() => SIGTERM,
-        _ = hup.recv() => SIGHUP,
-    };
+    let which = os::next_signal().await;
     SIGNAL.store(which, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
     if which == SIGHUP {
         // The terminal is gone: writing to it would fail (and Rust's
         // printing macros panic on that); the log still has everything.
-        silence_terminal();
+        os::silence_terminal();
     }
     which
 }
 
-fn silence_terminal() {
-    use std::os::fd::AsRawFd as _;
-    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-        for fd in [1, 2] {
-            // SAFETY: dup2 onto stdout/stderr of an fd we own; both stay open.
-            unsafe {
-                nix::libc::dup2(null.as_raw_fd(), fd);
-            }
-        }
-    }
-}
-
-/// A running command's process group, stopped when dropped unfinished.
+/// A running command's group, stopped when dropped unfinished.
 pub struct Group {
-    pgid: Option<i32>,
+    pid: Option<u32>,
 }
 
 impl Group {
-    pub fn track(pid: Option<u32>) -> Group {
-        let pgid = pid.and_then(|p| i32::try_from(p).ok());
-        if let Some(id) = pgid {
-            LIVE.lock().map(|mut l| l.insert(id)).ok();
-        }
-        Group { pgid }
+    /// Puts the command just started into a group lab can stop.
+    pub fn track(child: &tokio::process::Child) -> Group {
+        let Some(pid) = child.id() else {
+            return Group { pid: None };
+        };
+        let Some(group) = os::Group::adopt(child, pid) else {
+            return Group { pid: None };
+        };
+        LIVE.lock().map(|mut l| l.insert(pid, group)).ok();
+        Group { pid: Some(pid) }
     }
 
     /// The command ended by itself. What it left running in its group is
     /// left alone: VirtualBox's service process, for one, must outlive
     /// `vagrant up`.
     pub fn finished(mut self) {
-        if let Some(id) = self.pgid.take() {
-            LIVE.lock().map(|mut l| l.remove(&id)).ok();
+        if let Some(pid) = self.pid.take() {
+            if let Some(group) = LIVE.lock().ok().and_then(|mut l| l.remove(&pid)) {
+                group.release();
+            }
         }
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
-        if let Some(id) = self.pgid.take() {
-            let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
-            LIVE.lock().map(|mut l| l.remove(&id)).ok();
+        if let Some(pid) = self.pid.take() {
+            if let Some(group) = LIVE.lock().ok().and_then(|mut l| l.remove(&pid)) {
+                group.kill();
+                group.release();
+            }
         }
     }
 }
 
-fn alive(id: i32) -> bool {
-    killpg(Pid::from_raw(id), None).is_ok()
+fn live() -> Vec<os::Group> {
+    LIVE.lock()
+        .map(|l| l.values().copied().collect())
+        .unwrap_or_default()
 }
 
-/// Ctrl-C: SIGINT to each running command itself, not to what it started:
-/// Vagrant then finishes the step it is in (a half-made machine would have
-/// no private network) and exits, as on a Ctrl-C in its own terminal.
-/// Whatever of a group is still there after `grace` is killed. Returns how
-/// many commands were running.
+/// Ctrl-C: an interrupt to each running command (see `os::Group::interrupt`
+/// for who gets it): Vagrant then finishes the step it is in (a half-made
+/// machine would have no private network) and exits, as on a Ctrl-C in its
+/// own terminal. Whatever of a group is still there after `grace` is
+/// killed. Returns how many commands were running.
 pub async fn stop_all(grace: Duration) -> usize {
     INTERRUPTED.store(true, Ordering::SeqCst);
-    let groups: Vec<i32> = LIVE
-        .lock()
-        .map(|l| l.iter().copied().collect())
-        .unwrap_or_default();
-    for id in &groups {
-        let _ = nix::sys::signal::kill(Pid::from_raw(*id), Signal::SIGINT);
+    let groups = live();
+    for group in &groups {
+        group.interrupt();
     }
     let started = Instant::now();
-    while groups.iter().any(|id| alive(*id)) && started.elapsed() < grace {
+    while groups.iter().any(os::Group::alive) && started.elapsed() < grace {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for id in &groups {
-        if alive(*id) {
-            let _ = killpg(Pid::from_raw(*id), Signal::SIGKILL);
+    for group in &groups {
+        if group.alive() {
+            group.kill();
         }
     }
     groups.len()
@@ -137,11 +130,7 @@ pub async fn stop_all(grace: Duration) -> usize {
 /// A second Ctrl-C: everything, at once.
 pub fn kill_all() {
     INTERRUPTED.store(true, Ordering::SeqCst);
-    let groups: Vec<i32> = LIVE
-        .lock()
-        .map(|l| l.iter().copied().collect())
-        .unwrap_or_default();
-    for id in groups {
-        let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+    for group in live() {
+        group.kill();
     }
 }

@@ -199,7 +199,8 @@ fn first_line(text: &str) -> &str {
     text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text)
 }
 
-#[cfg(test)]
+// Unix only: they run the install script with sh.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
