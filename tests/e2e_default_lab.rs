@@ -83,16 +83,7 @@ impl Lab {
         )
         .unwrap();
 
-        // docker-machine is the stand-in; docker, vagrant and ssh are real.
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        std::os::unix::fs::symlink(
-            repo().join("tests/standin/docker-machine"),
-            bin.join("docker-machine"),
-        )
-        .unwrap();
-        let mut env = support::standin_env(dir.path(), &bin);
-        env.push(("STANDIN_REAL_ENGINES", "1".to_string()));
+        let env = support::real_engine_standin_env(dir.path());
         Lab {
             dir,
             name,

@@ -155,16 +155,7 @@ impl VmLab {
         std::fs::create_dir_all(&boxes).unwrap();
         std::os::unix::fs::symlink(repo().join(BOX_FILE), dir.path().join(BOX_FILE)).unwrap();
 
-        // docker-machine is the stand-in, provisioning real engines.
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        std::os::unix::fs::symlink(
-            repo().join("tests/standin/docker-machine"),
-            bin.join("docker-machine"),
-        )
-        .unwrap();
-        let mut env = support::standin_env(dir.path(), &bin);
-        env.push(("STANDIN_REAL_ENGINES", "1".to_string()));
+        let env = support::real_engine_standin_env(dir.path());
         VmLab {
             dir,
             name,
@@ -292,18 +283,7 @@ fn native_swarm_on_three_vms() {
     // Probes on different VMs ping each other over the overlay, by
     // address and by name.
     let report = lab.timed(&["verify"]);
-    for check in [
-        "swarm nodes",
-        "overlay network",
-        "ping by IP",
-        "ping by name",
-    ] {
-        assert!(
-            report.contains(&format!("PASS  {check}")),
-            "{check} missing:\n{report}"
-        );
-    }
-    assert!(!report.contains("FAIL"), "{report}");
+    support::assert_swarm_verified(&report);
 
     lab.destroy_leaves_nothing();
 }

@@ -45,6 +45,18 @@ fn run(shell: &str, dir: &Path, script: &str) -> String {
     text(&out.stdout)
 }
 
+/// What `lab env --shell SHELL swarm-master` prints in the lab's directory.
+fn env_for(dir: &tempfile::TempDir, shell: &str) -> String {
+    let out = Command::new(lab_binary())
+        .args(["env", "--shell", shell, "swarm-master"])
+        .current_dir(dir.path())
+        .env("LAB_REGISTRY", dir.path().join(".labs.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 fn certs(dir: &Path) -> String {
     dir.join(".lab").join("certs").display().to_string()
 }
@@ -84,13 +96,7 @@ fn powershell_lines_escape_what_powershell_expands() {
     // inside "...", PowerShell expands $ and ` and ends at ", so each is
     // escaped with a backtick.
     let dir = native_lab();
-    let out = Command::new(lab_binary())
-        .args(["env", "--shell", "powershell", "swarm-master"])
-        .current_dir(dir.path())
-        .env("LAB_REGISTRY", dir.path().join(".labs.json"))
-        .output()
-        .unwrap();
-    let text = text(&out.stdout);
+    let text = env_for(&dir, "powershell");
     let line = text
         .lines()
         .find(|l| l.starts_with("$Env:DOCKER_CERT_PATH"))
@@ -109,13 +115,7 @@ fn powershell_lines_escape_what_powershell_expands() {
 #[test]
 fn cmd_lines_carry_the_exact_path_quoted_whole() {
     let dir = native_lab();
-    let out = Command::new(lab_binary())
-        .args(["env", "--shell", "cmd", "swarm-master"])
-        .current_dir(dir.path())
-        .env("LAB_REGISTRY", dir.path().join(".labs.json"))
-        .output()
-        .unwrap();
-    let text = text(&out.stdout);
+    let text = env_for(&dir, "cmd");
     assert!(
         text.lines()
             .any(|l| l == format!("SET \"DOCKER_CERT_PATH={}\"", certs(dir.path()))),

@@ -82,6 +82,41 @@ pub fn standin_env(dir: &Path, bin: &Path) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// lab's environment with the stand-in docker-machine provisioning the
+/// machines' real engines over SSH (`STANDIN_REAL_ENGINES=1`); docker,
+/// vagrant and ssh stay the real ones. The stand-in is linked into
+/// `dir/bin`, first on PATH.
+#[cfg(unix)]
+pub fn real_engine_standin_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        repo().join("tests/standin/docker-machine"),
+        bin.join("docker-machine"),
+    )
+    .unwrap();
+    let mut env = standin_env(dir, &bin);
+    env.push(("STANDIN_REAL_ENGINES", "1".to_string()));
+    env
+}
+
+/// A `lab verify` report in which every swarm check passed: nodes, the
+/// overlay network, probes pinging across machines by address and by name.
+pub fn assert_swarm_verified(report: &str) {
+    for check in [
+        "swarm nodes",
+        "overlay network",
+        "ping by IP",
+        "ping by name",
+    ] {
+        assert!(
+            report.contains(&format!("PASS  {check}")),
+            "{check} missing:\n{report}"
+        );
+    }
+    assert!(!report.contains("FAIL"), "{report}");
+}
+
 /// The machines a docker-machine store (`MACHINE_STORAGE_PATH`) holds, sorted.
 pub fn stored_machines(store: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(store.join("machines"))
