@@ -393,8 +393,10 @@ pub fn halt_because(lab: &Lab, machines: &[String], reason: String) -> Plan {
 mod tests {
     use super::*;
     use crate::reconcile::observe::ContainerState;
-    use crate::reconcile::planner::{destroy, up};
-    use crate::tools::vagrant::VmStatus;
+    use crate::reconcile::planner::up;
+    // Only the tests with Unix paths use these.
+    #[cfg(unix)]
+    use crate::{reconcile::planner::destroy, tools::vagrant::VmStatus};
     use std::path::Path;
 
     fn lab() -> Lab {
