@@ -97,6 +97,12 @@ pub struct Tools {
 }
 
 impl Tools {
+    /// Tools at the given paths: a test's own stand-ins.
+    #[cfg(test)]
+    pub fn at(paths: Vec<(Tool, PathBuf)>) -> Tools {
+        Tools { paths }
+    }
+
     pub fn locate(needed: &[Tool]) -> Result<Tools, MissingTools> {
         let (tools, missing_tools) = Tools::available(needed);
         if missing_tools.is_empty() {

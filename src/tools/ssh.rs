@@ -151,6 +151,38 @@ mod tests {
     use crate::testdata::{vagrant_stderr, vagrant_stdout};
     use std::path::PathBuf;
 
+    /// Right after `vagrant up` a VM's eth1 may have no address yet (seen
+    /// with vagrant-libvirt): the first look is not trusted.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_address_that_comes_late_is_waited_for() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("ssh");
+        // The first answer is eth1 up without an address, the second has it.
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nif [ -e {d}/asked ]; then echo '3: eth1    inet 10.0.7.9/24 brd 10.0.7.255 scope global eth1'; else touch {d}/asked; echo '3: eth1: <BROADCAST,MULTICAST,UP> mtu 1500 state UP'; fi\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = Runner::new(crate::process::runner::Tools::at(vec![(Tool::Ssh, script)]));
+        let config = SshConfig {
+            host: "m".into(),
+            hostname: "10.0.0.2".into(),
+            user: "vagrant".into(),
+            port: 22,
+            identity_files: vec![PathBuf::from("/k")],
+        };
+        let ip = address(&runner, "swarm-node01", &config, "eth1")
+            .await
+            .unwrap();
+        assert_eq!(ip, Ipv4Addr::new(10, 0, 7, 9));
+    }
+
     #[test]
     fn ssh_gives_up_on_a_machine_that_stops_answering() {
         let config = SshConfig {
