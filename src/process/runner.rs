@@ -97,8 +97,8 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// Tools at the given paths: a test's own stand-ins.
-    #[cfg(test)]
+    /// Tools at the given paths: a test's own stand-ins (sh scripts).
+    #[cfg(all(test, unix))]
     pub fn at(paths: Vec<(Tool, PathBuf)>) -> Tools {
         Tools { paths }
     }
