@@ -120,7 +120,7 @@ impl Tools {
         for &tool in wanted {
             match which::which(tool.program())
                 .ok()
-                .or_else(|| installed_off_path(tool, |v| std::env::var_os(v)))
+                .or_else(|| installed_off_path(tool))
             {
                 Some(path) => paths.push((tool, path)),
                 None => missing.push(tool),
@@ -141,10 +141,8 @@ impl Tools {
 /// Where a tool's installer puts it when it is not on PATH: VirtualBox's
 /// Windows installer adds no PATH entry, only `VBOX_MSI_INSTALL_PATH`, and
 /// installs under `%ProgramFiles%\Oracle\VirtualBox`.
-fn installed_off_path(
-    tool: Tool,
-    var: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Option<PathBuf> {
+fn installed_off_path(tool: Tool) -> Option<PathBuf> {
+    let var = std::env::var_os;
     if !cfg!(windows) || tool != Tool::VBoxManage {
         return None;
     }

@@ -151,6 +151,17 @@ mod tests {
     use crate::testdata::{vagrant_stderr, vagrant_stdout};
     use std::path::PathBuf;
 
+    /// Vagrant's settings for a machine `m` at 10.0.0.2.
+    fn machine() -> SshConfig {
+        SshConfig {
+            host: "m".into(),
+            hostname: "10.0.0.2".into(),
+            user: "vagrant".into(),
+            port: 22,
+            identity_files: vec![PathBuf::from("/k")],
+        }
+    }
+
     /// Right after `vagrant up` a VM's eth1 may have no address yet (seen
     /// with vagrant-libvirt): the first look is not trusted.
     #[cfg(unix)]
@@ -170,13 +181,7 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let runner = Runner::new(crate::process::runner::Tools::at(vec![(Tool::Ssh, script)]));
-        let config = SshConfig {
-            host: "m".into(),
-            hostname: "10.0.0.2".into(),
-            user: "vagrant".into(),
-            port: 22,
-            identity_files: vec![PathBuf::from("/k")],
-        };
+        let config = machine();
         let ip = address(&runner, "swarm-node01", &config, "eth1")
             .await
             .unwrap();
@@ -185,13 +190,7 @@ mod tests {
 
     #[test]
     fn ssh_gives_up_on_a_machine_that_stops_answering() {
-        let config = SshConfig {
-            host: "m".into(),
-            hostname: "10.0.0.2".into(),
-            user: "vagrant".into(),
-            port: 22,
-            identity_files: vec![PathBuf::from("/k")],
-        };
+        let config = machine();
         let args = ssh(&config, "true").args;
         for option in [
             "ConnectTimeout=10",
