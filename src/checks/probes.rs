@@ -111,9 +111,11 @@ async fn start_probe(
 ) -> Result<(Check, String, String), Check> {
     let name = verify::probe_name(lab, machine);
     let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
-    if let Err(e) = on(runner, engine, &verify::probe_run_args(lab, machine)).await {
-        return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}")));
-    }
+    let tries = match verify::on_swarm(runner, engine, &verify::probe_run_args(lab, machine)).await
+    {
+        Ok(out) => crate::tools::swarm::tries_note(&out.retried),
+        Err(e) => return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}"))),
+    };
     started.probes.push((engine.clone(), name.clone()));
     let inspect = words(&[
         "inspect",
@@ -132,9 +134,10 @@ async fn start_probe(
         ));
     };
     let iface = interface_line(runner, engine, &name, &ip).await;
+    let started_after = tries.map(|t| format!(", started {t}")).unwrap_or_default();
     let check = Check::pass(
         format!("probe on {machine}"),
-        format!("{name} at {ip} ({iface})"),
+        format!("{name} at {ip} ({iface}){started_after}"),
     );
     Ok((check, name, ip))
 }

@@ -175,6 +175,21 @@ pub async fn on(runner: &Runner, engine: &Engine, args: &[String]) -> anyhow::Re
     Ok(runner.quiet(&cmd).await?.stdout)
 }
 
+/// `on` for a command the swarm's manager must answer: tried again, with
+/// the runner's backoff, while the swarm's answer is a passing one (see
+/// [`crate::tools::swarm::transient`]); the output says how often.
+pub async fn on_swarm(
+    runner: &Runner,
+    engine: &Engine,
+    args: &[String],
+) -> anyhow::Result<crate::process::runner::Output> {
+    let cmd = engine
+        .docker(runner, args)
+        .await?
+        .retry_on(crate::tools::swarm::transient);
+    Ok(runner.quiet(&cmd).await?)
+}
+
 pub fn words(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
-use crate::checks::verify::{on, words};
+use crate::checks::verify::{on, on_swarm, words};
 use crate::cli::DeployArgs;
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
@@ -100,9 +100,12 @@ async fn swarm_mode(
         &file.display().to_string(),
         name,
     ]);
-    on(runner, &manager, &deploy)
+    let deployed = on_swarm(runner, &manager, &deploy)
         .await
         .with_context(|| format!("deploying {} to the swarm", file.display()))?;
+    if let Some(note) = swarm::tries_note(&deployed.retried) {
+        eprintln!("deployed {note}");
+    }
     let tasks = converge(runner, &manager, name).await?;
     let rows = service_rows(runner, lab, seen, &manager, name, &tasks).await?;
     print!(
@@ -206,14 +209,15 @@ async fn converge(
     let services_cmd = words(&["stack", "services", name, "--format", "{{.Name}}"]);
     let ps = words(&["stack", "ps", name, "--no-trunc", "--format", "{{json .}}"]);
     loop {
-        let services: Vec<String> = on(runner, manager, &services_cmd)
+        let services: Vec<String> = on_swarm(runner, manager, &services_cmd)
             .await?
+            .stdout
             .lines()
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
-        let tasks =
-            swarm::parse_stack_ps(&on(runner, manager, &ps).await?).map_err(anyhow::Error::msg)?;
+        let tasks = swarm::parse_stack_ps(&on_swarm(runner, manager, &ps).await?.stdout)
+            .map_err(anyhow::Error::msg)?;
         let running: Vec<swarm::StackTask> =
             tasks.iter().filter(|t| t.is_running()).cloned().collect();
         if !services.is_empty()

@@ -329,6 +329,9 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub duration: Duration,
+    /// Why each earlier attempt failed, when the command was tried again
+    /// (see [`Cmd::retry_on`]): empty when the first try answered.
+    pub retried: Vec<&'static str>,
 }
 
 impl Output {
@@ -519,9 +522,13 @@ impl Runner {
 
     /// `run` with `input` on the child's stdin: how file contents (keys
     /// among them) reach a machine without appearing in any command line.
-    pub async fn run_with_input(&self, cmd: &Cmd, input: &[u8]) -> Result<Output, RunError> {
-        let output = self.exec(cmd, Some(input), &|_| {}).await?;
-        Self::checked(cmd, output)
+    pub async fn run_with_input(
+        &self,
+        cmd: &Cmd,
+        input: &[u8],
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
+        self.attempts(cmd, Some(input), on_line).await
     }
 
     async fn exec(
@@ -564,6 +571,7 @@ impl Runner {
             stdout: out,
             stderr: err,
             duration: started.elapsed(),
+            retried: Vec::new(),
         };
         self.write_log(
             &line,
@@ -610,19 +618,33 @@ impl Runner {
         Ok((child, group))
     }
 
-    /// Runs `cmd` and fails, with its stderr, unless it exits 0. An ssh
+    /// Runs `cmd` and fails, with its stderr, unless it exits 0. A
     /// command that failed for a passing reason (see [`Cmd::retry_on`]) is tried
-    /// again with backoff; each attempt is in the log.
+    /// again with backoff; each attempt is in the log, and the output says
+    /// why each earlier one failed.
     pub async fn run(
         &self,
         cmd: &Cmd,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
+        self.attempts(cmd, None, on_line).await
+    }
+
+    async fn attempts(
+        &self,
+        cmd: &Cmd,
+        input: Option<&[u8]>,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
         let mut wait = self.retry.backoff;
         let mut attempt = 1;
+        let mut retried = Vec::new();
         loop {
-            let output = self.output(cmd, on_line).await?;
-            let result = Self::checked(cmd, output);
+            let output = self.exec(cmd, input, on_line).await?;
+            let result = Self::checked(cmd, output).map(|mut out| {
+                out.retried = std::mem::take(&mut retried);
+                out
+            });
             let why = match &result {
                 Err(e) => cmd.retry_on.and_then(|classify| (classify.0)(e.stderr())),
                 _ => None,
@@ -639,6 +661,7 @@ impl Runner {
                     tokio::time::sleep(wait).await;
                     wait *= 2;
                     attempt += 1;
+                    retried.push(why);
                 }
                 _ => return result,
             }

@@ -306,7 +306,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         Action::Upload { command, from } => {
             let bytes = std::fs::read(from)
                 .map_err(|e| anyhow::anyhow!("could not read {}: {e}", from.display()))?;
-            runner.run_with_input(command, &bytes).await?;
+            runner.run_with_input(command, &bytes, &on_line).await?;
         }
         Action::WaitEngine { engine } => engine.wait(runner, &on_line).await?,
         Action::CopyImage {

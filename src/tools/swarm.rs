@@ -246,33 +246,114 @@ pub async fn join(
         .manager
         .docker(runner, &join_token_args())
         .await?
-        .secret_output();
+        .secret_output()
+        .retry_on(transient);
     let token = runner.query(&token_cmd).await?.stdout.trim().to_string();
-    let cmd = join_over_ssh(join.node_ssh, join.advertise, join.manager_addr).secret(&token);
-    runner
-        .run_with_input(&cmd, format!("{token}\n").as_bytes())
+    let cmd = join_over_ssh(join.node_ssh, join.advertise, join.manager_addr)
+        .secret(&token)
+        .retry_on(join_transient);
+    let joined = runner
+        .run_with_input(&cmd, format!("{token}\n").as_bytes(), on_line)
         .await?;
-    settle(runner, join.node).await
+    if let Some(note) = tries_note(&joined.retried) {
+        on_line(&format!("joined {note}"));
+    }
+    settle(runner, join).await
 }
 
-/// A node that has just joined says `pending` for a moment; whatever looks
-/// next (the plan after this one) must see it as it will stay: active.
-async fn settle(
-    runner: &crate::process::runner::Runner,
-    node: &crate::tools::engine::Engine,
-) -> anyhow::Result<()> {
-    const TRIES: u32 = 30;
-    for _ in 0..TRIES {
-        if info(runner, node).await?.is_active() {
-            return Ok(());
+/// How long a node that has joined gets to be a Ready member in its
+/// manager's list. A VM under software emulation was seen taking over
+/// half a minute for its first heartbeat.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A node that has just joined says `pending` for a moment, and its manager
+/// lists it as `Unknown` until its first heartbeat: until then the swarm
+/// places no task on it and cannot attach a container there to an overlay
+/// network. `up` ends when the swarm can take work, so the join waits for
+/// both.
+async fn settle(runner: &crate::process::runner::Runner, join: &Join<'_>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut last = String::from("not yet asked");
+    while started.elapsed() < SETTLE {
+        let me = info(runner, join.node).await?;
+        if me.is_active() {
+            let ls = join.manager.docker(runner, &node_ls_args()).await?;
+            let listed = runner
+                .query(&ls.retry_on(transient))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|out| parse_node_ls(&out.stdout).map_err(anyhow::Error::msg));
+            match listed {
+                Ok(nodes) => match nodes.iter().find(|n| n.id == me.node_id) {
+                    Some(n) if n.is_ready() => return Ok(()),
+                    Some(n) => last = format!("its manager lists it as {}", n.status),
+                    None => last = "its manager does not list it yet".into(),
+                },
+                Err(e) => last = format!("its manager did not answer: {e:#}"),
+            }
+        } else {
+            last = format!("its engine says `{}`", me.state);
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
     anyhow::bail!(
-        "{} joined but did not become an active swarm member within {TRIES}s\nhint: look at its engine's log (`lab ssh {} -- sudo journalctl -u docker -n 30`)",
-        node.machine(),
-        node.machine()
+        "{} joined but was not a Ready swarm member within {}s ({last})\nhint: look at its engine's log (`lab ssh {} -- sudo journalctl -u docker -n 30`)",
+        join.node.machine(),
+        SETTLE.as_secs(),
+        join.node.machine()
     )
+}
+
+/// Why a swarm command's failure will likely pass by itself: a manager
+/// still electing or settling, or one too busy to answer in time (a VM
+/// under software emulation, a laptop running four VMs). A real
+/// misconfiguration (a network that does not exist, a bad stack file, a
+/// node in another swarm) says something else and fails at once.
+pub fn transient(stderr: &str) -> Option<&'static str> {
+    if stderr.contains("attaching to network failed")
+        && stderr.contains("context deadline exceeded")
+    {
+        return Some("the manager did not attach the container to the overlay network in time");
+    }
+    const KNOWN: [(&str, &str); 5] = [
+        (
+            "The swarm does not have a leader",
+            "the managers are still electing a leader",
+        ),
+        (
+            "rpc error: code = Unavailable",
+            "the manager is not answering yet",
+        ),
+        (
+            "rpc error: code = DeadlineExceeded",
+            "the manager did not answer in time",
+        ),
+        (
+            "rpc error: code = Canceled: grpc: the client connection is closing",
+            "the manager's connection was closing",
+        ),
+        (
+            "manager is not available",
+            "the manager is not answering yet",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(needle, _)| stderr.contains(needle))
+        .map(|(_, why)| *why)
+}
+
+/// A join goes over ssh to the node: ssh's passing failures as well as
+/// the swarm's.
+pub fn join_transient(stderr: &str) -> Option<&'static str> {
+    crate::tools::ssh::transient(stderr).or_else(|| transient(stderr))
+}
+
+/// `after 3 tries (why)`, for a command that was tried again; None when
+/// the first try answered.
+pub fn tries_note(retried: &[&str]) -> Option<String> {
+    let last = retried.last()?;
+    Some(format!("after {} tries ({last})", retried.len() + 1))
 }
 
 /// Joins the node from the inside: the token comes on stdin, so it is in
@@ -379,6 +460,108 @@ pub fn parse_classic_status(text: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `docker run --network lab-overlay` printed on a VM under
+    /// software emulation (issue 20), and what a misconfigured run prints.
+    const ATTACH_DEADLINE: &str = "docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n";
+    const NO_NETWORK: &str = "docker: Error response from daemon: network lab-overlay not found.\n";
+
+    #[test]
+    fn passing_swarm_answers_are_told_from_misconfigurations() {
+        assert!(transient(ATTACH_DEADLINE).is_some_and(|why| why.contains("overlay network")));
+        assert!(transient(
+            "Error response from daemon: rpc error: code = Unavailable desc = connection error"
+        )
+        .is_some());
+        assert!(transient("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online.").is_some());
+        assert_eq!(transient(NO_NETWORK), None);
+        assert_eq!(
+            transient("Error response from daemon: This node is already part of a swarm."),
+            None
+        );
+        assert_eq!(
+            transient("docker: Error response from daemon: context deadline exceeded (a pull)"),
+            None,
+            "a deadline of something else than the attach is not the swarm's"
+        );
+        assert!(
+            join_transient("ssh: connect to host 10.0.0.3 port 22: Connection refused").is_some()
+        );
+        assert!(join_transient(ATTACH_DEADLINE).is_some());
+        assert_eq!(tries_note(&[]), None);
+        assert_eq!(
+            tries_note(&["a", "b"]).as_deref(),
+            Some("after 3 tries (b)")
+        );
+    }
+
+    /// A "docker" that fails `fails` times with `message`, then succeeds;
+    /// the runner with a quick backoff, and where its calls are counted.
+    #[cfg(unix)]
+    fn flaky_docker(
+        dir: &std::path::Path,
+        fails: u32,
+        message: &str,
+    ) -> crate::process::runner::Runner {
+        use crate::process::runner::{Retry, Runner, Tool, Tools};
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = dir.join("docker");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nn=$(cat {d}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/count\nif [ $n -le {fails} ]; then printf '%s' '{message}' >&2; exit 125; fi\necho started\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Runner::new(Tools::at(vec![(Tool::Docker, script)])).with_retry(Retry {
+            attempts: 4,
+            backoff: std::time::Duration::from_millis(10),
+        })
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_attach_deadline_is_tried_again_and_the_tries_are_told() {
+        use crate::process::runner::{Cmd, Tool};
+        let dir = tempfile::tempdir().unwrap();
+        let runner = flaky_docker(dir.path(), 2, ATTACH_DEADLINE);
+        let run = Cmd::new(Tool::Docker, ["run", "--network", "lab-overlay"]).retry_on(transient);
+        let out = runner.quiet(&run).await.unwrap();
+        assert_eq!(out.stdout, "started\n");
+        assert_eq!(out.retried.len(), 2);
+        assert_eq!(
+            tries_note(&out.retried).as_deref(),
+            Some("after 3 tries (the manager did not attach the container to the overlay network in time)")
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("count"))
+                .unwrap()
+                .trim(),
+            "3"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_misconfiguration_fails_at_once_with_its_own_error() {
+        use crate::process::runner::{Cmd, Tool};
+        let dir = tempfile::tempdir().unwrap();
+        let runner = flaky_docker(dir.path(), 9, NO_NETWORK);
+        let run = Cmd::new(Tool::Docker, ["run", "--network", "lab-overlay"]).retry_on(transient);
+        let err = runner.quiet(&run).await.unwrap_err();
+        assert!(
+            err.to_string().contains("network lab-overlay not found"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("count"))
+                .unwrap()
+                .trim(),
+            "1"
+        );
+    }
 
     #[test]
     fn swarm_info_of_a_manager_a_worker_and_a_loner() {
