@@ -33,7 +33,11 @@ echo "vagrant $* [cwd=${VAGRANT_CWD:-} vagrantfile=$have]" >> "$log"
 case "$1" in
   status) cat "$SANDBOX/status.stdout"; exit 0 ;;
   box) exit 0 ;;
-  up) echo $$ > "$SANDBOX/vagrant-up.pid"; exec sleep 300 ;;
+  up)
+    if [ -f "$SANDBOX/up-fails" ]; then
+      echo "There was an error while executing \`VBoxManage\`, a CLI used by Vagrant" >&2; exit 1
+    fi
+    echo $$ > "$SANDBOX/vagrant-up.pid"; exec sleep 300 ;;
   destroy|halt) exit 0 ;;
 esac
 echo "vagrant stand-in: no transcript for: $*" >&2
@@ -126,10 +130,16 @@ impl Sandbox {
 
     /// A docker-machine entry of someone else's, as the real store keeps one.
     fn foreign_entry(&self, name: &str, driver: &str) {
+        self.foreign_entry_at(name, driver, "127.0.0.1");
+    }
+
+    /// The same, pointing at `ip` (a loopback address: the stand-in's
+    /// `ls` knocks at its SSH port).
+    fn foreign_entry_at(&self, name: &str, driver: &str, ip: &str) {
         let dir = self.path().join("store/machines").join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let config = serde_json::json!({
-            "IPAddress": "127.0.0.1", "MachineName": name, "DriverName": driver,
+            "IPAddress": ip, "MachineName": name, "DriverName": driver,
             "SSHUser": "docker", "SSHPort": 1, "SSHKeyPath": "", "SSHKey": "",
             "EnginePort": 2376, "IsSwarm": false, "Master": false, "Discovery": "",
             "EngineOptions": [],
@@ -195,6 +205,79 @@ fn a_docker_machine_entry_the_lab_did_not_make_is_neither_removed_nor_reused() {
     );
     assert!(err.contains("docker-machine rm consul"), "{err}");
     assert!(!lab.calls().contains("vagrant"), "{}", lab.calls());
+    assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
+}
+
+/// Issue 20: a first `up` that failed at `vagrant up` had already written
+/// `swarm-master` into the record; the user's own generic `swarm-master`,
+/// made afterwards, was then removed by `destroy`.
+#[test]
+fn an_entry_the_user_made_under_the_labs_name_after_a_failed_up_stays() {
+    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    lab.write("up-fails", "");
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    assert_ne!(code(&out), Some(0), "{}", all(&out));
+    assert!(lab.calls().contains("vagrant up"), "{}", lab.calls());
+    let record = std::fs::read_to_string(lab.path().join(".lab/record.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(
+        record["docker_machine"],
+        serde_json::json!({}),
+        "no create ran, so no entry is the lab's: {record}"
+    );
+
+    lab.foreign_entry_at("swarm-master", "generic", "127.0.0.2");
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        text(&out.stderr)
+            .contains("left alone: docker-machine entry `swarm-master` (driver generic)"),
+        "{}",
+        all(&out)
+    );
+    assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
+    assert!(lab.path().join("store/machines/swarm-master").exists());
+}
+
+/// A record an earlier lab wrote before its creates ran (no address), or
+/// for another address, does not make the user's entry the lab's.
+#[test]
+fn a_recorded_name_without_the_entrys_address_owns_nothing() {
+    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    let built = built(&lab);
+    let mut record = lab::host::record::load(&built.state_dir())
+        .unwrap()
+        .unwrap();
+    record.made_entry("consul", "consul", "192.168.61.2");
+    record.docker_machine.insert(
+        "swarm-master".into(),
+        lab::host::record::DmRecord {
+            machine: "swarm-master".into(),
+            driver: "generic".into(),
+            address: None,
+        },
+    );
+    record.save(&built.state_dir()).unwrap();
+    lab.foreign_entry_at("consul", "generic", "127.0.0.3");
+    lab.foreign_entry_at("swarm-master", "generic", "127.0.0.2");
+
+    let out = lab.lab(&["destroy", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        !text(&out.stdout).contains("docker-machine rm"),
+        "{}",
+        all(&out)
+    );
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    for name in ["consul", "swarm-master"] {
+        assert!(
+            text(&out.stderr).contains(&format!("left alone: docker-machine entry `{name}`")),
+            "{}",
+            all(&out)
+        );
+        assert!(lab.path().join("store/machines").join(name).exists());
+    }
     assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
 }
 

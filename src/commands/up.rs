@@ -144,7 +144,7 @@ impl Up {
     }
 
     /// What the engines this run set up show now is finished (a node's
-    /// stale swarm entry, say); the addresses are noted.
+    /// stale swarm entry, say).
     async fn finish(&self, done: bringup::Done) -> anyhow::Result<()> {
         let (lab, runner) = (&self.lab, &self.runner);
         let mut seen = done.seen;
@@ -163,12 +163,7 @@ impl Up {
                 self.ui.say("finishing what the new engines show");
                 execute(&more, runner, &self.ui, RETRY).await?;
             }
-        } else if lab.engine.uses_docker_machine() {
-            // Classic Swarm's engines show nothing their steps did not
-            // make; the new entries' addresses are what is left to note.
-            let record = crate::host::record::of(lab);
-            seen.dm = observe::docker_machines(runner, lab, &record).await?.ours;
         }
-        own::note_addresses(lab, &seen)
+        Ok(())
     }
 }

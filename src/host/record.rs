@@ -49,13 +49,45 @@ pub struct MachineRecord {
     pub vagrant_id: Option<String>,
 }
 
+/// A docker-machine entry lab's own create made. It is the lab's only
+/// while docker-machine's entry of that name has this driver and points at
+/// this address: an entry the user made later under the same name is not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DmRecord {
     pub machine: String,
     pub driver: String,
-    /// The engine's address when lab last saw it.
+    /// The machine's address lab created the entry for (records written
+    /// before had the engine's URL, `tcp://IP:2376`: read the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+}
+
+impl DmRecord {
+    /// The recorded address, from either form.
+    pub fn ip(&self) -> Option<std::net::Ipv4Addr> {
+        let address = self.address.as_deref()?;
+        let host = address.strip_prefix("tcp://").unwrap_or(address);
+        host.split(':').next()?.parse().ok()
+    }
+}
+
+/// Record changes by concurrent steps of one run (two creates finishing
+/// together) go one at a time: each reads what the other wrote.
+static UPDATES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Changes the record in `dir`, if there is one, and saves it when it
+/// changed.
+pub fn update(dir: &Path, change: impl FnOnce(&mut Record)) -> anyhow::Result<()> {
+    let _one_at_a_time = UPDATES.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut record) = load(dir)? else {
+        return Ok(());
+    };
+    let before = record.clone();
+    change(&mut record);
+    if record != before {
+        record.save(dir)?;
+    }
+    Ok(())
 }
 
 /// The docker-machine driver lab registers with.
@@ -73,8 +105,10 @@ impl Record {
         }
     }
 
-    /// Notes that the lab is about to make its machines and docker-machine
-    /// entries as lab.toml now describes them; what was recorded before stays.
+    /// Notes that the lab is about to make its machines as lab.toml now
+    /// describes them; what was recorded before stays. docker-machine
+    /// entries are recorded by their creates, once made (see
+    /// [`Record::made_entry`]).
     pub fn claim(&mut self, lab: &Lab) {
         self.subnet = lab.subnet.to_string();
         for m in &lab.machines {
@@ -85,23 +119,37 @@ impl Record {
                     role: Some(m.role),
                     vagrant_id: None,
                 });
-            if lab.engine.uses_docker_machine() {
-                self.docker_machine
-                    .entry(lab.dm_name(&m.name))
-                    .or_insert_with(|| DmRecord {
-                        machine: m.name.clone(),
-                        driver: DRIVER.into(),
-                        address: None,
-                    });
-            }
         }
     }
 
-    /// Whether docker-machine's entry `name` with `driver` is one lab made.
-    pub fn owns_entry(&self, name: &str, driver: &str) -> bool {
+    /// docker-machine's entry `name`, which lab's create made for `machine`
+    /// at `ip`.
+    pub fn made_entry(&mut self, name: &str, machine: &str, ip: &str) {
+        self.docker_machine.insert(
+            name.to_string(),
+            DmRecord {
+                machine: machine.to_string(),
+                driver: DRIVER.into(),
+                address: Some(ip.to_string()),
+            },
+        );
+    }
+
+    /// Whether docker-machine's entry `name` with `driver`, pointing at
+    /// `ip`, is one lab made: name, driver and address must all match.
+    pub fn owns_entry(&self, name: &str, driver: &str, ip: Option<std::net::Ipv4Addr>) -> bool {
         self.docker_machine
             .get(name)
-            .is_some_and(|r| r.driver == driver)
+            .is_some_and(|r| r.driver == driver && ip.is_some() && r.ip() == ip)
+    }
+
+    /// Whether an entry named `name` with `driver` may be the lab's, so
+    /// its address is worth asking for (docker-machine's list shows none
+    /// for a machine that is down).
+    pub fn may_own_entry(&self, name: &str, driver: &str) -> bool {
+        self.docker_machine
+            .get(name)
+            .is_some_and(|r| r.driver == driver && r.address.is_some())
     }
 
     /// Whether a host container is the lab's: it carries the lab's label,
@@ -244,9 +292,41 @@ mod tests {
                 "swarm-node03"
             ]
         );
-        assert!(record.owns_entry("swarm-node03", "generic"));
-        assert!(!record.owns_entry("swarm-node03", "virtualbox"));
-        assert!(!Record::default().owns_entry("consul", "generic"));
+        assert!(
+            record.docker_machine.is_empty(),
+            "no entry is the lab's before its create made it"
+        );
+    }
+
+    #[test]
+    fn an_entry_is_the_labs_only_by_name_driver_and_address() {
+        let mut record = Record::default();
+        let at = |ip: &str| Some(ip.parse().unwrap());
+        assert!(!record.owns_entry("swarm-master", "generic", at("192.168.61.3")));
+        record.made_entry("swarm-master", "swarm-master", "192.168.61.3");
+        assert!(record.owns_entry("swarm-master", "generic", at("192.168.61.3")));
+        assert!(!record.owns_entry("swarm-master", "virtualbox", at("192.168.61.3")));
+        assert!(
+            !record.owns_entry("swarm-master", "generic", at("203.0.113.7")),
+            "the user's own entry under the lab's name"
+        );
+        assert!(!record.owns_entry("swarm-master", "generic", None));
+        assert!(!record.owns_entry("consul", "generic", at("192.168.61.3")));
+        // What a record written by an earlier lab says: the engine's URL,
+        // or (a claim before the create) no address at all.
+        record
+            .docker_machine
+            .get_mut("swarm-master")
+            .unwrap()
+            .address = Some("tcp://192.168.61.3:2376".into());
+        assert!(record.owns_entry("swarm-master", "generic", at("192.168.61.3")));
+        record
+            .docker_machine
+            .get_mut("swarm-master")
+            .unwrap()
+            .address = None;
+        assert!(!record.owns_entry("swarm-master", "generic", at("192.168.61.3")));
+        assert!(!record.may_own_entry("swarm-master", "generic"));
     }
 
     #[test]

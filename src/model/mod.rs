@@ -154,6 +154,10 @@ pub struct Subnet {
 }
 
 impl Subnet {
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & u32::from(self.netmask()) == u32::from(self.network)
+    }
+
     pub fn netmask(&self) -> Ipv4Addr {
         Ipv4Addr::from(
             u32::MAX

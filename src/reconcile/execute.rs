@@ -285,6 +285,19 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         Action::Run { command } => {
             runner.run(command, &on_line).await?;
         }
+        Action::Register {
+            command,
+            entry,
+            machine,
+            ip,
+            record,
+        } => {
+            let created = runner.run(command, &on_line).await;
+            if entry_made(runner, &created, entry, ip).await {
+                crate::host::record::update(record, |r| r.made_entry(entry, machine, ip))?;
+            }
+            created?;
+        }
         Action::Docker { engine, args } => {
             let cmd = engine.docker(runner, args).await?;
             runner.run(&cmd, &on_line).await?;
@@ -355,6 +368,26 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         }
     }
     Ok(())
+}
+
+/// Whether a `docker-machine create` made its entry: it succeeded, or it
+/// failed after docker-machine stored the entry (provisioning failed), which
+/// then points at the address lab gave it. An entry that was there before
+/// ("already exists") is not this create's.
+async fn entry_made(
+    runner: &Runner,
+    created: &Result<crate::process::runner::Output, crate::process::runner::RunError>,
+    entry: &str,
+    ip: &str,
+) -> bool {
+    match created {
+        Ok(_) => true,
+        Err(e) if e.stderr().contains("already exists") => false,
+        Err(_) => runner
+            .query(&crate::tools::docker_machine::ip(entry))
+            .await
+            .is_ok_and(|out| out.stdout.trim() == ip),
+    }
 }
 
 /// The start of a command line, for a bar's one line.

@@ -195,40 +195,66 @@ pub async fn docker_machines(
     lab: &Lab,
     record: &Record,
 ) -> anyhow::Result<Found<BTreeMap<String, DmMachine>>> {
+    let entries = dm_entries(runner, lab, |name, driver| {
+        record.may_own_entry(name, driver)
+    })
+    .await?;
+    Ok(sort_entries(lab, record, entries))
+}
+
+/// docker-machine's entries under the lab's names, each with the address
+/// it points at: from the list's URL, or, for one `wanted` says may be the
+/// lab's whose machine is down (the list shows no URL then), from
+/// `docker-machine ip`, which reads the entry's own configuration.
+pub async fn dm_entries(
+    runner: &Runner,
+    lab: &Lab,
+    wanted: impl Fn(&str, &str) -> bool,
+) -> anyhow::Result<Vec<(DmMachine, Option<Ipv4Addr>)>> {
     let out = runner
         .query(&docker_machine::ls())
         .await
         .context("listing docker-machine's machines")?;
-    Ok(sort_entries(
-        lab,
-        record,
-        docker_machine::parse_ls(&out.stdout),
-    ))
+    let mut entries = Vec::new();
+    for entry in docker_machine::parse_ls(&out.stdout) {
+        if lab.machine_of_dm_name(&entry.name).is_none() {
+            continue;
+        }
+        let mut ip = entry.ip();
+        if ip.is_none() && wanted(&entry.name, &entry.driver) {
+            let asked = runner
+                .query(&docker_machine::ip(&entry.name))
+                .await
+                .with_context(|| format!("asking docker-machine where `{}` points", entry.name))?;
+            ip = asked.stdout.trim().parse().ok();
+        }
+        entries.push((entry, ip));
+    }
+    Ok(entries)
 }
 
 pub fn sort_entries(
     lab: &Lab,
     record: &Record,
-    entries: Vec<DmMachine>,
+    entries: Vec<(DmMachine, Option<Ipv4Addr>)>,
 ) -> Found<BTreeMap<String, DmMachine>> {
     let mut found = Found::<BTreeMap<String, DmMachine>>::default();
-    for entry in entries {
+    for (entry, ip) in entries {
         let Some(machine) = lab.machine_of_dm_name(&entry.name) else {
             continue;
         };
-        if record.owns_entry(&entry.name, &entry.driver) {
+        if record.owns_entry(&entry.name, &entry.driver, ip) {
             found.ours.insert(machine.name.clone(), entry);
         } else {
+            let at = match (entry.url.is_empty(), ip) {
+                (false, _) => format!(", {}", entry.url),
+                (true, Some(ip)) => format!(", at {ip}"),
+                (true, None) => String::new(),
+            };
             found.foreign.push(Foreign {
                 what: format!(
-                    "docker-machine entry `{}` (driver {}{})",
-                    entry.name,
-                    entry.driver,
-                    if entry.url.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {}", entry.url)
-                    }
+                    "docker-machine entry `{}` (driver {}{at})",
+                    entry.name, entry.driver
                 ),
                 remove_with: Some(format!("docker-machine rm {}", entry.name)),
             });
@@ -678,33 +704,51 @@ mod tests {
     #[test]
     fn a_same_named_docker_machine_entry_is_the_labs_only_by_its_record() {
         let lab = lab("box = \"x/y\"\n");
-        let entry = |name: &str, driver: &str| DmMachine {
-            name: name.into(),
-            driver: driver.into(),
-            ..DmMachine::default()
+        let entry = |name: &str, driver: &str, ip: &str| {
+            (
+                DmMachine {
+                    name: name.into(),
+                    driver: driver.into(),
+                    url: format!("tcp://{ip}:2376"),
+                    ..DmMachine::default()
+                },
+                ip.parse().ok(),
+            )
         };
         let entries = vec![
-            entry("consul", "virtualbox"),
-            entry("swarm-master", "generic"),
-            entry("web", "generic"),
+            entry("consul", "virtualbox", "192.168.61.2"),
+            entry("swarm-master", "generic", "192.168.61.3"),
+            entry("swarm-node01", "generic", "203.0.113.7"),
+            entry("web", "generic", "192.168.61.9"),
         ];
         let never_built = sort_entries(&lab, &Record::default(), entries.clone());
         assert!(never_built.ours.is_empty());
         assert_eq!(
             never_built.foreign,
             [
-                "docker-machine entry `consul` (driver virtualbox)",
-                "docker-machine entry `swarm-master` (driver generic)"
+                "docker-machine entry `consul` (driver virtualbox, tcp://192.168.61.2:2376)",
+                "docker-machine entry `swarm-master` (driver generic, tcp://192.168.61.3:2376)",
+                "docker-machine entry `swarm-node01` (driver generic, tcp://203.0.113.7:2376)"
             ]
         );
         let mut record = Record::new(&lab);
         record.claim(&lab);
+        for (name, ip) in [
+            ("consul", "192.168.61.2"),
+            ("swarm-master", "192.168.61.3"),
+            ("swarm-node01", "192.168.61.4"),
+        ] {
+            record.made_entry(name, name, ip);
+        }
         let built = sort_entries(&lab, &record, entries);
         assert_eq!(built.ours.keys().collect::<Vec<_>>(), ["swarm-master"]);
         assert_eq!(
             built.foreign,
-            ["docker-machine entry `consul` (driver virtualbox)"],
-            "the driver must match too"
+            [
+                "docker-machine entry `consul` (driver virtualbox, tcp://192.168.61.2:2376)",
+                "docker-machine entry `swarm-node01` (driver generic, tcp://203.0.113.7:2376)"
+            ],
+            "the driver and the address must match too"
         );
     }
 

@@ -44,7 +44,7 @@ pub async fn claim(
     let earlier = recorded.is_none() && dir.join("Vagrantfile").exists();
     let mut record = recorded.unwrap_or_else(|| Record::new(lab));
     if earlier {
-        adopt(lab, &mut record, ui);
+        adopt(runner, lab, &mut record, ui).await?;
     }
     let mut foreign = Vec::new();
     let mut ours = Default::default();
@@ -72,59 +72,42 @@ pub async fn claim(
 
 /// A lab built before lab kept records: the machines Vagrant made for it
 /// (its ids in the lab's own state) are the lab's, and so are generic
-/// docker-machine entries under their names; an entry with another
-/// driver still is not.
-fn adopt(lab: &Lab, record: &mut Record, ui: &Ui) {
+/// docker-machine entries under their names that point into the lab's
+/// subnet; an entry with another driver, or elsewhere, still is not.
+async fn adopt(runner: &Runner, lab: &Lab, record: &mut Record, ui: &Ui) -> anyhow::Result<()> {
     let made = record::vagrant_ids(lab);
-    for m in lab.machines.iter().filter(|m| made.contains_key(&m.name)) {
-        record.docker_machine.insert(
-            lab.dm_name(&m.name),
-            record::DmRecord {
-                machine: m.name.clone(),
-                driver: record::DRIVER.into(),
-                address: None,
-            },
-        );
+    if made.is_empty() {
+        return Ok(());
     }
-    if !made.is_empty() {
-        ui.say("this lab was built before lab kept a record of what it makes; what Vagrant made for it is recorded now");
+    if lab.engine.uses_docker_machine() {
+        let vagrant_made = |name: &str, driver: &str| {
+            driver == record::DRIVER
+                && lab
+                    .machine_of_dm_name(name)
+                    .is_some_and(|m| made.contains_key(&m.name))
+        };
+        for (entry, ip) in observe::dm_entries(runner, lab, vagrant_made).await? {
+            let (Some(machine), Some(ip)) = (lab.machine_of_dm_name(&entry.name), ip) else {
+                continue;
+            };
+            if vagrant_made(&entry.name, &entry.driver) && lab.subnet.contains(ip) {
+                record.made_entry(&entry.name, &machine.name, &ip.to_string());
+            }
+        }
     }
+    ui.say("this lab was built before lab kept a record of what it makes; what Vagrant made for it is recorded now");
+    Ok(())
 }
 
 /// Vagrant's ids for the machines it made, into the record.
 pub fn note_vagrant_ids(lab: &Lab) -> anyhow::Result<()> {
-    update_record(lab, |record| {
+    record::update(&lab.state_dir(), |record| {
         for (machine, id) in record::vagrant_ids(lab) {
             if let Some(made) = record.machines.get_mut(&machine) {
                 made.vagrant_id = Some(id);
             }
         }
     })
-}
-
-/// Where each docker-machine entry the lab made points now, into the record.
-pub fn note_addresses(lab: &Lab, seen: &Observed) -> anyhow::Result<()> {
-    update_record(lab, |record| {
-        for (machine, entry) in &seen.dm {
-            if let Some(made) = record.docker_machine.get_mut(&lab.dm_name(machine)) {
-                made.address = (!entry.url.is_empty()).then(|| entry.url.clone());
-            }
-        }
-    })
-}
-
-/// Changes the lab's record, if it has one, and saves it when it changed.
-fn update_record(lab: &Lab, change: impl FnOnce(&mut Record)) -> anyhow::Result<()> {
-    let dir = lab.state_dir();
-    let Some(mut record) = record::load(&dir)? else {
-        return Ok(());
-    };
-    let before = record.clone();
-    change(&mut record);
-    if record != before {
-        record.save(&dir)?;
-    }
-    Ok(())
 }
 
 /// Running machines whose private interface is missing.

@@ -69,6 +69,16 @@ pub enum Action {
     Run {
         command: Cmd,
     },
+    /// `docker-machine create` for one machine; the entry it makes goes
+    /// into the lab's record in `record` (a failed create's too, which
+    /// docker-machine keeps), with the address it was made for.
+    Register {
+        command: Cmd,
+        entry: String,
+        machine: String,
+        ip: String,
+        record: PathBuf,
+    },
     /// `docker ARGS...` on one machine's engine.
     Docker {
         engine: Engine,
@@ -151,7 +161,7 @@ fn engine_line(f: &mut fmt::Formatter<'_>, engine: &Engine, args: &[String]) -> 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Run { command } => write!(f, "{command}"),
+            Action::Run { command } | Action::Register { command, .. } => write!(f, "{command}"),
             Action::Docker { engine, args } => engine_line(f, engine, args),
             Action::RemoveDir { path } => {
                 write!(f, "rm -rf {}", quote(&path.display().to_string()))

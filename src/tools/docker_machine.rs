@@ -201,6 +201,12 @@ pub fn rm(name: &str) -> Cmd {
     Cmd::new(Tool::DockerMachine, ["rm", "-y", name])
 }
 
+/// `docker-machine ip NAME`: the address the entry was created for, read
+/// from its configuration (it answers for a machine that is down).
+pub fn ip(name: &str) -> Cmd {
+    Cmd::new(Tool::DockerMachine, ["ip", name])
+}
+
 pub fn ls() -> Cmd {
     Cmd::new(Tool::DockerMachine, ["ls"])
 }

@@ -68,8 +68,13 @@ impl Hook for Register {
         };
         let step =
             |reason: String, action: Action| self.step(stage, Some(&machine.name), reason, action);
-        let create = Action::Run {
-            command: docker_machine::create(&create_spec(lab, machine, seen)),
+        let spec = create_spec(lab, machine, seen);
+        let create = Action::Register {
+            command: docker_machine::create(&spec),
+            entry: spec.name,
+            machine: machine.name.clone(),
+            ip: spec.ip,
+            record: lab.state_dir(),
         };
         let Some(entry) = seen.dm.get(&machine.name) else {
             let mut steps = Vec::new();
