@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         // A panic has printed its message already.
         Ok(Err(_)) => ExitCode::from(lab::error::FAILED),
         Err(e) => {
-            eprintln!("lab: error: cannot start: {e}");
+            lab::errln!("lab: error: cannot start: {e}");
             ExitCode::from(lab::error::FAILED)
         }
     }
@@ -34,7 +34,7 @@ fn run(cli: lab::cli::Cli) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lab: error: cannot start: {e}");
+            lab::errln!("lab: error: cannot start: {e}");
             return ExitCode::from(lab::error::FAILED);
         }
     };
@@ -58,19 +58,25 @@ fn run(cli: lab::cli::Cli) -> ExitCode {
         lab::commands::run(cli, &session).await
     });
     if let Some(summary) = session.summary() {
-        eprintln!("{summary}");
+        lab::errln!("{summary}");
     }
     if lab::process::children::interrupted() {
         say("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
         let signal = lab::process::children::signal().unwrap_or(lab::process::children::SIGINT);
         return ExitCode::from(u8::try_from(128 + signal).unwrap_or(lab::error::INTERRUPTED));
     }
+    if let Some(why) = lab::ui::stdout_failure() {
+        lab::errln!("lab: error: could not write the output to stdout: {why}\nhint: make room where stdout goes (a full disk?), or send it elsewhere");
+        if result.is_ok() {
+            return ExitCode::from(lab::error::FAILED);
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // `lab ssh`: the remote command has said what went wrong.
             if !error.is::<lab::commands::ssh::RemoteExit>() {
-                eprintln!("lab: error: {error:#}");
+                lab::errln!("lab: error: {error:#}");
             }
             ExitCode::from(lab::error::code(&error))
         }

@@ -2,7 +2,9 @@
 //! plain timestamped lines otherwise (CI logs, pipes). Results that scripts
 //! read go to stdout; all of this goes to stderr.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -31,7 +33,7 @@ impl Ui {
             Some(multi) => {
                 let _ = multi.println(text);
             }
-            None => eprintln!("{text}"),
+            None => crate::errln!("{text}"),
         }
     }
 
@@ -44,7 +46,7 @@ impl Ui {
             Some(multi) => {
                 let _ = multi.println(text);
             }
-            None => eprintln!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64()),
+            None => crate::errln!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64()),
         }
     }
 
@@ -134,4 +136,56 @@ pub fn columns(header: &[&str], cells: &[Vec<String>]) -> String {
         out.push_str(&line(row));
     }
     out
+}
+
+/// A line to stdout (see [`write_out`]): `println!` that never panics.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::ui::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::ui::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Text to stdout (see [`write_out`]): `print!` that never panics.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::ui::write_out(format_args!($($arg)*)) };
+}
+
+/// A line to stderr, if anyone still reads it: `eprintln!` that never panics.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::ui::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// stdout's reader went away (`lab ... | head -1`): what lab prints after
+/// that goes nowhere, while the work goes on to its end, as if the reader
+/// had read it; lab neither panics nor leaves a job half-done.
+static OUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// stdout could not be written for another reason (a full disk): said,
+/// with its cause, when lab ends.
+static OUT_FAILED: OnceLock<String> = OnceLock::new();
+
+/// Writes to stdout and flushes, so that a failure shows at once.
+pub fn write_out(text: std::fmt::Arguments<'_>) {
+    if OUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        OUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = OUT_FAILED.set(e.to_string());
+        }
+    }
+}
+
+/// Writes to stderr; where nobody reads it any more there is nowhere left
+/// to say so.
+pub fn write_err(text: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
+
+/// Why stdout could not be written, other than a reader that went away.
+pub fn stdout_failure() -> Option<&'static str> {
+    OUT_FAILED.get().map(String::as_str)
 }

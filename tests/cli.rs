@@ -337,3 +337,100 @@ fn up_stops_before_anything_when_a_program_is_missing() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(!dir.path().join(".lab").exists(), "nothing was written");
 }
+
+/// Runs lab with stdout (or stderr) on a pipe whose reader is gone, as
+/// `lab ... | head -1` leaves it once head has its line.
+#[cfg(unix)]
+fn with_closed_pipe(
+    dir: &Path,
+    env: &[(&str, String)],
+    args: &[&str],
+    stderr_too: bool,
+) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(support::lab_binary());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("LAB_FILE")
+        .env("LAB_REGISTRY", dir.join(".labs.json"))
+        .stdout(writer.try_clone().unwrap());
+    if stderr_too {
+        cmd.stderr(writer);
+    } else {
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Issue 20: `lab completions bash | head -1`, `lab up --dry-run | head -1`
+/// and `lab up 2>&1 | head -2` panicked ("failed printing to stdout") or
+/// ended silently with exit 1.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_and_the_command_as_it_would() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let path = empty_path(dir.path());
+    for args in [
+        &["completions", "bash"][..],
+        &["up", "--dry-run"],
+        &["up", "--dry-run", "--json"],
+        &["render"],
+        &["env", "--unset"],
+    ] {
+        let out = with_closed_pipe(dir.path(), &path, args, false);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "lab {args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "lab {args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            text(&out.stderr).contains("error"),
+            false,
+            "lab {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // Both streams closed: nothing can be said, and nothing panics; the
+    // exit code is still the command's (4: the programs are missing).
+    let out = with_closed_pipe(dir.path(), &path, &["up"], true);
+    assert_eq!(out.status.code(), Some(4));
+    let out = with_closed_pipe(dir.path(), &path, &["up", "--dry-run"], true);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// A full disk is an error that names stdout, not a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_an_error_naming_stdout() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    for args in [&["render"][..], &["completions", "bash"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(support::lab_binary())
+            .args(args)
+            .current_dir(dir.path())
+            .env("LAB_REGISTRY", dir.path().join(".labs.json"))
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            err.contains("could not write the output to stdout: No space left on device"),
+            "{err}"
+        );
+    }
+}

@@ -19,7 +19,7 @@ pub struct Report {
 impl Report {
     pub fn add(&mut self, check: Check) {
         if !self.json {
-            println!("{}", check.line());
+            crate::outln!("{}", check.line());
         }
         self.checks.push(check);
     }

@@ -38,12 +38,12 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
             lab.provider,
             &crate::tools::vagrant::parse_box_list(&out.stdout),
         ) {
-            println!("{what} is already installed");
+            crate::outln!("{what} is already installed");
             return Ok(());
         }
     }
-    eprintln!("{add}");
-    runner.run(&add, &|line| eprintln!("  {line}")).await?;
-    println!("added {what}");
+    crate::errln!("{add}");
+    runner.run(&add, &|line| crate::errln!("  {line}")).await?;
+    crate::outln!("added {what}");
     Ok(())
 }

@@ -87,7 +87,7 @@ async fn swarm_mode(
     let manager = crate::reconcile::observe::engine_of(lab, seen, &master.name);
     if remove {
         on(runner, &manager, &words(&["stack", "rm", name])).await?;
-        println!("removed stack {name}");
+        crate::outln!("removed stack {name}");
         return Ok(());
     }
     copy_images(runner, lab, seen, file).await?;
@@ -104,11 +104,11 @@ async fn swarm_mode(
         .await
         .with_context(|| format!("deploying {} to the swarm", file.display()))?;
     if let Some(note) = swarm::tries_note(&deployed.retried) {
-        eprintln!("deployed {note}");
+        crate::errln!("deployed {note}");
     }
     let tasks = converge(runner, &manager, name).await?;
     let rows = service_rows(runner, lab, seen, &manager, name, &tasks).await?;
-    print!(
+    crate::out!(
         "{}",
         crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
     );
@@ -273,8 +273,8 @@ async fn classic(
         words(&["up", "-d"])
     });
     let cmd = swarm.docker(runner, &args).await?;
-    runner.run(&cmd, &|l| eprintln!("  {l}")).await?;
-    println!(
+    runner.run(&cmd, &|l| crate::errln!("  {l}")).await?;
+    crate::outln!(
         "{} {name} on the classic Swarm of {master}",
         if remove { "removed" } else { "deployed" }
     );

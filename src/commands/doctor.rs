@@ -23,10 +23,10 @@ pub async fn run(lab: &Lab, args: &DoctorArgs, session: &Session) -> anyhow::Res
     let (checks, _) = checks(lab, session).await;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!("{}", crate::checks::report::report(&lab.name, &checks));
+        crate::outln!("{}", crate::checks::report::report(&lab.name, &checks));
     } else {
         for check in &checks {
-            println!("{}", check.line());
+            crate::outln!("{}", check.line());
         }
     }
     if failed > 0 {

@@ -11,14 +11,14 @@ use crate::session::Session;
 async fn look(lab: &Lab, session: &Session) -> Observed {
     let (tools, missing) = Tools::available(&Tool::needed_by(lab));
     for tool in &missing {
-        eprintln!(
+        crate::errln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"
         );
     }
     let runner = session.runner_with(tools.clone());
     let (seen, notes) = observe::for_dry_run(&runner, lab, &tools).await;
     for note in notes {
-        eprintln!("note: {note}");
+        crate::errln!("note: {note}");
     }
     seen
 }
@@ -32,19 +32,19 @@ pub async fn plan(
 ) -> Plan {
     let seen = look(lab, session).await;
     for thing in &seen.foreign {
-        eprintln!("note: not this lab's, so left alone: {thing}");
+        crate::errln!("note: not this lab's, so left alone: {thing}");
     }
     planner(lab, &seen, &hooks::standard())
 }
 
 pub fn show(plan: &Plan, json: bool) -> anyhow::Result<()> {
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&crate::reconcile::graph::view(plan))?
         );
     } else {
-        print!("{plan}");
+        crate::out!("{plan}");
     }
     Ok(())
 }

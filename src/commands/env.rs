@@ -30,7 +30,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> a
     }
     if args.unset {
         again.push("--unset".into());
-        print!(
+        crate::out!(
             "{}",
             shell::render_unset(shell, &VARIABLES, &shell_words::join(&again))
         );
@@ -49,7 +49,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> a
     again.push(machine.name.clone());
 
     let vars = variables(lab, machine, swarm, session).await?;
-    print!(
+    crate::out!(
         "{}",
         shell::render_set(shell, &vars, &shell_words::join(&again))
     );
@@ -93,7 +93,7 @@ async fn handout(lab: &Lab, shell: Shell, session: &Session) -> anyhow::Result<(
             variables(lab, machine, swarm, session).await?,
         ));
     }
-    print!(
+    crate::out!(
         "{}",
         shell::render_handout(shell, &lab.name, &machines, &lab.master().name)
             .map_err(anyhow::Error::msg)?

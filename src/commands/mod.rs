@@ -21,7 +21,9 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
     if let Command::Completions(args) = &cli.command {
         // Needs no lab.toml: it is installed once, before any lab exists.
         let mut command = <Cli as clap::CommandFactory>::command();
-        clap_complete::generate(args.shell, &mut command, "lab", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(args.shell, &mut command, "lab", &mut script);
+        crate::out!("{}", String::from_utf8_lossy(&script));
         return Ok(());
     }
     if let Command::Status(args) = &cli.command {
@@ -46,7 +48,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         }
         Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {
-            print!("{}", crate::host::render::vagrantfile(&lab)?);
+            crate::out!("{}", crate::host::render::vagrantfile(&lab)?);
             Ok(())
         }
     }
@@ -63,7 +65,7 @@ fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
         Ok(entries) => Ok(crate::host::registry::settle(lab, &entries)?),
         Err(e) if strict => Err(e),
         Err(e) => {
-            eprintln!("warning: {e:#}\nwarning: going on without the list of labs: the subnet shown may not be the one `lab up` picks");
+            crate::errln!("warning: {e:#}\nwarning: going on without the list of labs: the subnet shown may not be the one `lab up` picks");
             Ok(lab)
         }
     }

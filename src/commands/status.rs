@@ -41,7 +41,7 @@ pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Res
         .collect();
 
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "lab": lab.name,
@@ -52,9 +52,9 @@ pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Res
             }))?
         );
     } else {
-        print!("{}", table(&rows));
+        crate::out!("{}", table(&rows));
         if let Some(problem) = lab_problem {
-            println!("problem: {problem}");
+            crate::outln!("problem: {problem}");
         }
     }
     Ok(())
@@ -195,7 +195,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     let registry = crate::host::registry::path()?;
     if args.prune {
         for gone in crate::host::registry::prune(&registry)? {
-            eprintln!(
+            crate::errln!(
                 "forgot lab `{}`: {} is gone",
                 gone.name,
                 gone.file.display()
@@ -209,7 +209,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
         rows.push(lab_row(&runner, entry).await);
     }
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "registry": registry.display().to_string(),
@@ -219,7 +219,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no lab on this host ({} lists none)", registry.display());
+        crate::outln!("no lab on this host ({} lists none)", registry.display());
         return Ok(());
     }
     let cells: Vec<Vec<String>> = rows
@@ -234,7 +234,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!(
+    crate::out!(
         "{}",
         crate::ui::columns(&["LAB", "RUNNING", "SUBNET", "FILE", "PROBLEM"], &cells)
     );

@@ -39,7 +39,7 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
 
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             crate::checks::report::report(&lab.name, &report.checks)
         );

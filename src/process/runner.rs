@@ -686,7 +686,7 @@ impl Runner {
     /// `-v` and counted.
     fn command(&self, cmd: &Cmd, line: &str) -> tokio::process::Command {
         if self.verbose {
-            eprintln!("+ {line}");
+            crate::errln!("+ {line}");
         }
         if let Some(counts) = &self.counts {
             counts.add(cmd.tool);
