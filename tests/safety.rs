@@ -281,6 +281,80 @@ fn a_recorded_name_without_the_entrys_address_owns_nothing() {
     assert!(!lab.calls().contains(" rm "), "{}", lab.calls());
 }
 
+/// Issue 20: after `mv lab1 lab2`, `destroy`, `status` and `env --unset`
+/// in lab2 exited 3 ("a lab named `lab` already exists"): the list of labs
+/// knew the lab by its old lab.toml only.
+#[test]
+fn a_moved_lab_is_the_same_lab_and_can_be_taken_down() {
+    let sandbox = Sandbox::new(NATIVE);
+    let first = sandbox.path().join("lab1");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::write(first.join("lab.toml"), NATIVE).unwrap();
+    let lab = lab::model::load(&first.join("lab.toml")).unwrap();
+    lab::host::state::ensure(&lab).unwrap();
+    let registry = sandbox.path().join(".labs.json");
+    let lab = lab::host::registry::claim(&registry, lab, &[]).unwrap();
+    let mut record = lab::host::record::Record::new(&lab);
+    record.claim(&lab);
+    record.save(&lab.state_dir()).unwrap();
+    lab::host::registry::note_id(&registry, &lab, &record.id).unwrap();
+
+    std::fs::rename(&first, sandbox.path().join("lab2")).unwrap();
+    for args in [
+        &["--file", "lab2/lab.toml", "status"][..],
+        &["--file", "lab2/lab.toml", "env", "--unset"],
+        &["--file", "lab2/lab.toml", "destroy"],
+    ] {
+        let out = sandbox.lab(args);
+        assert_eq!(code(&out), Some(0), "lab {args:?}: {}", all(&out));
+        assert!(
+            !text(&out.stderr).contains("already exists"),
+            "{}",
+            all(&out)
+        );
+    }
+    assert!(!sandbox.path().join("lab2/.lab").exists());
+    let left = lab::host::registry::load(&registry).unwrap();
+    assert!(left.is_empty(), "the moved lab is still listed: {left:?}");
+}
+
+/// Issue 20: with lab.toml deleted, or asking for more CPUs than this host
+/// has, `destroy` exited 3 although the record knew every machine.
+#[test]
+fn destroy_needs_only_the_record_not_lab_toml_nor_the_hosts_cpus() {
+    let lab = Sandbox::new(NATIVE);
+    let first = built(&lab);
+    let vagrant_data = first
+        .state_dir()
+        .join(".vagrant/machines/consul/virtualbox");
+    std::fs::write(vagrant_data.join("id"), "uuid-1\n").unwrap();
+    std::fs::remove_file(lab.path().join("lab.toml")).unwrap();
+    lab.status("status-running");
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("lab.toml is gone"),
+        "{}",
+        all(&out)
+    );
+    assert!(
+        lab.calls().contains("vagrant destroy -f"),
+        "{}",
+        lab.calls()
+    );
+    assert!(!first.state_dir().exists());
+    // Nothing to go by at all: the usual missing-file error.
+    let out = lab.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+
+    let big = Sandbox::new(&format!("{NATIVE}[machines]\ncpus = 100000\n"));
+    let made = built(&big);
+    big.status("status-running");
+    let out = big.lab(&["destroy"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(!made.state_dir().exists());
+}
+
 #[test]
 fn another_labs_container_is_never_removed_nor_built_over() {
     let lab = Sandbox::new(

@@ -199,6 +199,7 @@ async fn provider_checks(
                 }
             }
             checks.push(memory_check(lab));
+            checks.push(cpu_check(lab));
             checks.push(disk_check("disk for boxes", vagrant_home(), 4));
         }
         Provider::Libvirt => {
@@ -219,6 +220,7 @@ async fn provider_checks(
             checks.push(libvirtd_check());
             checks.push(kvm_check(lab));
             checks.push(memory_check(lab));
+            checks.push(cpu_check(lab));
             checks.push(disk_check(
                 "disk for VM images",
                 PathBuf::from("/var/lib/libvirt/images"),
@@ -315,6 +317,23 @@ fn network_check(lab: &Lab) -> Check {
                 allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
                 lab.subnet
             ),
+        )
+    }
+}
+
+/// Each machine's CPUs must exist on this host: a VM asking for more than
+/// there are does not start.
+pub fn cpu_check(lab: &Lab) -> Check {
+    let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if usize::try_from(lab.cpus).unwrap_or(usize::MAX) > host {
+        Check::fail(
+            "CPUs",
+            format!("machines.cpus = {} is more than this host's {host} CPUs: each machine would ask for more than there is\nfix: lower [machines] cpus in {}", lab.cpus, lab.file.display()),
+        )
+    } else {
+        Check::pass(
+            "CPUs",
+            format!("{} per machine, {host} on this host", lab.cpus),
         )
     }
 }
@@ -504,6 +523,21 @@ mod tests {
 
     fn lab(text: &str) -> Lab {
         crate::model::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn more_cpus_than_the_host_has_fail_doctor() {
+        let host = std::thread::available_parallelism().unwrap().get();
+        let check = cpu_check(&lab(&format!(
+            "box = \"x/y\"\n[machines]\ncpus = {}\n",
+            host + 1
+        )));
+        assert!(
+            !check.passed && check.detail.contains("more than this host's"),
+            "{}",
+            check.line()
+        );
+        assert!(cpu_check(&lab("box = \"x/y\"\n")).passed);
     }
 
     #[test]

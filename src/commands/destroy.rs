@@ -44,14 +44,11 @@ pub async fn run(lab: &Lab, args: &PlanArgs, session: &Session) -> anyhow::Resul
     let hooks = hooks::standard();
     let ui = session.ui();
     let mut did = false;
-    for target in &targets {
-        did |= destroy(target, &hooks, &ui, session).await?;
-    }
-    match crate::host::registry::path().and_then(|p| crate::host::registry::unregister(&p, lab)) {
-        Ok(()) => {}
-        Err(e) => ui.warn(&format!(
-            "warning: the lab is gone, but its entry in the list of labs stays: {e:#}"
-        )),
+    for (i, target) in targets.iter().enumerate() {
+        // The lab leaves the list under its own lock, with its machines:
+        // an `up` waiting for the lock finds neither.
+        let forget = (i == 0).then_some(lab);
+        did |= destroy(target, &hooks, &ui, session, forget).await?;
     }
     if did {
         ui.say("the lab is gone");
@@ -69,6 +66,7 @@ async fn destroy(
     hooks: &[Box<dyn Hook>],
     ui: &Ui,
     session: &Session,
+    forget: Option<&Lab>,
 ) -> anyhow::Result<bool> {
     let mut tools = vec![Tool::Vagrant];
     if lab.provider == crate::model::Provider::Docker {
@@ -92,9 +90,21 @@ async fn destroy(
         ));
     }
     let plan = crate::reconcile::planner::destroy(lab, &seen, hooks);
-    if plan.is_empty() {
-        return Ok(false);
+    let id = crate::host::record::load(&state)
+        .ok()
+        .flatten()
+        .map(|r| r.id);
+    if !plan.is_empty() {
+        execute(&plan, &runner, ui, RETRY).await?;
     }
-    execute(&plan, &runner, ui, RETRY).await?;
-    Ok(true)
+    if let Some(listed) = forget {
+        let unlisted = crate::host::registry::path()
+            .and_then(|p| crate::host::registry::unregister(&p, listed, id.as_deref()));
+        if let Err(e) = unlisted {
+            ui.warn(&format!(
+                "warning: the lab is gone, but its entry in the list of labs stays: {e:#}"
+            ));
+        }
+    }
+    Ok(!plan.is_empty())
 }

@@ -31,7 +31,28 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
             return status::all(args, session).await;
         }
     }
-    let lab = model::load(&cli.file)?;
+    let lab = match model::load(&cli.file) {
+        Ok(lab) => lab,
+        // Taking a lab down, or looking at it, needs only its record.
+        Err(e)
+            if e.is::<crate::error::ConfigMissing>()
+                && matches!(
+                    cli.command,
+                    Command::Destroy(_) | Command::Status(_) | Command::Halt(_)
+                ) =>
+        {
+            let Some(lab) = crate::host::record::lab_without_file(&cli.file) else {
+                return Err(e);
+            };
+            crate::errln!(
+                "warning: {} is gone; lab `{}` is known from its record, as the last `lab up` read it",
+                cli.file.display(),
+                lab.name
+            );
+            lab
+        }
+        Err(e) => return Err(e),
+    };
     let lab = among_the_others(lab, &cli.command)?;
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, session).await,
@@ -62,6 +83,17 @@ fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
     let strict = matches!(command, Command::Up(args) if !args.plan.dry_run);
     let entries = crate::host::registry::path().and_then(|path| crate::host::registry::load(&path));
     match entries {
+        // A clash stops only what would make something: the other commands
+        // must still reach the lab, to take it down above all.
+        Ok(entries) if !matches!(command, Command::Up(_)) => {
+            match crate::host::registry::settle(lab.clone(), &entries) {
+                Ok(settled) => Ok(settled),
+                Err(clash) => {
+                    crate::errln!("warning: {clash}");
+                    Ok(lab)
+                }
+            }
+        }
         Ok(entries) => Ok(crate::host::registry::settle(lab, &entries)?),
         Err(e) if strict => Err(e),
         Err(e) => {

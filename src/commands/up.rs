@@ -78,9 +78,10 @@ impl Up {
         let lock = crate::host::state::lock(lab, "up")?;
         own::not_renamed(lab)?;
         let avoid = host_networks(lab, session).await;
-        let lab =
-            crate::host::registry::claim(&crate::host::registry::path()?, lab.clone(), &avoid)?;
+        let registry = crate::host::registry::path()?;
+        let lab = crate::host::registry::claim(&registry, lab.clone(), &avoid)?;
         let entries = own::claim(&runner, &lab, &ui).await?;
+        crate::host::registry::note_id(&registry, &lab, &crate::host::record::of(&lab).id)?;
         super::write_vagrantfile(&lab)?;
         let up = Up {
             lab,

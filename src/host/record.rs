@@ -34,9 +34,13 @@ pub struct Record {
     /// Lab machine name → what was made for it.
     #[serde(default)]
     pub machines: BTreeMap<String, MachineRecord>,
-    /// docker-machine name → the entry lab made (or is making) under it.
+    /// docker-machine name → the entry lab made under it.
     #[serde(default)]
     pub docker_machine: BTreeMap<String, DmRecord>,
+    /// lab.toml as the last `up` read it: the lab can be taken down after
+    /// the file is gone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lab_toml: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +114,12 @@ impl Record {
     /// entries are recorded by their creates, once made (see
     /// [`Record::made_entry`]).
     pub fn claim(&mut self, lab: &Lab) {
+        // A lab whose directory moved is the same lab, now here.
+        self.file = crate::process::files::absolute(&lab.file);
         self.subnet = lab.subnet.to_string();
+        if let Ok(text) = std::fs::read_to_string(&lab.file) {
+            self.lab_toml = text;
+        }
         for m in &lab.machines {
             self.machines
                 .entry(m.name.clone())
@@ -220,27 +229,50 @@ pub fn of(lab: &Lab) -> Record {
     load(&lab.state_dir()).ok().flatten().unwrap_or_default()
 }
 
-/// Records of this lab.toml's labs in other state directories beside it:
-/// left by a lab whose `name` has changed since.
-pub fn elsewhere(lab: &Lab) -> Vec<Record> {
-    let me = crate::process::files::absolute(&lab.file);
-    let Ok(entries) = std::fs::read_dir(&lab.root) else {
+/// The records in the state directories beside `file` (`.lab`, `.lab-NAME`)
+/// that were written for it.
+fn records_for(file: &Path) -> Vec<(PathBuf, Record)> {
+    let me = crate::process::files::absolute(file);
+    let root = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
-    let mut found: Vec<Record> = entries
+    let mut found: Vec<(PathBuf, Record)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n == ".lab" || n.starts_with(".lab-"))
-                && *p != lab.state_dir()
         })
-        .filter_map(|dir| load(&dir).ok().flatten())
-        .filter(|r| r.file == me)
+        .filter_map(|dir| Some((dir.clone(), load(&dir).ok().flatten()?)))
+        .filter(|(_, r)| r.file == me)
         .collect();
-    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     found
+}
+
+/// A lab whose lab.toml is gone, as its record knows it (the file as the
+/// last `up` read it): enough to take it down, or to look at it.
+pub fn lab_without_file(file: &Path) -> Option<Lab> {
+    records_for(file)
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| !r.lab_toml.is_empty())
+        .and_then(|r| crate::model::parse(file, &r.lab_toml).ok())
+}
+
+/// Records of this lab.toml's labs in other state directories beside it:
+/// left by a lab whose `name` has changed since.
+pub fn elsewhere(lab: &Lab) -> Vec<Record> {
+    records_for(&lab.file)
+        .into_iter()
+        .filter(|(dir, _)| *dir != lab.state_dir())
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Vagrant's id for each machine it has made in the lab's state directory.

@@ -27,6 +27,11 @@ pub struct Entry {
     /// containers. Empty in lists written before lab recorded them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The id in the lab's record (`.lab/record.json`): a lab whose
+    /// directory was moved is the same lab, found by it. Empty in lists
+    /// written before.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
 }
 
 impl Entry {
@@ -174,8 +179,8 @@ pub fn settle(lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
 /// `avoid`: networks the host already has that no lab made (VirtualBox's
 /// host-only interfaces of minikube or another tool, say).
 pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Result<Lab, Clash> {
-    let me = absolute(&lab.file);
-    let others: Vec<&Entry> = entries.iter().filter(|e| e.file != me).collect();
+    let mine = is_mine(&lab);
+    let others: Vec<&Entry> = entries.iter().filter(|e| !mine(e)).collect();
     if let Some(other) = others
         .iter()
         .find(|e| e.name.eq_ignore_ascii_case(&lab.name))
@@ -209,7 +214,7 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
         }
         return Ok(lab);
     }
-    if let Some(mine) = entries.iter().find(|e| e.file == me) {
+    if let Some(mine) = entries.iter().find(|e| mine(e)) {
         if let Ok(subnet) = parse_subnet(&mine.subnet) {
             lab.subnet = subnet;
             return Ok(lab);
@@ -224,6 +229,18 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
             ),
         })?;
     Ok(lab)
+}
+
+/// Which entry is this lab's: the one for its lab.toml, or the one with its
+/// record's id (the lab's directory was moved, or renamed).
+fn is_mine(lab: &Lab) -> impl Fn(&Entry) -> bool {
+    let me = absolute(&lab.file);
+    let id = crate::host::record::load(&lab.state_dir())
+        .ok()
+        .flatten()
+        .map(|r| r.id)
+        .filter(|id| !id.is_empty());
+    move |e: &Entry| e.file == me || id.as_deref().is_some_and(|id| e.id == id)
 }
 
 /// No name the lab would take on the host (docker-machine entries, VMs,
@@ -252,21 +269,44 @@ pub fn claim(path: &Path, lab: Lab, avoid: &[Subnet]) -> anyhow::Result<Lab> {
     let lock = lock(path)?;
     let mut entries = load(path)?;
     let lab = settle_avoiding(lab, &entries, avoid)?;
-    let me = absolute(&lab.file);
-    entries.retain(|e| e.file != me);
+    let mine = is_mine(&lab);
+    let id = entries
+        .iter()
+        .find(|e| mine(e))
+        .map(|e| e.id.clone())
+        .unwrap_or_default();
+    entries.retain(|e| !mine(e));
     entries.push(Entry {
         name: lab.name.clone(),
-        file: me,
+        file: absolute(&lab.file),
         subnet: lab.subnet.to_string(),
         names: global_names(&lab),
+        id,
     });
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     save(path, &entries, &lock)?;
     Ok(lab)
 }
 
-/// Forgets the lab (after `lab destroy`).
-pub fn unregister(path: &Path, lab: &Lab) -> anyhow::Result<()> {
+/// Notes the lab's record id on its entry (once `up` has a record), so
+/// that the lab is found by it after its directory moves.
+pub fn note_id(path: &Path, lab: &Lab, id: &str) -> anyhow::Result<()> {
+    let lock = lock(path)?;
+    let mut entries = load(path)?;
+    let me = absolute(&lab.file);
+    let Some(entry) = entries.iter_mut().find(|e| e.file == me) else {
+        return Ok(());
+    };
+    if entry.id != id {
+        entry.id = id.to_string();
+        save(path, &entries, &lock)?;
+    }
+    Ok(())
+}
+
+/// Forgets the lab (after `lab destroy`): its entry by lab.toml or by its
+/// record's id, read before the record went.
+pub fn unregister(path: &Path, lab: &Lab, id: Option<&str>) -> anyhow::Result<()> {
     if !path.exists() {
         return Ok(());
     }
@@ -274,7 +314,7 @@ pub fn unregister(path: &Path, lab: &Lab) -> anyhow::Result<()> {
     let mut entries = load(path)?;
     let before = entries.len();
     let me = absolute(&lab.file);
-    entries.retain(|e| e.file != me);
+    entries.retain(|e| e.file != me && !id.is_some_and(|id| !id.is_empty() && e.id == id));
     if entries.len() != before {
         save(path, &entries, &lock)?;
     }
@@ -321,7 +361,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.subnet.to_string(), DEFAULT_SUBNET);
-        unregister(&reg, &second).unwrap();
+        unregister(&reg, &second, None).unwrap();
         assert_eq!(load(&reg).unwrap().len(), 1);
     }
 
