@@ -61,14 +61,28 @@ impl Entry {
 /// So the list never lands in the current directory, and without a home it
 /// is an error rather than a shared directory such as /tmp, where another
 /// user could write it.
+/// A relative `LAB_REGISTRY` is refused: read from each lab's own
+/// directory, it would give every lab a list of its own, and two labs the
+/// same subnet.
 pub fn path_from(
     var: impl Fn(&str) -> Option<OsString>,
     platform: impl FnOnce() -> Option<PathBuf>,
-) -> Option<PathBuf> {
+) -> Result<PathBuf, Invalid> {
     if let Some(p) = var("LAB_REGISTRY").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+        let path = PathBuf::from(p);
+        if !path.is_absolute() {
+            return Err(Invalid {
+                message: format!(
+                    "LAB_REGISTRY={} is a relative path: each lab's directory would get a list of labs of its own, and two labs the same subnet\nhint: give the list's absolute path (LAB_REGISTRY=\"$HOME/labs.json\"), or unset it",
+                    path.display()
+                ),
+            });
+        }
+        return Ok(path);
     }
-    Some(platform()?.join("labs.json"))
+    platform().map(|dir| dir.join("labs.json")).ok_or_else(|| Invalid {
+        message: "lab keeps its list of labs in your home directory, but this account has none\nhint: set HOME (Windows: USERPROFILE), or LAB_REGISTRY=/path/to/labs.json".into(),
+    })
 }
 
 /// lab's per-user directory for what it keeps between runs.
@@ -82,12 +96,7 @@ fn platform_dir() -> Option<PathBuf> {
 }
 
 pub fn path() -> anyhow::Result<PathBuf> {
-    path_from(|name| std::env::var_os(name), platform_dir).ok_or_else(|| {
-        Invalid {
-            message: "lab keeps its list of labs in your home directory, but this account has none\nhint: set HOME (Windows: USERPROFILE), or LAB_REGISTRY=/path/to/labs.json".into(),
-        }
-        .into()
-    })
+    Ok(path_from(|name| std::env::var_os(name), platform_dir)?)
 }
 
 /// Every lab recorded, those whose directory is missing now included:
@@ -528,18 +537,30 @@ mod tests {
         };
         let state = || Some(PathBuf::from("/home/s/.local/state/lab"));
         assert_eq!(
-            path_from(vars(&[]), state),
-            Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
+            path_from(vars(&[]), state).unwrap(),
+            PathBuf::from("/home/s/.local/state/lab/labs.json")
         );
         assert_eq!(
-            path_from(vars(&[("LAB_REGISTRY", "")]), state),
-            Some(PathBuf::from("/home/s/.local/state/lab/labs.json"))
+            path_from(vars(&[("LAB_REGISTRY", "")]), state).unwrap(),
+            PathBuf::from("/home/s/.local/state/lab/labs.json")
         );
-        assert_eq!(path_from(vars(&[]), || None), None);
+        assert!(path_from(vars(&[]), || None)
+            .unwrap_err()
+            .message
+            .contains("has none"));
+        let absolute = if cfg!(windows) {
+            "C:\\r.json"
+        } else {
+            "/r.json"
+        };
+        let abs_vars = move |name: &str| (name == "LAB_REGISTRY").then(|| OsString::from(absolute));
         assert_eq!(
-            path_from(vars(&[("LAB_REGISTRY", "/r.json")]), || None),
-            Some(PathBuf::from("/r.json"))
+            path_from(abs_vars, || None).unwrap(),
+            PathBuf::from(absolute)
         );
+        // Issue 20: a relative one gave each lab's directory a list of its own.
+        let err = path_from(vars(&[("LAB_REGISTRY", "labs.json")]), state).unwrap_err();
+        assert!(err.message.contains("relative path"), "{err}");
     }
 
     #[test]
