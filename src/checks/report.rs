@@ -53,10 +53,13 @@ impl Check {
     }
 }
 
-/// `{"lab", "passed", "checks": [...]}`, as `verify --json` and `doctor --json` print it.
-pub fn report(lab: &str, checks: &[Check]) -> String {
+/// `{"schema", "lab", "passed", "checks": [...]}`, as `verify --json`
+/// (schema [`VERIFY`](crate::model::schema::VERIFY)) and `doctor --json`
+/// ([`DOCTOR`](crate::model::schema::DOCTOR)) print it.
+pub fn report(schema: &str, lab: &str, checks: &[Check]) -> String {
     let passed = checks.iter().all(|c| c.passed);
     serde_json::to_string_pretty(&serde_json::json!({
+        "schema": schema,
         "lab": lab,
         "passed": passed,
         "checks": checks,

@@ -23,7 +23,10 @@ pub async fn run(lab: &Lab, args: &DoctorArgs, session: &Session) -> anyhow::Res
     let (checks, _) = checks(lab, session).await;
     let failed = checks.iter().filter(|c| !c.passed).count();
     if args.json {
-        crate::outln!("{}", crate::checks::report::report(&lab.name, &checks));
+        crate::outln!(
+            "{}",
+            crate::checks::report::report(crate::model::schema::DOCTOR, &lab.name, &checks)
+        );
     } else {
         for check in &checks {
             crate::outln!("{}", check.line());

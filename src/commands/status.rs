@@ -43,13 +43,7 @@ pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Res
     if args.json {
         crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "lab": lab.name,
-                "engine": lab.engine,
-                "mode": lab.mode,
-                "machines": rows,
-                "problem": lab_problem,
-            }))?
+            serde_json::to_string_pretty(&report(lab, &rows, lab_problem.as_deref()))?
         );
     } else {
         crate::out!("{}", table(&rows));
@@ -58,6 +52,27 @@ pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// `lab status --json`, schema [`STATUS`](crate::model::schema::STATUS).
+pub fn report(lab: &Lab, rows: &[Row], problem: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "schema": crate::model::schema::STATUS,
+        "lab": lab.name,
+        "engine": lab.engine,
+        "mode": lab.mode,
+        "machines": rows,
+        "problem": problem,
+    })
+}
+
+/// `lab status --all --json`, schema [`STATUS_ALL`](crate::model::schema::STATUS_ALL).
+pub fn report_all(registry: &std::path::Path, rows: &[LabRow]) -> serde_json::Value {
+    serde_json::json!({
+        "schema": crate::model::schema::STATUS_ALL,
+        "registry": registry.display().to_string(),
+        "labs": rows,
+    })
 }
 
 fn row(
@@ -211,10 +226,7 @@ pub async fn all(args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
     if args.json {
         crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "registry": registry.display().to_string(),
-                "labs": rows,
-            }))?
+            serde_json::to_string_pretty(&report_all(&registry, &rows))?
         );
         return Ok(());
     }

@@ -41,7 +41,7 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
     if args.json {
         crate::outln!(
             "{}",
-            crate::checks::report::report(&lab.name, &report.checks)
+            crate::checks::report::report(crate::model::schema::VERIFY, &lab.name, &report.checks)
         );
     }
     if failed > 0 {

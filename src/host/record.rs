@@ -24,6 +24,10 @@ pub const LABEL: &str = "lab.id";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// [`RECORD`](crate::model::schema::RECORD); empty in records written
+    /// before records carried one.
+    #[serde(default)]
+    pub schema: String,
     pub id: String,
     /// The lab.toml, absolute.
     pub file: PathBuf,
@@ -204,7 +208,9 @@ impl Record {
     }
 
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
+        let mut versioned = self.clone();
+        versioned.schema = crate::model::schema::RECORD.into();
+        let text = serde_json::to_string_pretty(&versioned)?;
         crate::process::files::write_atomically(&dir.join(FILE), text.as_bytes())
     }
 }
@@ -213,12 +219,23 @@ impl Record {
 pub fn load(dir: &Path) -> anyhow::Result<Option<Record>> {
     let path = dir.join(FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).with_context(|| {
-            format!(
-                "{} is not lab's record of what it made\nhint: lab touches only what it recorded; mend the file, or remove what the lab made yourself and then the file",
-                path.display()
-            )
-        }),
+        Ok(text) => {
+            let record: Record = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not lab's record of what it made\nhint: lab touches only what it recorded; mend the file, or remove what the lab made yourself and then the file",
+                    path.display()
+                )
+            })?;
+            if !record.schema.is_empty() && record.schema != crate::model::schema::RECORD {
+                anyhow::bail!(
+                    "{} is a record of schema {}, and this lab reads {}: a newer lab wrote it\nhint: use that lab, or a newer one",
+                    path.display(),
+                    record.schema,
+                    crate::model::schema::RECORD
+                );
+            }
+            Ok(Some(record))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

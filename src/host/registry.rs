@@ -108,15 +108,35 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Entry>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    serde_json::from_str(&text).map_err(|e| {
+    let invalid = |why: String| -> anyhow::Error {
         Invalid {
             message: format!(
-                "{} is not lab's list of labs ({e})\nhint: look at it and mend it, or move it away: `lab up` in each lab's directory records that lab again",
+                "{} is not lab's list of labs ({why})\nhint: look at it and mend it, or move it away: `lab up` in each lab's directory records that lab again",
                 path.display()
             ),
         }
         .into()
-    })
+    };
+    // Lists written before they carried a schema are a bare array.
+    match serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))? {
+        List::Bare(entries) => Ok(entries),
+        List::Versioned { schema, .. } if schema != crate::model::schema::LABS => {
+            Err(invalid(format!(
+                "its schema is {schema}, and this lab reads {}: a newer lab wrote it",
+                crate::model::schema::LABS
+            )))
+        }
+        List::Versioned { labs, .. } => Ok(labs),
+    }
+}
+
+/// `labs.json` as written, schema [`LABS`](crate::model::schema::LABS), or
+/// as lists before it were.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum List {
+    Versioned { schema: String, labs: Vec<Entry> },
+    Bare(Vec<Entry>),
 }
 
 /// Holds the list's lock: every change is a read-modify-write under it, so
@@ -142,7 +162,11 @@ fn lock(path: &Path) -> anyhow::Result<Locked> {
 
 /// Saved only under the list's lock, whole (see `write_atomically`).
 fn save(path: &Path, entries: &[Entry], _lock: &Locked) -> anyhow::Result<()> {
-    crate::process::files::write_atomically(path, serde_json::to_string_pretty(entries)?.as_bytes())
+    let list = List::Versioned {
+        schema: crate::model::schema::LABS.into(),
+        labs: entries.to_vec(),
+    };
+    crate::process::files::write_atomically(path, serde_json::to_string_pretty(&list)?.as_bytes())
 }
 
 pub fn overlaps(a: &Subnet, b: &Subnet) -> bool {

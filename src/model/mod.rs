@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 pub mod boxes;
 mod parse;
+pub mod schema;
 
 pub use parse::{load, parse};
 

@@ -103,6 +103,8 @@ impl fmt::Display for Plan {
 /// steps it waits for (as printed, from 1).
 #[derive(Serialize)]
 pub struct View<'a> {
+    /// [`PLAN`](crate::model::schema::PLAN).
+    schema: &'static str,
     steps: Vec<StepView<'a>>,
 }
 
@@ -116,6 +118,7 @@ struct StepView<'a> {
 pub fn view(plan: &Plan) -> View<'_> {
     let waits = waits_for(plan);
     View {
+        schema: crate::model::schema::PLAN,
         steps: plan
             .steps
             .iter()
