@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::host::registry::overlaps;
+use crate::model::overlaps;
 use crate::model::{parse_subnet, Subnet};
 
 /// `VBoxManage --version` prints `6.1.38r153438`.

@@ -53,6 +53,9 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e),
     };
+    for warning in &lab.warnings {
+        crate::errln!("warning: {warning}");
+    }
     let lab = among_the_others(lab, &cli.command)?;
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, session).await,

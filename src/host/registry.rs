@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
+use crate::model::{overlaps, parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
 use crate::process::files::absolute;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,12 +167,6 @@ fn save(path: &Path, entries: &[Entry], _lock: &Locked) -> anyhow::Result<()> {
         labs: entries.to_vec(),
     };
     crate::process::files::write_atomically(path, serde_json::to_string_pretty(&list)?.as_bytes())
-}
-
-pub fn overlaps(a: &Subnet, b: &Subnet) -> bool {
-    let prefix = a.prefix.min(b.prefix);
-    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-    u32::from(a.network) & mask == u32::from(b.network) & mask
 }
 
 /// Subnets a lab without one may get: inside VirtualBox's allowed

@@ -244,10 +244,18 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("ip: '10.9.8.5', subnet"), "{v}");
-        let tiny = vagrantfile(&lab(
-            "provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/29\"\n[swarm]\nnodes = 9\n",
-        ))
-        .unwrap();
+        // More machines than fixed addresses (the record's machines beside
+        // lab.toml's, after nodes was lowered): DHCP, as Docker hands out.
+        let mut crowded = lab(
+            "provider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"10.9.8.0/29\"\n[swarm]\nnodes = 3\n",
+        );
+        for i in 4..=9 {
+            crowded.machines.push(crate::model::Machine {
+                name: format!("swarm-node{i:02}"),
+                role: crate::model::Role::Node,
+            });
+        }
+        let tiny = vagrantfile(&crowded).unwrap();
         assert!(
             tiny.contains("type: \"dhcp\", subnet: '10.9.8.0/29'"),
             "{tiny}"

@@ -237,6 +237,9 @@ pub struct Lab {
     pub one_by_one: bool,
     /// `[libvirt] driver`, for `provider = "libvirt"`.
     pub libvirt_driver: LibvirtDriver,
+    /// What lab.toml says that does not apply here (a provider block of
+    /// another provider), each `file:line:column: ...`: shown, not refused.
+    pub warnings: Vec<String>,
 }
 
 impl Lab {
@@ -344,6 +347,13 @@ pub const DEFAULT_INSTALL_URL: &str = "https://get.docker.com";
 /// 192.168.56.0/21, clear of vboxnet0's 192.168.56.0/24 and of minikube's
 /// VirtualBox default 192.168.59.0/24 (minikube PR #12811).
 pub const DEFAULT_SUBNET: &str = "192.168.61.0/24";
+
+/// Whether two networks share an address.
+pub fn overlaps(a: &Subnet, b: &Subnet) -> bool {
+    let prefix = a.prefix.min(b.prefix);
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    u32::from(a.network) & mask == u32::from(b.network) & mask
+}
 
 pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
     let bad = || format!("subnet `{text}` is not an IPv4 network like \"192.168.61.0/24\"");

@@ -16,7 +16,7 @@ use crate::error::{ConfigError, ConfigMissing};
 
 /// Machine names must be valid docker-machine names (its regex is
 /// `^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$`) and valid hostnames.
-const NAME_RULE: &str = "letters, digits, '-' and '.', starting with a letter or digit";
+const NAME_RULE: &str = "letters, digits, '-' and '.', starting and ending with a letter or digit";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +102,7 @@ struct RawSwarm {
     master: Option<Spanned<String>>,
     node_prefix: Option<Spanned<String>>,
     nodes: Option<Spanned<u32>>,
-    advertise_port: Option<u16>,
+    advertise_port: Option<Spanned<u16>>,
     engine_opts: Option<Vec<Spanned<String>>>,
     network: Option<Spanned<String>>,
 }
@@ -173,8 +173,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
     let (engine, mode) = engine_and_mode(&src, &raw)?;
     let consul = consul(&src, &raw.consul, mode)?;
     let swarm = swarm(&src, &raw.swarm)?;
-    let (docker_port, install_url) = docker(&src, &raw.docker)?;
+    let (docker_port, install_url) = docker(&src, &raw.docker, consul.settings.port)?;
     let machines = machine_list(&src, &raw, &name, &consul, &swarm)?;
+    subnet_fits(&src, &raw, subnet, machines.len())?;
     Ok(Lab {
         name,
         file: file.to_path_buf(),
@@ -189,7 +190,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         memory,
         cpus,
         consul: consul.settings,
-        advertise_port: raw.swarm.advertise_port.unwrap_or(2376),
+        advertise_port: swarm.advertise_port,
         engine_opts: swarm.engine_opts,
         network: swarm.network,
         docker_port,
@@ -202,8 +203,26 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         libvirt_driver: raw
             .libvirt
             .driver
+            .as_ref()
             .map_or(LibvirtDriver::Kvm, |d| *d.get_ref()),
+        warnings: warnings(&src, &raw),
     })
+}
+
+/// Settings for another provider than the lab's: read, and ignored.
+fn warnings(src: &Source, raw: &RawConfig) -> Vec<String> {
+    let mut found = Vec::new();
+    if let (Some(d), false) = (&raw.libvirt.driver, raw.provider == Provider::Libvirt) {
+        let at = src.error(d, "");
+        found.push(format!(
+            "{}:{}:{}: [libvirt] applies to provider = \"libvirt\" only; this lab's provider is {}, so it is ignored",
+            at.file.display(),
+            at.line,
+            at.column,
+            raw.provider.as_str()
+        ));
+    }
+    found
 }
 
 /// The path reaches the Vagrantfile, `lab env`'s hints and every
@@ -235,6 +254,41 @@ fn box_profile(src: &Source, raw: &RawConfig, root: &Path) -> Result<BoxProfile,
         .map_err(|message| src.error(box_name, message))
 }
 
+/// Ranges a lab's network must keep clear of, whatever the provider.
+const RESERVED: [(&str, &str); 2] = [
+    (
+        "10.0.2.0/24",
+        "VirtualBox's NAT network, on every VM's eth0",
+    ),
+    (
+        "172.17.0.0/16",
+        "Docker's default bridge, on the host and every engine",
+    ),
+];
+
+/// The subnet holds every machine: the host takes its first address, and a
+/// libvirt lab's private network is the subnet's lower half.
+fn subnet_fits(
+    src: &Source,
+    raw: &RawConfig,
+    subnet: Subnet,
+    machines: usize,
+) -> Result<(), ConfigError> {
+    let Some(s) = &raw.network.subnet else {
+        return Ok(());
+    };
+    let bits = 32 - u32::from(subnet.prefix) - u32::from(raw.provider == Provider::Libvirt);
+    // Less the network's and broadcast addresses and the host's own.
+    let room = (1u64 << bits).saturating_sub(3);
+    if (machines as u64) > room {
+        return Err(src.error(
+            s,
+            format!("subnet {subnet} has room for {room} machines, and this lab has {machines}: make it larger (a /24 holds 250)"),
+        ));
+    }
+    Ok(())
+}
+
 /// `[network]`: the subnet (checked private) and the guest's interface.
 fn network(
     src: &Source,
@@ -246,6 +300,17 @@ fn network(
         Some(s) => parse_subnet(s.get_ref()).map_err(|m| src.error(s, m))?,
         None => parse_subnet(DEFAULT_SUBNET).expect("default subnet parses"),
     };
+    if let Some(s) = &raw.subnet {
+        for (range, whose) in RESERVED {
+            let range = parse_subnet(range).expect("reserved ranges parse");
+            if crate::model::overlaps(&range, &subnet) {
+                return Err(src.error(
+                    s,
+                    format!("subnet {subnet} overlaps {range}, {whose}: machines would not reach each other, or the host its engine; choose another private range, or leave it out and lab picks one"),
+                ));
+            }
+        }
+    }
     if let (Some(s), Provider::Libvirt) = (&raw.subnet, provider) {
         if subnet.prefix > 25 {
             return Err(src.error(
@@ -272,9 +337,26 @@ fn network(
 /// same file on a host with fewer CPUs.
 fn machine_size(src: &Source, raw: &RawMachines) -> Result<(u32, u32), ConfigError> {
     let memory = positive(src, raw.memory.as_ref(), "memory", 1024)?;
+    if let Some(m) = &raw.memory {
+        if !(MIN_MEMORY..=MAX_MEMORY).contains(m.get_ref()) {
+            return Err(src.error(
+                m,
+                format!("machines.memory is MiB per machine: between {MIN_MEMORY} (a Linux machine with a Docker engine needs that much to boot) and {MAX_MEMORY} (1 TiB); 1024 is the usual"),
+            ));
+        }
+    }
     let cpus = positive(src, raw.cpus.as_ref(), "cpus", 1)?;
+    if let Some(c) = &raw.cpus {
+        if *c.get_ref() > MAX_CPUS {
+            return Err(src.error(c, format!("machines.cpus must be at most {MAX_CPUS}")));
+        }
+    }
     Ok((memory, cpus))
 }
+
+const MIN_MEMORY: u32 = 256;
+const MAX_MEMORY: u32 = 1 << 20;
+const MAX_CPUS: u32 = 256;
 
 /// `engine` and `mode`, and the one pair that cannot go together.
 fn engine_and_mode(src: &Source, raw: &RawConfig) -> Result<(EngineDriver, Mode), ConfigError> {
@@ -318,7 +400,7 @@ fn consul(src: &Source, raw: &RawConsul, mode: Mode) -> Result<ConsulSection, Co
         (None, _) => true,
     };
     let image = match &raw.image {
-        Some(i) => plain(src, i, "consul.image", false)?,
+        Some(i) => image(src, i, "consul.image")?,
         None => "progrium/consul".into(),
     };
     let args = match &raw.args {
@@ -346,7 +428,11 @@ struct SwarmSection {
     nodes: u32,
     engine_opts: Vec<String>,
     network: String,
+    advertise_port: u16,
 }
+
+/// Networks every engine has, or a swarm makes: never the lab's overlay.
+const DOCKERS_NETWORKS: [&str; 5] = ["ingress", "bridge", "host", "none", "docker_gwbridge"];
 
 fn swarm(src: &Source, raw: &RawSwarm) -> Result<SwarmSection, ConfigError> {
     let master = named(src, raw.master.as_ref(), "swarm.master", "swarm-master")?;
@@ -379,22 +465,53 @@ fn swarm(src: &Source, raw: &RawSwarm) -> Result<SwarmSection, ConfigError> {
         engine_opts.push(opt.get_ref().clone());
     }
     let network = named(src, raw.network.as_ref(), "swarm.network", "lab-overlay")?;
+    if let Some(n) = &raw.network {
+        if DOCKERS_NETWORKS.contains(&n.get_ref().as_str()) {
+            return Err(src.error(
+                n,
+                format!("swarm.network `{}` is one of Docker's own networks ({}): name the lab's overlay network something else, like \"lab-overlay\"", n.get_ref(), DOCKERS_NETWORKS.join(", ")),
+            ));
+        }
+    }
+    let advertise_port = match &raw.advertise_port {
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p, "swarm.advertise_port must be between 1 and 65535"))
+        }
+        Some(p) => *p.get_ref(),
+        None => 2376,
+    };
     Ok(SwarmSection {
         master,
         prefix,
         nodes,
         engine_opts,
         network,
+        advertise_port,
     })
 }
 
 /// `[docker]`: native engines' TLS port and installer.
-fn docker(src: &Source, raw: &RawDocker) -> Result<(u16, String), ConfigError> {
+fn docker(src: &Source, raw: &RawDocker, consul_port: u16) -> Result<(u16, String), ConfigError> {
     let port = match &raw.port {
         Some(p) if *p.get_ref() == 0 => {
             return Err(src.error(p, "docker.port must be between 1 and 65535"))
         }
-        Some(p) => *p.get_ref(),
+        Some(p) => {
+            let taken = [
+                (22, "SSH's"),
+                (2377, "the swarm manager's"),
+                (7946, "the swarm's gossip"),
+                (4789, "the overlay network's VXLAN"),
+                (consul_port, "Consul's"),
+            ];
+            if let Some((_, whose)) = taken.iter().find(|(port, _)| port == p.get_ref()) {
+                return Err(src.error(
+                    p,
+                    format!("docker.port {} is {whose} port on every machine: the engine's API needs a port of its own, like 2376", p.get_ref()),
+                ));
+            }
+            *p.get_ref()
+        }
         None => 2376,
     };
     let install_url = match &raw.install_url {
@@ -407,14 +524,13 @@ fn docker(src: &Source, raw: &RawDocker) -> Result<(u16, String), ConfigError> {
 /// `[verify]`: the probes' image.
 fn probe_image(src: &Source, raw: &RawVerify) -> Result<String, ConfigError> {
     match &raw.image {
-        Some(i) if i.get_ref().trim().is_empty() || i.get_ref().starts_with('-') => Err(src.error(
-            i,
-            "verify.image must name an image, like \"busybox:latest\"",
-        )),
-        Some(i) => plain(src, i, "verify.image", false),
+        Some(i) => image(src, i, "verify.image"),
         None => Ok("busybox:latest".to_string()),
     }
 }
+
+const MAX_ATTEMPTS: u32 = 20;
+const MAX_BACKOFF: u64 = 600;
 
 /// `[retries]`: how ssh commands that failed for a passing reason go again.
 fn retries(src: &Source, raw: &RawRetries) -> Result<Retry, ConfigError> {
@@ -422,9 +538,23 @@ fn retries(src: &Source, raw: &RawRetries) -> Result<Retry, ConfigError> {
         Some(a) if *a.get_ref() == 0 => {
             return Err(src.error(a, "retries.attempts counts the first try too: at least 1"))
         }
+        Some(a) if *a.get_ref() > MAX_ATTEMPTS => {
+            return Err(src.error(
+                a,
+                format!("retries.attempts must be at most {MAX_ATTEMPTS}"),
+            ))
+        }
         Some(a) => *a.get_ref(),
         None => Retry::default().attempts,
     };
+    if let Some(b) = &raw.backoff_seconds {
+        if *b.get_ref() > MAX_BACKOFF {
+            return Err(src.error(
+                b,
+                format!("retries.backoff_seconds is the first wait, doubled each time: at most {MAX_BACKOFF} (ten minutes)"),
+            ));
+        }
+    }
     let backoff = raw
         .backoff_seconds
         .as_ref()
@@ -526,6 +656,8 @@ fn valid_name(name: &str) -> bool {
     name.len() <= MAX_NAME
         && matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        // A hostname label ends with a letter or digit.
+        && !name.ends_with(['-', '.'])
 }
 
 fn valid_interface(name: &str) -> bool {
@@ -561,6 +693,31 @@ fn plain(
         ));
     }
     Ok(text.clone())
+}
+
+/// An image reference as Docker reads it: not blank, and its repository
+/// (what comes before the tag or digest) in lower case; the tag may hold
+/// capitals.
+fn image(src: &Source, value: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+    let text = plain(src, value, key, false)?;
+    if text.trim().is_empty() || text.contains(char::is_whitespace) {
+        return Err(src.error(
+            value,
+            format!("{key} must name an image, like \"busybox:latest\""),
+        ));
+    }
+    let name = text.split('@').next().unwrap_or(&text);
+    let repository = match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
+    };
+    if repository.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(src.error(
+            value,
+            format!("{key} `{text}`: Docker's image names are lower case (only a tag may hold capitals): write `{}`", text.replacen(repository, &repository.to_ascii_lowercase(), 1)),
+        ));
+    }
+    Ok(text)
 }
 
 fn check_name(src: &Source, value: &Spanned<String>, key: &str) -> Result<(), ConfigError> {
@@ -611,6 +768,102 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Lab, ConfigError> {
         parse(Path::new("lab.toml"), text)
+    }
+
+    /// Issue 20: values lab.toml accepted that could never work. Each is
+    /// refused at its line, with the reason.
+    #[test]
+    fn values_that_cannot_work_are_refused_where_they_stand() {
+        let cases: &[(&str, &str)] = &[
+            ("[machines]\nmemory = 1\n", "between 256"),
+            ("[machines]\nmemory = 4000000\n", "1 TiB"),
+            ("[machines]\ncpus = 100000\n", "at most 256"),
+            (
+                "[swarm]\nadvertise_port = 0\n",
+                "advertise_port must be between 1",
+            ),
+            (
+                "engine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 22\n",
+                "SSH's port",
+            ),
+            (
+                "engine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 2377\n",
+                "swarm manager's port",
+            ),
+            (
+                "engine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 8500\n",
+                "Consul's port",
+            ),
+            ("[swarm]\nnetwork = \"ingress\"\n", "Docker's own networks"),
+            ("[swarm]\nnetwork = \"bridge\"\n", "Docker's own networks"),
+            ("[swarm]\nnetwork = \"host\"\n", "Docker's own networks"),
+            ("[swarm]\nnetwork = \"none\"\n", "Docker's own networks"),
+            (
+                "[network]\nsubnet = \"10.9.8.0/29\"\n[swarm]\nnodes = 9\n",
+                "room for 5 machines",
+            ),
+            ("[network]\nsubnet = \"10.0.2.0/24\"\n", "VirtualBox's NAT"),
+            ("[network]\nsubnet = \"10.0.0.0/8\"\n", "VirtualBox's NAT"),
+            (
+                "[network]\nsubnet = \"172.17.0.0/16\"\n",
+                "Docker's default bridge",
+            ),
+            (
+                "[network]\nsubnet = \"172.17.5.0/24\"\n",
+                "Docker's default bridge",
+            ),
+            ("name = \"lab.\"\n", "ending with a letter or digit"),
+            ("name = \"lab-\"\n", "ending with a letter or digit"),
+            ("[swarm]\nmaster = \"boss-\"\n", "not a valid machine name"),
+            (
+                "[consul]\nimage = \"HashiCorp/Consul:1.20\"\n",
+                "write `hashicorp/consul:1.20`",
+            ),
+            ("[verify]\nimage = \"BusyBox\"\n", "lower case"),
+            ("[consul]\nimage = \"  \"\n", "must name an image"),
+            ("[verify]\nimage = \"\"\n", "must name an image"),
+            ("[retries]\nbackoff_seconds = 31536000\n", "at most 600"),
+            ("[retries]\nattempts = 1000\n", "at most 20"),
+        ];
+        for (extra, why) in cases {
+            let text = format!("box = \"x/y\"\n{extra}");
+            let err = parse_str(&text).expect_err(extra);
+            assert!(err.message.contains(why), "{extra}: {err}");
+            assert!(err.line > 1, "{extra}: {err}");
+        }
+        // What stays allowed: a tag with capitals, a registry with a port,
+        // a digest, a subnet that just holds the lab.
+        for fine in [
+            "[consul]\nimage = \"registry.local:5000/hashicorp/consul:Latest\"\n",
+            "[verify]\nimage = \"busybox@sha256:0123\"\n",
+            "[network]\nsubnet = \"10.9.8.0/29\"\n[swarm]\nnodes = 2\n",
+            "[retries]\nbackoff_seconds = 600\nattempts = 20\n",
+        ] {
+            let text = format!("box = \"x/y\"\n{fine}");
+            assert!(
+                parse_str(&text).is_ok(),
+                "{fine}: {:?}",
+                parse_str(&text).err()
+            );
+        }
+    }
+
+    #[test]
+    fn a_block_for_another_provider_is_a_warning_with_its_line() {
+        let lab = parse_str("box = \"x/y\"\n[libvirt]\ndriver = \"qemu\"\n").unwrap();
+        assert_eq!(lab.warnings.len(), 1);
+        assert!(
+            lab.warnings[0]
+                .starts_with("lab.toml:3:10: [libvirt] applies to provider = \"libvirt\" only"),
+            "{:?}",
+            lab.warnings
+        );
+        assert!(parse_str(
+            "provider = \"libvirt\"\nbox = \"debian-libvirt\"\n[libvirt]\ndriver = \"qemu\"\n"
+        )
+        .unwrap()
+        .warnings
+        .is_empty());
     }
 
     #[test]
