@@ -433,3 +433,24 @@ fn a_full_stdout_is_an_error_naming_stdout() {
         );
     }
 }
+
+/// Issue 20: `lab deploy` on a lab never built made its state directory.
+#[test]
+fn deploy_to_a_lab_never_built_says_so_and_writes_nothing() {
+    let dir = lab_dir("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n");
+    let stack = dir.path().join("web");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::write(
+        stack.join("stack.yml"),
+        "services:\n  web:\n    image: nginx\n",
+    )
+    .unwrap();
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["deploy", "web"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not built"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join(".lab").exists());
+}

@@ -25,6 +25,13 @@ pub async fn run(lab: &Lab, args: &DeployArgs, session: &Session) -> anyhow::Res
         Mode::Classic => "docker-compose.yml",
     };
     let (file, name) = locate(&args.path, file_name)?;
+    // Locking would make the state directory of a lab never built.
+    if !lab.state_dir().exists() {
+        bail!(
+            "lab `{}` is not built: there is nothing to deploy to\nhint: run `lab up` first",
+            lab.name
+        );
+    }
     let _lock = crate::host::state::lock(lab, "deploy")?;
     let runner = session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
@@ -47,16 +54,30 @@ fn locate(path: &Path, file_name: &str) -> anyhow::Result<(PathBuf, String)> {
             file.display()
         );
     }
-    let dir = if path.is_dir() {
-        path
-    } else {
-        path.parent().unwrap_or(Path::new("."))
-    };
-    let base = std::fs::canonicalize(dir)
+    let base = std::fs::canonicalize(stack_dir(path, path.is_dir()))
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
-        .unwrap_or_else(|| "stack".into());
-    let name: String = base
+        .unwrap_or_default();
+    Ok((file, stack_name(&base)))
+}
+
+/// The directory a stack is named after: the one given, or the stack
+/// file's (for a bare `stack.yml`, `""`: the current one, as for `.`).
+fn stack_dir(path: &Path, is_dir: bool) -> &Path {
+    if is_dir {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+}
+
+/// The stack's name from its directory's: what Docker allows (lower-case
+/// letters, digits, '-'), starting with a letter or digit, so that
+/// `docker stack deploy` never reads it as a flag.
+fn stack_name(directory: &str) -> String {
+    let name: String = directory
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -66,7 +87,39 @@ fn locate(path: &Path, file_name: &str) -> anyhow::Result<(PathBuf, String)> {
             }
         })
         .collect();
-    Ok((file, name))
+    let name = name.trim_matches('-');
+    if name.is_empty() {
+        "stack".into()
+    } else {
+        name.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: `lab deploy stack.yml` and `lab deploy .` named one stack
+    /// twice (so `--rm` missed it), and a directory `_help` gave `-help`.
+    #[test]
+    fn a_stack_has_one_name_however_it_is_given_and_never_a_flags() {
+        assert_eq!(stack_dir(Path::new("stack.yml"), false), Path::new("."));
+        assert_eq!(stack_dir(Path::new("."), true), Path::new("."));
+        assert_eq!(stack_dir(Path::new("a/stack.yml"), false), Path::new("a"));
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("My_Stack");
+        std::fs::create_dir_all(&here).unwrap();
+        std::fs::write(here.join("stack.yml"), "services: {}\n").unwrap();
+        let by_file = locate(&here.join("stack.yml"), "stack.yml").unwrap().1;
+        let by_dir = locate(&here, "stack.yml").unwrap().1;
+        assert_eq!(
+            (by_file.as_str(), by_dir.as_str()),
+            ("my-stack", "my-stack")
+        );
+        assert_eq!(stack_name("_help"), "help");
+        assert_eq!(stack_name("--"), "stack");
+        assert_eq!(stack_name(""), "stack");
+    }
 }
 
 async fn swarm_mode(
