@@ -95,32 +95,6 @@ fn stack_name(directory: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issue 20: `lab deploy stack.yml` and `lab deploy .` named one stack
-    /// twice (so `--rm` missed it), and a directory `_help` gave `-help`.
-    #[test]
-    fn a_stack_has_one_name_however_it_is_given_and_never_a_flags() {
-        assert_eq!(stack_dir(Path::new("stack.yml"), false), Path::new("."));
-        assert_eq!(stack_dir(Path::new("."), true), Path::new("."));
-        assert_eq!(stack_dir(Path::new("a/stack.yml"), false), Path::new("a"));
-        let dir = tempfile::tempdir().unwrap();
-        let here = dir.path().join("My_Stack");
-        std::fs::create_dir_all(&here).unwrap();
-        std::fs::write(here.join("stack.yml"), "services: {}\n").unwrap();
-        let by_file = locate(&here.join("stack.yml"), "stack.yml").unwrap().1;
-        let by_dir = locate(&here, "stack.yml").unwrap().1;
-        assert_eq!(
-            (by_file.as_str(), by_dir.as_str()),
-            ("my-stack", "my-stack")
-        );
-        assert_eq!(stack_name("_help"), "help");
-        assert_eq!(stack_name("--"), "stack");
-        assert_eq!(stack_name(""), "stack");
-    }
-}
 
 async fn swarm_mode(
     runner: &Runner,
@@ -332,4 +306,31 @@ async fn classic(
         if remove { "removed" } else { "deployed" }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: `lab deploy stack.yml` and `lab deploy .` named one stack
+    /// twice (so `--rm` missed it), and a directory `_help` gave `-help`.
+    #[test]
+    fn a_stack_has_one_name_however_it_is_given_and_never_a_flags() {
+        assert_eq!(stack_dir(Path::new("stack.yml"), false), Path::new("."));
+        assert_eq!(stack_dir(Path::new("."), true), Path::new("."));
+        assert_eq!(stack_dir(Path::new("a/stack.yml"), false), Path::new("a"));
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("My_Stack");
+        std::fs::create_dir_all(&here).unwrap();
+        std::fs::write(here.join("stack.yml"), "services: {}\n").unwrap();
+        let by_file = locate(&here.join("stack.yml"), "stack.yml").unwrap().1;
+        let by_dir = locate(&here, "stack.yml").unwrap().1;
+        assert_eq!(
+            (by_file.as_str(), by_dir.as_str()),
+            ("my-stack", "my-stack")
+        );
+        assert_eq!(stack_name("_help"), "help");
+        assert_eq!(stack_name("--"), "stack");
+        assert_eq!(stack_name(""), "stack");
+    }
 }
