@@ -396,6 +396,22 @@ fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
     lab.write("lab.toml", NATIVE);
     lab.status("status-running");
 
+    // Issue 20: the dry run planned only `rm -rf ./.lab` here; it plans
+    // what the real run does, and asks Vagrant nothing without its file.
+    let out = lab.lab(&["destroy", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let plan = text(&out.stdout);
+    assert!(plan.contains("vagrant destroy -f"), "{plan}");
+    assert!(plan.contains("created: consul"), "{plan}");
+    assert!(
+        !lab.calls()
+            .lines()
+            .any(|l| l.starts_with("vagrant status") && l.contains("vagrantfile=no")),
+        "{}",
+        lab.calls()
+    );
+    std::fs::remove_file(lab.path().join("calls.log")).unwrap();
+
     let out = lab.lab(&["destroy"]);
     assert_eq!(code(&out), Some(0), "{}", all(&out));
     let calls = lab.calls();

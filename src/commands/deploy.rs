@@ -95,7 +95,6 @@ fn stack_name(directory: &str) -> String {
     }
 }
 
-
 async fn swarm_mode(
     runner: &Runner,
     lab: &Lab,

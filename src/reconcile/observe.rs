@@ -100,6 +100,18 @@ pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
         .collect()
 }
 
+/// Vagrant cannot be asked without the Vagrantfile (which `up` and
+/// `destroy` write again before they ask): the machines it has ids for were
+/// made, in a state unknown until then; a dry run plans with that.
+fn made_without_vagrantfile(lab: &Lab) -> Vec<VmStatus> {
+    let made = crate::host::record::vagrant_ids(lab);
+    let mut vms = none_created(lab);
+    for vm in vms.iter_mut().filter(|v| made.contains_key(&v.name)) {
+        vm.state = crate::tools::vagrant::VmState::Other("unknown".into());
+    }
+    vms
+}
+
 /// `vagrant status`, or "nothing created" when Vagrant keeps nothing for
 /// the lab: no Vagrantfile yet, or no folder for any of its machines in
 /// Vagrant's data (`.vagrant/machines/NAME`, made by the first Vagrant
@@ -107,10 +119,11 @@ pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
 /// saves a Ruby start-up so.
 pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     let data = lab.state_dir().join(".vagrant").join("machines");
-    if !lab.state_dir().join("Vagrantfile").exists()
-        || !lab.machines.iter().any(|m| data.join(&m.name).exists())
-    {
+    if !lab.machines.iter().any(|m| data.join(&m.name).exists()) {
         return Ok(none_created(lab));
+    }
+    if !lab.state_dir().join("Vagrantfile").exists() {
+        return Ok(made_without_vagrantfile(lab));
     }
     let out = runner
         .query(&vagrant::status(lab))
