@@ -132,7 +132,7 @@ pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
     let path = dir.join("Vagrantfile");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
         crate::host::state::ensure(lab)?;
-        std::fs::write(&path, text)?;
+        crate::process::files::write_atomically(&path, text.as_bytes())?;
     }
     Ok(())
 }

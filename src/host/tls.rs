@@ -4,7 +4,6 @@
 //! The CA's key stays on the host; each machine gets a server certificate for
 //! its private address and name, the host a client certificate for `docker`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -41,14 +40,7 @@ fn ca_params(lab: &str) -> anyhow::Result<CertificateParams> {
 
 /// Writes a certificate (readable by all) or a key (`private`: its owner's).
 fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
-    let mut file = if private {
-        crate::process::files::private_file(path, false)
-    } else {
-        std::fs::File::create(path)
-    }
-    .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+    crate::process::files::write_whole(path, text.as_bytes(), private)
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {

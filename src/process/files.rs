@@ -57,16 +57,68 @@ pub use super::acl::owner_only;
 /// then renamed over it, so that neither a reader nor a crash ever sees
 /// half of it. Owner-only, like everything lab keeps.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_whole(path, bytes, true)
+}
+
+/// [`write_atomically`], readable by others where `private` is false (a
+/// certificate). A failed write (a full disk, a read-only file system)
+/// leaves the file as it was and no temporary file beside it, and its
+/// error names the file.
+pub fn write_whole(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp{}", std::process::id()));
     let tmp = path.with_file_name(name);
-    let mut file =
-        private_file(&tmp, false).with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    let written = (|| -> std::io::Result<()> {
+        let mut file = if private {
+            private_file(&tmp, false)?
+        } else {
+            File::create(&tmp)?
+        };
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("could not write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: a write that failed left `labs.json.tmp<pid>` behind and
+    /// named neither file.
+    #[test]
+    fn a_failed_write_names_the_file_and_leaves_no_temporary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should go: the rename fails, after
+        // the temporary file was written.
+        let path = dir.path().join("labs.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "x").unwrap();
+        let err = format!("{:#}", write_atomically(&path, b"[]").unwrap_err());
+        assert!(
+            err.starts_with(&format!("could not write {}", path.display())),
+            "{err}"
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["labs.json"], "a temporary file stayed");
+        // A directory that is not there: nothing is made.
+        let missing = dir.path().join("none/labs.json");
+        let err = format!("{:#}", write_atomically(&missing, b"[]").unwrap_err());
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        // And a write that works replaces the file whole.
+        let ok = dir.path().join("ok.json");
+        write_atomically(&ok, b"one").unwrap();
+        write_atomically(&ok, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&ok).unwrap(), "two");
+    }
 }
 
 /// The path that names the file for good: canonical where it exists,

@@ -2,6 +2,7 @@
 //! and `ssh`: argument vectors only, never a shell line, each call logged
 //! with its full output, each failure carrying the command and its stderr.
 
+use anyhow::Context as _;
 use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -494,7 +495,8 @@ impl Runner {
         if let Some(dir) = path.parent() {
             crate::process::files::private_dir(dir)?;
         }
-        let file = crate::process::files::private_file(&path, true)?;
+        let file = crate::process::files::private_file(&path, true)
+            .with_context(|| format!("could not open {} for writing", path.display()))?;
         self.log = Some(Arc::new(Mutex::new(file)));
         self.log_path = Some(path);
         Ok(self)

@@ -313,8 +313,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(path, text)
-                .map_err(|e| anyhow::anyhow!("could not write {}: {e}", path.display()))?;
+            crate::process::files::write_atomically(path, text.as_bytes())?;
         }
         Action::Upload { command, from } => {
             let bytes = std::fs::read(from)
