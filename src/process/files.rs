@@ -85,6 +85,13 @@ pub fn write_whole(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<(
     written.with_context(|| format!("could not write {}", path.display()))
 }
 
+/// The path that names the file for good: canonical where it exists,
+/// else made absolute; as given when neither can be had.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or(path.to_path_buf()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,11 +126,4 @@ mod tests {
         write_atomically(&ok, b"two").unwrap();
         assert_eq!(std::fs::read_to_string(&ok).unwrap(), "two");
     }
-}
-
-/// The path that names the file for good: canonical where it exists,
-/// else made absolute; as given when neither can be had.
-pub fn absolute(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or(path.to_path_buf()))
 }
