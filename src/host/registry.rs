@@ -182,13 +182,23 @@ fn candidates() -> impl Iterator<Item = Subnet> {
         .map(|s| parse_subnet(&s).expect("candidate subnets parse"))
 }
 
+const LIBVIRT_NETWORK: &str = "libvirt network ";
+
 /// The names a lab takes on the host, compared without case: its
 /// docker-machine entries and its VM or container names.
 pub fn global_names(lab: &Lab) -> Vec<String> {
+    let networks = lab.libvirt_networks().map(|(a, b)| [a, b]);
     let mut names: Vec<String> = lab
         .machines
         .iter()
         .flat_map(|m| [lab.dm_name(&m.name), lab.host_name(&m.name)])
+        // Another namespace than the machines': the same text is no clash.
+        .chain(
+            networks
+                .into_iter()
+                .flatten()
+                .map(|n| format!("{LIBVIRT_NETWORK}{n}")),
+        )
         .map(|n| n.to_ascii_lowercase())
         .collect();
     names.sort();
@@ -279,7 +289,7 @@ fn names_free(lab: &Lab, others: &[&Entry]) -> Result<(), Clash> {
         if let Some(name) = mine.iter().find(|n| theirs.contains(n)) {
             return Err(Clash {
                 message: format!(
-                    "this lab would take the name `{name}` on this host (a docker-machine entry, VM or container), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
+                    "this lab would take the name `{name}` on this host (a docker-machine entry, VM, container or libvirt network), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
                     other.name,
                     other.file.display(),
                     lab.file.display()
@@ -527,6 +537,41 @@ mod tests {
                 assert!(!overlaps(a, b), "{a} and {b} were both handed out");
             }
         }
+    }
+
+    /// Issue 20: labs `x` and `x-mgmt` both declared libvirt network
+    /// `x-mgmt`.
+    #[test]
+    fn a_libvirt_labs_networks_are_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        let libvirt = |name: &str, subnet: &str| {
+            format!("name = \"{name}\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\n[network]\nsubnet = \"{subnet}\"\n")
+        };
+        claim(
+            &reg,
+            lab_in(&tmp.path().join("a"), &libvirt("x", "10.236.4.0/24")),
+            &[],
+        )
+        .unwrap();
+        let clash = claim(
+            &reg,
+            lab_in(&tmp.path().join("b"), &libvirt("x-mgmt", "10.236.5.0/24")),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(clash.contains("libvirt network x-mgmt"), "{clash}");
+        // Names of other kinds do not clash with a network's.
+        let names = global_names(&lab_in(
+            &tmp.path().join("c"),
+            &libvirt("y", "10.236.6.0/24"),
+        ));
+        assert!(
+            names.contains(&"libvirt network y-mgmt".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"y-consul".to_string()), "{names:?}");
     }
 
     #[test]

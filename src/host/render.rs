@@ -101,10 +101,11 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     ctx.insert("netmask", &lab.subnet.netmask().to_string());
     if lab.provider == crate::model::Provider::Libvirt {
         let (private, management) = libvirt_halves(&lab.subnet);
-        ctx.insert("libvirt_network", &lab.name);
+        let (private_net, management_net) = lab.libvirt_networks().expect("a libvirt lab");
+        ctx.insert("libvirt_network", &private_net);
         ctx.insert("private_address", &private.network.to_string());
         ctx.insert("private_netmask", &private.netmask().to_string());
-        ctx.insert("management_network", &format!("{}-mgmt", lab.name));
+        ctx.insert("management_network", &management_net);
         ctx.insert("management_cidr", &management.to_string());
         ctx.insert("libvirt_driver", lab.libvirt_driver.as_str());
         ctx.insert("prefix", &format!("{}-", lab.name));

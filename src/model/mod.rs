@@ -318,6 +318,13 @@ impl Lab {
     pub fn host_name(&self, machine: &str) -> String {
         format!("{}-{}", self.name, machine)
     }
+
+    /// A libvirt lab's two networks, private and management: host-wide
+    /// names, as its domains' are.
+    pub fn libvirt_networks(&self) -> Option<(String, String)> {
+        (self.provider == Provider::Libvirt)
+            .then(|| (self.name.clone(), format!("{}-mgmt", self.name)))
+    }
 }
 
 /// How often an ssh command that failed for a passing reason is tried

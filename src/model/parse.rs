@@ -167,6 +167,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         Some(n) => check_name(&src, n, "name").map(|()| n.get_ref().clone())?,
         None => DEFAULT_NAME.to_string(),
     };
+    if let (Some(n), Provider::Libvirt) = (&raw.name, raw.provider) {
+        if n.get_ref() == "default" {
+            return Err(src.error(
+                n,
+                "a libvirt lab's private network takes the lab's name, and `default` is libvirt's own network: choose another name",
+            ));
+        }
+    }
     let profile = box_profile(&src, &raw, &root)?;
     let (subnet, interface) = network(&src, &raw.network, &profile, raw.provider)?;
     let (memory, cpus) = machine_size(&src, &raw.machines)?;
@@ -824,6 +832,10 @@ mod tests {
             ("[verify]\nimage = \"\"\n", "must name an image"),
             ("[retries]\nbackoff_seconds = 31536000\n", "at most 600"),
             ("[retries]\nattempts = 1000\n", "at most 20"),
+            (
+                "provider = \"libvirt\"\nname = \"default\"\n[libvirt]\ndriver = \"qemu\"\n",
+                "libvirt's own network",
+            ),
         ];
         for (extra, why) in cases {
             let text = format!("box = \"x/y\"\n{extra}");
