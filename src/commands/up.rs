@@ -38,22 +38,15 @@ pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<
     Ok(())
 }
 
-/// VirtualBox's host-only networks, which a lab without a subnet of its own
-/// keeps clear of (when VirtualBox is there to ask).
+/// The host's networks (routes, Docker's, VirtualBox's host-only ones),
+/// which a lab without a subnet of its own keeps clear of.
 async fn host_networks(lab: &Lab, session: &Session) -> Vec<crate::model::Subnet> {
-    if lab.provider != crate::model::Provider::Virtualbox || lab.subnet_configured {
+    if lab.subnet_configured {
         return Vec::new();
     }
-    let Ok(runner) = session.reader(&[Tool::VBoxManage]) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for cmd in crate::tools::vbox::list_hostonly() {
-        if let Ok(out) = runner.quiet(&cmd).await {
-            found.extend(crate::tools::vbox::parse_hostonly(&out.stdout));
-        }
-    }
-    found
+    let (tools, _) = crate::process::runner::Tools::available(&[Tool::Docker, Tool::VBoxManage]);
+    let runner = session.runner_with(tools.clone());
+    crate::host::networks::in_use(&runner, &tools, lab.provider).await
 }
 
 /// What the phases of one `lab up` share.

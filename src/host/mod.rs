@@ -2,6 +2,7 @@
 //! lock, the record of what the lab made, the host's list of labs, the
 //! rendered Vagrantfile and the lab's certificate authority.
 
+pub mod networks;
 pub mod record;
 pub mod registry;
 pub mod render;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{overlaps, parse_subnet, Lab, Subnet, DEFAULT_SUBNET};
+use crate::model::{overlaps, parse_subnet, Lab, Provider, Subnet, DEFAULT_SUBNET};
 use crate::process::files::absolute;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,17 +169,27 @@ fn save(path: &Path, entries: &[Entry], _lock: &Locked) -> anyhow::Result<()> {
     crate::process::files::write_atomically(path, serde_json::to_string_pretty(&list)?.as_bytes())
 }
 
-/// Subnets a lab without one may get: inside VirtualBox's allowed
-/// 192.168.56.0/21, clear of vboxnet0's 192.168.56.0/24, the default first.
-fn candidates() -> impl Iterator<Item = Subnet> {
-    std::iter::once(DEFAULT_SUBNET.to_string())
-        .chain(
-            (57..=63)
-                // minikube's VirtualBox default, and the default itself.
-                .filter(|n| *n != 59 && *n != 61)
-                .map(|n| format!("192.168.{n}.0/24")),
-        )
-        .map(|s| parse_subnet(&s).expect("candidate subnets parse"))
+/// Subnets a lab without one may get, the default first. VirtualBox on
+/// Linux and macOS allows host-only networks inside 192.168.56.0/21 only:
+/// its labs get those (clear of vboxnet0's 192.168.56.0/24 and minikube's
+/// 192.168.59.0/24). Labs of the docker and libvirt providers go on into
+/// 10.231.0.0/16, a /24 each, so that a class server holds hundreds.
+fn candidates(provider: Provider) -> Vec<Subnet> {
+    let virtualbox = (57..=63)
+        // minikube's VirtualBox default, and the default itself.
+        .filter(|n| *n != 59 && *n != 61)
+        .map(|n| format!("192.168.{n}.0/24"));
+    let larger = (0..=255).map(|n| format!("10.231.{n}.0/24"));
+    let mut all = vec![DEFAULT_SUBNET.to_string()];
+    // The others leave VirtualBox's few to VirtualBox's labs.
+    if provider == Provider::Virtualbox {
+        all.extend(virtualbox);
+    } else {
+        all.extend(larger.chain(virtualbox));
+    }
+    all.iter()
+        .map(|s| parse_subnet(s).expect("candidate subnets parse"))
+        .collect()
 }
 
 const LIBVIRT_NETWORK: &str = "libvirt network ";
@@ -257,11 +267,28 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
             return Ok(lab);
         }
     }
-    lab.subnet = candidates()
+    // A built lab the list lost (a list removed by hand) keeps the subnet
+    // its machines are on, unless another lab took it since.
+    let recorded = crate::host::record::load(&lab.state_dir())
+        .ok()
+        .flatten()
+        .and_then(|r| parse_subnet(&r.subnet).ok())
+        .filter(|s| !taken.iter().any(|(t, _)| overlaps(t, s)));
+    if let Some(subnet) = recorded {
+        lab.subnet = subnet;
+        return Ok(lab);
+    }
+    lab.subnet = candidates(lab.provider)
+        .into_iter()
         .find(|c| !taken.iter().any(|(s, _)| overlaps(s, c)) && !avoid.iter().any(|s| overlaps(s, c)))
         .ok_or_else(|| Clash {
             message: format!(
-                "every subnet lab picks from (192.168.57.0/24 to 192.168.63.0/24, but 59) is taken by another lab or the host\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
+                "every subnet lab picks from ({}) is taken by another lab or the host\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
+                if lab.provider == Provider::Virtualbox {
+                    "192.168.57.0/24 to 192.168.63.0/24, but 59, as VirtualBox allows"
+                } else {
+                    "192.168.57.0/24 to 192.168.63.0/24, but 59, and 10.231.0.0/16"
+                },
                 lab.file.display()
             ),
         })?;
@@ -537,6 +564,50 @@ mod tests {
                 assert!(!overlaps(a, b), "{a} and {b} were both handed out");
             }
         }
+    }
+
+    /// Issue 20: the seventh of twelve labs got "every subnet ... is
+    /// taken", and a host's own network was handed out to a docker lab.
+    #[test]
+    fn a_class_server_holds_thirty_docker_labs_clear_of_the_hosts_networks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reg = tmp.path().join("labs.json");
+        let hosts_own = [
+            parse_subnet("192.168.61.0/24").unwrap(),
+            parse_subnet("10.231.0.0/24").unwrap(),
+        ];
+        let mut given = Vec::new();
+        for i in 0..30 {
+            let text = format!("name = \"s{i}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n");
+            let lab = claim(
+                &reg,
+                lab_in(&tmp.path().join(format!("s{i}")), &text),
+                &hosts_own,
+            )
+            .unwrap();
+            assert!(
+                !hosts_own.iter().any(|h| overlaps(h, &lab.subnet)),
+                "{} is the host's",
+                lab.subnet
+            );
+            given.push(lab.subnet);
+        }
+        for (i, a) in given.iter().enumerate() {
+            for b in &given[..i] {
+                assert!(!overlaps(a, b), "{a} and {b} were both handed out");
+            }
+        }
+        // VirtualBox's labs stay inside the range VirtualBox allows.
+        let vbox = claim(
+            &reg,
+            lab_in(&tmp.path().join("v"), "name = \"v\"\nbox = \"x/y\"\n"),
+            &hosts_own,
+        );
+        let subnet = vbox.unwrap().subnet;
+        assert!(
+            overlaps(&subnet, &parse_subnet("192.168.56.0/21").unwrap()),
+            "{subnet}"
+        );
     }
 
     /// Issue 20: labs `x` and `x-mgmt` both declared libvirt network
