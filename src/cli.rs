@@ -127,6 +127,12 @@ pub struct UpArgs {
     /// as it is up.
     #[arg(long)]
     pub no_parallel: bool,
+
+    /// Remove the machines the lab made that lab.toml no longer lists
+    /// (`[swarm] nodes` lowered) without asking: for scripts. On a
+    /// terminal, `up` asks; elsewhere, without --yes, it stops and says.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -138,6 +138,20 @@ pub fn columns(header: &[&str], cells: &[Vec<String>]) -> String {
     out
 }
 
+/// Asks `question` on the terminal and reads a yes; false where there is
+/// no terminal to ask (a script says `--yes` instead).
+pub fn confirm(question: &str) -> bool {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    write_err(format_args!("{question} [y/N] "));
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
 /// A line to stdout (see [`write_out`]): `println!` that never panics.
 #[macro_export]
 macro_rules! outln {

@@ -33,6 +33,14 @@ echo "vagrant $* [cwd=${VAGRANT_CWD:-} vagrantfile=$have]" >> "$log"
 case "$1" in
   status) cat "$SANDBOX/status.stdout"; exit 0 ;;
   box) exit 0 ;;
+  ssh-config)
+    # Each machine asked for, from $SANDBOX/ssh-config.stdout (Vagrant's blocks).
+    [ -f "$SANDBOX/ssh-config.stdout" ] || { echo "vagrant stand-in: no transcript for: $*" >&2; exit 1; }
+    shift
+    for m in "$@"; do
+      awk -v m="$m" '/^Host /{on=($2==m)} on' "$SANDBOX/ssh-config.stdout"
+    done
+    exit 0 ;;
   up)
     if [ -f "$SANDBOX/up-fails" ]; then
       echo "There was an error while executing \`VBoxManage\`, a CLI used by Vagrant" >&2; exit 1
@@ -353,6 +361,105 @@ fn destroy_needs_only_the_record_not_lab_toml_nor_the_hosts_cpus() {
     let out = big.lab(&["destroy"]);
     assert_eq!(code(&out), Some(0), "{}", all(&out));
     assert!(!made.state_dir().exists());
+}
+
+/// Issue 20: `nodes` lowered 3 → 1, then `lab up`: the extra nodes kept
+/// running but vanished from `status`, `halt` and the list of labs.
+#[test]
+fn machines_lab_toml_no_longer_lists_stay_the_labs_until_up_retires_them() {
+    let lab = Sandbox::new(&NATIVE.replace("nodes = 1", "nodes = 2"));
+    let built = built(&lab);
+    for m in ["consul", "swarm-master", "swarm-node01", "swarm-node02"] {
+        let data = built
+            .state_dir()
+            .join(".vagrant/machines")
+            .join(m)
+            .join("virtualbox");
+        std::fs::write(data.join("id"), format!("uuid-{m}\n")).unwrap();
+    }
+    std::fs::write(
+        built.state_dir().join("Vagrantfile"),
+        "# the last `up`'s, two nodes\n",
+    )
+    .unwrap();
+    lab.write("lab.toml", NATIVE);
+    let running =
+        std::fs::read_to_string(repo().join("tests/fixtures/vagrant/status-running.stdout"))
+            .unwrap();
+    let node02: String = running
+        .lines()
+        .filter(|l| l.contains(",swarm-node01,"))
+        .map(|l| l.replace("swarm-node01", "swarm-node02") + "\n")
+        .collect();
+    lab.write("status.stdout", &format!("{running}{node02}"));
+    let configs =
+        std::fs::read_to_string(repo().join("tests/fixtures/vagrant/ssh-config-all.stdout"))
+            .unwrap();
+    let node02 = configs[configs.find("Host swarm-node01").unwrap()..]
+        .replace("swarm-node01", "swarm-node02");
+    lab.write("ssh-config.stdout", &format!("{configs}\n{node02}"));
+
+    let out = lab.lab(&["status"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    assert!(text(&out.stdout).contains("swarm-node02"), "{}", all(&out));
+    let out = lab.lab(&["halt", "--dry-run"]);
+    assert!(text(&out.stdout).contains("swarm-node02"), "{}", all(&out));
+
+    // A script without --yes: nothing changes, and it says how.
+    let out = lab.lab(&["--timeout", "20", "up", "--skip-doctor"]);
+    assert_eq!(code(&out), Some(3), "{}", all(&out));
+    assert!(
+        text(&out.stderr).contains("no longer lists swarm-node02 (running)"),
+        "{}",
+        all(&out)
+    );
+    assert!(text(&out.stderr).contains("lab up --yes"), "{}", all(&out));
+    assert!(!lab.calls().contains("vagrant destroy"), "{}", lab.calls());
+    let record = lab::host::record::load(&built.state_dir())
+        .unwrap()
+        .unwrap();
+    assert!(record.machines.contains_key("swarm-node02"));
+    let listed = lab::host::registry::load(&lab.path().join(".labs.json")).unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|e| e.names.contains(&"lab-swarm-node02".to_string())),
+        "{listed:?}"
+    );
+
+    let out = lab.lab(&["up", "--dry-run"]);
+    assert!(
+        text(&out.stdout).contains("destroy -f swarm-node02"),
+        "{}",
+        all(&out)
+    );
+    assert!(
+        text(&out.stdout).contains("forget swarm-node02"),
+        "{}",
+        all(&out)
+    );
+
+    let out = lab.lab(&["--timeout", "20", "up", "--skip-doctor", "--yes"]);
+    assert!(
+        text(&out.stderr).contains("retiring what lab.toml no longer lists: swarm-node02"),
+        "{}",
+        all(&out)
+    );
+    let destroy = lab
+        .calls()
+        .lines()
+        .find(|l| l.starts_with("vagrant destroy"))
+        .map(String::from)
+        .unwrap_or_else(|| panic!("no vagrant destroy:\n{}", lab.calls()));
+    assert!(
+        destroy.starts_with("vagrant destroy -f swarm-node02 "),
+        "{destroy}"
+    );
+    let record = lab::host::record::load(&built.state_dir())
+        .unwrap()
+        .unwrap();
+    assert!(!record.machines.contains_key("swarm-node02"), "{record:?}");
+    assert!(record.machines.contains_key("swarm-node01"), "{record:?}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::reconcile::plan::Plan;
 use crate::session::Session;
 
 /// What a dry run can see, with what it could not said as notes.
-async fn look(lab: &Lab, session: &Session) -> Observed {
+pub async fn look(lab: &Lab, session: &Session) -> Observed {
     let (tools, missing) = Tools::available(&Tool::needed_by(lab));
     for tool in &missing {
         crate::errln!(

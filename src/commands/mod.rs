@@ -57,6 +57,12 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         crate::errln!("warning: {warning}");
     }
     let lab = among_the_others(lab, &cli.command)?;
+    // Machines the lab made stay its own until `up` retires them or
+    // `destroy` takes the lab down: they are shown and halted too.
+    let lab = match &cli.command {
+        Command::Status(_) | Command::Halt(_) => with_recorded_machines(lab),
+        _ => lab,
+    };
     match cli.command {
         Command::Up(args) => up::run(&lab, &args, session).await,
         Command::Destroy(args) => destroy::run(&lab, &args, session).await,
@@ -103,6 +109,19 @@ fn among_the_others(lab: Lab, command: &Command) -> anyhow::Result<Lab> {
             crate::errln!("warning: {e:#}\nwarning: going on without the list of labs: the subnet shown may not be the one `lab up` picks");
             Ok(lab)
         }
+    }
+}
+
+/// The lab with the machines its record has beside lab.toml's.
+fn with_recorded_machines(lab: Lab) -> Lab {
+    match crate::host::record::load(&lab.state_dir()) {
+        Ok(Some(record)) if record.name == lab.name && !record.extras(&lab).is_empty() => {
+            let mut wide = record.lab(&lab);
+            // The subnet is the list's, as settled; the record's may be older.
+            wide.subnet = lab.subnet;
+            wide
+        }
+        _ => lab,
     }
 }
 

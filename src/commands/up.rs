@@ -10,6 +10,7 @@ use crate::process::runner::{Runner, Tool};
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::plan::Plan;
 use crate::reconcile::{bringup, own, plan, planner};
 use crate::session::Session;
 use crate::tools::docker_machine::DmMachine;
@@ -25,7 +26,16 @@ pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<
     lab.one_by_one = args.no_parallel;
     let lab = &lab;
     if args.plan.dry_run {
-        return super::dry_run::print(lab, args.plan.json, planner::up, session).await;
+        let mut plan = Plan::default();
+        let record = crate::host::record::of(lab);
+        let extras = record.extras(lab);
+        if !extras.is_empty() {
+            let wide = record.lab(lab);
+            let seen = super::dry_run::look(&wide, session).await;
+            plan = planner::retire(&wide, &seen, &extras, &hooks::standard());
+        }
+        plan.extend(super::dry_run::plan(lab, planner::up, session).await);
+        return super::dry_run::show(&plan, args.plan.json);
     }
     let (up, _lock) = Up::prepare(lab, args, session).await?;
     let vms = up.repair().await?;
@@ -47,6 +57,50 @@ async fn host_networks(lab: &Lab, session: &Session) -> Vec<crate::model::Subnet
     let (tools, _) = crate::process::runner::Tools::available(&[Tool::Docker, Tool::VBoxManage]);
     let runner = session.runner_with(tools.clone());
     crate::host::networks::in_use(&runner, &tools, lab.provider).await
+}
+
+/// The machines the lab made that lab.toml no longer lists go, once the
+/// user says so (a terminal's answer, or `--yes`); the record forgets
+/// those never made. Without either, `up` stops before it changes them.
+async fn retire(lab: &Lab, runner: &Runner, ui: &Ui, yes: bool) -> anyhow::Result<()> {
+    let record = crate::host::record::of(lab);
+    let extras = record.extras(lab);
+    if extras.is_empty() {
+        return Ok(());
+    }
+    let wide = record.lab(lab);
+    // Vagrant sees a machine only in a Vagrantfile that lists it.
+    super::write_vagrantfile(&wide)?;
+    let seen = observe::for_destroy(runner, &wide).await?;
+    let plan = planner::retire(&wide, &seen, &extras, &hooks::standard());
+    let made: Vec<String> = seen
+        .vms
+        .iter()
+        .filter(|v| extras.contains(&v.name) && v.is_created())
+        .map(|v| format!("{} ({})", v.name, v.state.as_str().replace('_', " ")))
+        .collect();
+    if !made.is_empty() && !yes {
+        let question = format!(
+            "lab.toml no longer lists {}, which this lab made; remove {}?",
+            made.join(", "),
+            if made.len() == 1 { "it" } else { "them" }
+        );
+        if !crate::ui::confirm(&question) {
+            return Err(crate::error::Invalid {
+                message: format!(
+                    "{question} Not without a yes: nothing was changed\nhint: `lab up --yes` removes them (a script's way), or put them back in {}; `lab destroy` takes the whole lab down",
+                    lab.file.display()
+                ),
+            }
+            .into());
+        }
+    }
+    ui.say(&format!(
+        "retiring what lab.toml no longer lists: {}",
+        extras.join(", ")
+    ));
+    execute(&plan, runner, ui, RETRY).await?;
+    Ok(())
 }
 
 /// What the phases of one `lab up` share.
@@ -75,6 +129,7 @@ impl Up {
         let lab = crate::host::registry::claim(&registry, lab.clone(), &avoid)?;
         let entries = own::claim(&runner, &lab, &ui).await?;
         crate::host::registry::note_id(&registry, &lab, &crate::host::record::of(&lab).id)?;
+        retire(&lab, &runner, &ui, args.yes).await?;
         super::write_vagrantfile(&lab)?;
         let up = Up {
             lab,

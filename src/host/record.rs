@@ -135,6 +135,27 @@ impl Record {
         }
     }
 
+    /// Machines the lab made that lab.toml no longer lists (`nodes`
+    /// lowered, a machine renamed): still the lab's until `up` retires them
+    /// or `destroy` takes the lab down.
+    pub fn extras(&self, lab: &Lab) -> Vec<String> {
+        if self.name != lab.name {
+            return Vec::new();
+        }
+        self.machines
+            .keys()
+            .filter(|m| lab.machine(m).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets `machines` and the docker-machine entries made for them.
+    pub fn forget(&mut self, machines: &[String]) {
+        self.machines.retain(|m, _| !machines.contains(m));
+        self.docker_machine
+            .retain(|_, entry| !machines.contains(&entry.machine));
+    }
+
     /// docker-machine's entry `name`, which lab's create made for `machine`
     /// at `ip`.
     pub fn made_entry(&mut self, name: &str, machine: &str, ip: &str) {

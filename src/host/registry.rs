@@ -198,10 +198,18 @@ const LIBVIRT_NETWORK: &str = "libvirt network ";
 /// docker-machine entries and its VM or container names.
 pub fn global_names(lab: &Lab) -> Vec<String> {
     let networks = lab.libvirt_networks().map(|(a, b)| [a, b]);
+    // Machines lab.toml no longer lists are the lab's until retired.
+    let recorded = crate::host::record::load(&lab.state_dir())
+        .ok()
+        .flatten()
+        .map(|r| r.extras(lab))
+        .unwrap_or_default();
     let mut names: Vec<String> = lab
         .machines
         .iter()
-        .flat_map(|m| [lab.dm_name(&m.name), lab.host_name(&m.name)])
+        .map(|m| m.name.clone())
+        .chain(recorded)
+        .flat_map(|m| [lab.dm_name(&m), lab.host_name(&m)])
         // Another namespace than the machines': the same text is no clash.
         .chain(
             networks

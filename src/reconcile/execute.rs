@@ -359,6 +359,9 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
             )
             .await?;
         }
+        Action::ForgetMachines { record, machines } => {
+            crate::host::record::update(record, |r| r.forget(machines))?;
+        }
         Action::RemoveDir { path } => {
             if path.exists() {
                 std::fs::remove_dir_all(path)

@@ -79,6 +79,12 @@ pub enum Action {
         ip: String,
         record: PathBuf,
     },
+    /// Machines taken off the lab's record (and their docker-machine
+    /// entries'), once they are gone.
+    ForgetMachines {
+        record: PathBuf,
+        machines: Vec<String>,
+    },
     /// `docker ARGS...` on one machine's engine.
     Docker {
         engine: Engine,
@@ -166,6 +172,12 @@ impl fmt::Display for Action {
             Action::RemoveDir { path } => {
                 write!(f, "rm -rf {}", quote(&path.display().to_string()))
             }
+            Action::ForgetMachines { record, machines } => write!(
+                f,
+                "forget {} in {}",
+                machines.join(", "),
+                record.join("record.json").display()
+            ),
             Action::EnsureCa { dir, .. } => write!(
                 f,
                 "make the lab's CA and client certificate in {}",

@@ -36,6 +36,47 @@ pub fn up(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     plan
 }
 
+/// Machines the lab made that lab.toml no longer lists (`extras`, in the
+/// `wide` lab that still has them): each hook's undo, `vagrant destroy` of
+/// those Vagrant made, then the record forgets them all.
+pub fn retire(wide: &Lab, seen: &Observed, extras: &[String], hooks: &[Box<dyn Hook>]) -> Plan {
+    let mut steps = each_hook(wide, hooks, |hook, m| {
+        if extras.contains(&m.name) {
+            hook.on_destroy(wide, m, seen)
+        } else {
+            Vec::new()
+        }
+    });
+    let made: Vec<String> = seen
+        .vms
+        .iter()
+        .filter(|v| extras.contains(&v.name) && v.is_created())
+        .map(|v| v.name.clone())
+        .collect();
+    if !made.is_empty() {
+        steps.push(Step {
+            stage: Stage::DestroyMachines,
+            machine: None,
+            hook: "vagrant",
+            reason: format!("lab.toml no longer lists {}", made.join(", ")),
+            action: Action::Run {
+                command: vagrant::destroy_machines(wide, &made),
+            },
+        });
+    }
+    steps.push(Step {
+        stage: Stage::Forget,
+        machine: None,
+        hook: "state",
+        reason: "they are gone".into(),
+        action: Action::ForgetMachines {
+            record: wide.state_dir(),
+            machines: extras.to_vec(),
+        },
+    });
+    Plan::from_steps(steps)
+}
+
 /// `lab destroy`: each hook's undo, then the machines, then lab's state.
 pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     let mut steps = each_hook(lab, hooks, |hook, m| hook.on_destroy(lab, m, seen));

@@ -268,6 +268,13 @@ pub fn destroy(lab: &Lab) -> Cmd {
     vagrant(lab, &["destroy", "-f"])
 }
 
+/// `vagrant destroy -f` of some of the lab's machines.
+pub fn destroy_machines(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["destroy", "-f"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
+}
+
 /// One box Vagrant has installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstalledBox {

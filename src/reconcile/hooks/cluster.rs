@@ -82,10 +82,27 @@ impl Cluster {
     fn stale_entries(&self, lab: &Lab, master: &Machine, seen: &Observed) -> Vec<Step> {
         let mut steps = Vec::new();
         for entry in seen.nodes.iter().flatten() {
-            let Some(now) = lab
+            let retired =
+                lab.machine(&entry.hostname).is_none() && is_lab_node_name(lab, &entry.hostname);
+            let now = lab
                 .machine(&entry.hostname)
-                .and_then(|x| seen.swarm_info(&x.name))
-            else {
+                .and_then(|x| seen.swarm_info(&x.name));
+            if retired {
+                let rm = ["node", "rm", "--force", &entry.id]
+                    .map(String::from)
+                    .to_vec();
+                steps.push(self.step(
+                    Stage::Cleanup,
+                    Some(&master.name),
+                    format!(
+                        "{} is a node lab.toml no longer lists; its entry {} ({}) goes",
+                        entry.hostname, entry.id, entry.status
+                    ),
+                    self.docker(lab, seen, &master.name, rm),
+                ));
+                continue;
+            }
+            let Some(now) = now else {
                 continue;
             };
             if now.node_id == entry.id {
@@ -168,6 +185,18 @@ impl Cluster {
         ));
         steps
     }
+}
+
+/// Whether `hostname` is named as the lab names its nodes (its nodes'
+/// prefix and two digits): a node of the lab's that lab.toml no longer
+/// lists, not a machine someone else joined to the swarm.
+fn is_lab_node_name(lab: &Lab, hostname: &str) -> bool {
+    lab.nodes().any(|n| {
+        let prefix = &n.name[..n.name.len().saturating_sub(2)];
+        hostname
+            .strip_prefix(prefix)
+            .is_some_and(|digits| digits.len() == 2 && digits.chars().all(|c| c.is_ascii_digit()))
+    })
 }
 
 impl Hook for Cluster {
@@ -294,6 +323,23 @@ mod tests {
     fn a_formed_swarm_needs_nothing() {
         let lab = lab();
         assert_eq!(plan(&lab, &formed(&lab)), Vec::new());
+    }
+
+    /// Issue 20: `nodes` lowered 3 → 2: the retired node's entry goes;
+    /// a machine someone else joined to the swarm stays.
+    #[test]
+    fn a_retired_nodes_entry_goes_and_a_strangers_stays() {
+        let lab = lab();
+        let mut seen = formed(&lab);
+        seen.nodes.as_mut().unwrap().extend([
+            node("id9", "swarm-node03", "Down"),
+            node("idx", "my-laptop", "Ready"),
+        ]);
+        let steps = plan(&lab, &seen);
+        assert_eq!(steps.len(), 1, "{steps:#?}");
+        assert_eq!(steps[0].stage, Stage::Cleanup);
+        assert!(steps[0].action.to_string().ends_with("node rm --force id9"));
+        assert!(steps[0].reason.contains("no longer lists"));
     }
 
     #[test]
