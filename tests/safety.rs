@@ -62,6 +62,16 @@ echo "docker stand-in: no transcript for: $*" >&2
 exit 1
 "#;
 
+const VBOXMANAGE: &str = r#"#!/bin/sh
+echo "VBoxManage $*" >> "$SANDBOX/calls.log"
+case "$1 $2" in
+  "list vms") cat "$SANDBOX/vms.txt" 2>/dev/null; exit 0 ;;
+  "list hostonlyifs"|"list hostonlynets") exit 0 ;;
+esac
+echo "VBoxManage stand-in: no transcript for: $*" >&2
+exit 1
+"#;
+
 const SSH: &str = r#"#!/bin/sh
 echo "ssh $*" >> "$SANDBOX/calls.log"
 echo "ssh stand-in: not expected here" >&2
@@ -74,7 +84,12 @@ impl Sandbox {
         let sandbox = Sandbox { dir };
         let bin = sandbox.bin();
         std::fs::create_dir_all(&bin).unwrap();
-        for (name, script) in [("vagrant", VAGRANT), ("docker", DOCKER), ("ssh", SSH)] {
+        for (name, script) in [
+            ("vagrant", VAGRANT),
+            ("docker", DOCKER),
+            ("ssh", SSH),
+            ("VBoxManage", VBOXMANAGE),
+        ] {
             let path = bin.join(name);
             std::fs::write(&path, script).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -124,6 +139,7 @@ impl Sandbox {
             .env("LAB_REGISTRY", self.path().join(".labs.json"))
             .env("MACHINE_STORAGE_PATH", self.path().join("store"))
             .env("STANDIN_LOG", self.path().join("calls.log"))
+            .env("VAGRANT_HOME", self.path().join("vagrant.d"))
             .env_remove("LAB_FILE")
             .env_remove("LAB_TIMEOUT")
             .env_remove("DOCKER_HOST")
@@ -460,6 +476,38 @@ fn machines_lab_toml_no_longer_lists_stay_the_labs_until_up_retires_them() {
         .unwrap();
     assert!(!record.machines.contains_key("swarm-node02"), "{record:?}");
     assert!(record.machines.contains_key("swarm-node01"), "{record:?}");
+}
+
+/// Issue 20: `.lab` removed by hand (`git clean -fdx`): the next `up`
+/// failed on VirtualBox's duplicate VM name. It stops first, naming the
+/// VM as the lab's from before and how to remove it.
+#[test]
+fn vms_left_by_a_removed_state_directory_are_named_before_anything_runs() {
+    let lab = Sandbox::new(NATIVE);
+    lab.write(
+        "vms.txt",
+        "\"lab-consul\" {0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b}\n\"unrelated\" {1}\n",
+    );
+    let index = lab.path().join("vagrant.d/data/machine-index");
+    std::fs::create_dir_all(&index).unwrap();
+    let state = std::fs::canonicalize(lab.path()).unwrap().join(".lab");
+    std::fs::write(
+        index.join("index"),
+        serde_json::json!({"version": 1, "machines": {"x": {
+            "name": "consul", "provider": "virtualbox", "vagrantfile_path": state,
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = lab.lab(&["up", "--skip-doctor"]);
+    refused(&out, "VirtualBox VM `lab-consul` {0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b}, which this lab made before its state directory");
+    assert!(
+        text(&out.stderr)
+            .contains("VBoxManage unregistervm 0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b --delete"),
+        "{}",
+        all(&out)
+    );
+    assert!(!lab.calls().contains("vagrant up"), "{}", lab.calls());
 }
 
 #[test]

@@ -354,10 +354,7 @@ fn memory_check(lab: &Lab) -> Check {
 }
 
 fn vagrant_home() -> PathBuf {
-    std::env::var_os("VAGRANT_HOME")
-        .map(PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".vagrant.d")))
-        .unwrap_or_else(|| PathBuf::from("."))
+    crate::tools::vagrant::home()
 }
 
 fn disk_check(name: &str, path: PathBuf, need_gib: u64) -> Check {

@@ -103,6 +103,18 @@ async fn retire(lab: &Lab, runner: &Runner, ui: &Ui, yes: bool) -> anyhow::Resul
     Ok(())
 }
 
+/// VBoxManage, where a VirtualBox lab's host has it: `up` asks it which VMs
+/// bear the lab's names.
+fn vbox_runner(lab: &Lab, session: &Session) -> Option<Runner> {
+    if lab.provider != crate::model::Provider::Virtualbox {
+        return None;
+    }
+    let (tools, _) = crate::process::runner::Tools::available(&[Tool::VBoxManage]);
+    tools
+        .has(Tool::VBoxManage)
+        .then(|| session.runner_with(tools))
+}
+
 /// What the phases of one `lab up` share.
 struct Up {
     lab: Lab,
@@ -127,7 +139,8 @@ impl Up {
         let avoid = host_networks(lab, session).await;
         let registry = crate::host::registry::path()?;
         let lab = crate::host::registry::claim(&registry, lab.clone(), &avoid)?;
-        let entries = own::claim(&runner, &lab, &ui).await?;
+        let vbox = vbox_runner(&lab, session);
+        let entries = own::claim(&runner, vbox.as_ref(), &lab, &ui).await?;
         crate::host::registry::note_id(&registry, &lab, &crate::host::record::of(&lab).id)?;
         retire(&lab, &runner, &ui, args.yes).await?;
         super::write_vagrantfile(&lab)?;

@@ -447,6 +447,81 @@ pub async fn host_containers(
     Ok(sort_containers(lab, &record, &out.stdout))
 }
 
+/// VirtualBox's VMs under the lab's names: the lab's where their UUID is
+/// the one Vagrant recorded for the machine; any other stands in `up`'s
+/// way (VirtualBox refuses a second VM of a name). A VM that Vagrant's
+/// index says this lab's directory made is one whose `.lab` was removed
+/// by hand (`git clean -fdx`): it is said so, with the way to remove it.
+pub async fn host_vms(
+    vbox: &Runner,
+    lab: &Lab,
+    record: &Record,
+) -> anyhow::Result<Found<Vec<String>>> {
+    if lab.provider != crate::model::Provider::Virtualbox {
+        return Ok(Found::default());
+    }
+    let out = vbox
+        .query(&crate::tools::vbox::list_vms())
+        .await
+        .context("listing VirtualBox's VMs")?;
+    let index = std::fs::read_to_string(
+        vagrant::home()
+            .join("data")
+            .join("machine-index")
+            .join("index"),
+    )
+    .unwrap_or_default();
+    Ok(sort_vms(
+        lab,
+        record,
+        &crate::tools::vbox::parse_vms(&out.stdout),
+        &index,
+    ))
+}
+
+pub fn sort_vms(
+    lab: &Lab,
+    record: &Record,
+    vms: &[(String, String)],
+    index: &str,
+) -> Found<Vec<String>> {
+    let mut ids = crate::host::record::vagrant_ids(lab);
+    for (machine, made) in &record.machines {
+        if let Some(id) = &made.vagrant_id {
+            ids.entry(machine.clone()).or_insert_with(|| id.clone());
+        }
+    }
+    let state = crate::process::files::absolute(&lab.state_dir());
+    let mut found = Found::<Vec<String>>::default();
+    for m in &lab.machines {
+        let name = lab.host_name(&m.name);
+        let Some((_, uuid)) = vms.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if ids.get(&m.name) == Some(uuid) {
+            found.ours.push(name);
+            continue;
+        }
+        let made_here = vagrant::indexed_in(index, &m.name, "virtualbox")
+            .iter()
+            .any(|p| crate::process::files::absolute(p) == state);
+        found.foreign.push(Foreign {
+            what: if made_here {
+                format!(
+                    "VirtualBox VM `{name}` {{{uuid}}}, which this lab made before its state directory {} was removed: lab no longer knows it as its own",
+                    state.display()
+                )
+            } else {
+                format!("VirtualBox VM `{name}` {{{uuid}}}")
+            },
+            remove_with: Some(format!(
+                "VBoxManage controlvm {uuid} poweroff; VBoxManage unregistervm {uuid} --delete"
+            )),
+        });
+    }
+    found
+}
+
 pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String>> {
     let names: Vec<String> = lab
         .machines
@@ -762,6 +837,50 @@ mod tests {
                 "docker-machine entry `swarm-node01` (driver generic, tcp://203.0.113.7:2376)"
             ],
             "the driver and the address must match too"
+        );
+    }
+
+    /// Issue 20: `.lab` removed by hand (`git clean -fdx`) orphaned the
+    /// VirtualBox VMs, and the next `up` failed on VirtualBox's duplicate
+    /// name.
+    #[test]
+    fn a_vm_under_the_labs_name_is_its_own_only_by_vagrants_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lab.toml");
+        std::fs::write(&file, "box = \"x/y\"\n[swarm]\nnodes = 1\n").unwrap();
+        let lab = crate::model::load(&file).unwrap();
+        let mut record = Record::new(&lab);
+        record.claim(&lab);
+        record.machines.get_mut("consul").unwrap().vagrant_id = Some("uuid-1".into());
+        let vms = [
+            ("lab-consul".to_string(), "uuid-1".to_string()),
+            ("lab-swarm-master".to_string(), "uuid-2".to_string()),
+            ("lab-swarm-node01".to_string(), "uuid-3".to_string()),
+            ("other".to_string(), "uuid-4".to_string()),
+        ];
+        let state = crate::process::files::absolute(&dir.path().join(".lab"));
+        let index = serde_json::json!({"version": 1, "machines": {
+            "a1": {"name": "swarm-master", "provider": "virtualbox", "vagrantfile_path": state},
+            "a2": {"name": "swarm-node01", "provider": "virtualbox", "vagrantfile_path": "/elsewhere/.lab"},
+        }})
+        .to_string();
+        let found = sort_vms(&lab, &record, &vms, &index);
+        assert_eq!(found.ours, ["lab-consul"]);
+        assert_eq!(found.foreign.len(), 2, "{:?}", found.foreign);
+        assert!(
+            found.foreign[0].what.contains(
+                "`lab-swarm-master` {uuid-2}, which this lab made before its state directory"
+            ),
+            "{}",
+            found.foreign[0]
+        );
+        assert_eq!(
+            found.foreign[1].what,
+            "VirtualBox VM `lab-swarm-node01` {uuid-3}"
+        );
+        assert_eq!(
+            found.foreign[1].remove_with.as_deref(),
+            Some("VBoxManage controlvm uuid-3 poweroff; VBoxManage unregistervm uuid-3 --delete")
         );
     }
 

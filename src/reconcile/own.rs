@@ -36,6 +36,7 @@ pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
 /// here. Returns docker-machine's entries that are the lab's own.
 pub async fn claim(
     runner: &Runner,
+    vbox: Option<&Runner>,
     lab: &Lab,
     ui: &Ui,
 ) -> anyhow::Result<std::collections::BTreeMap<String, crate::tools::docker_machine::DmMachine>> {
@@ -58,6 +59,9 @@ pub async fn claim(
             .await?
             .foreign,
     );
+    if let Some(vbox) = vbox {
+        foreign.extend(observe::host_vms(vbox, lab, &record).await?.foreign);
+    }
     if !foreign.is_empty() {
         return Err(NotOurs {
             things: foreign,

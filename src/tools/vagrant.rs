@@ -264,6 +264,31 @@ pub fn halt(lab: &Lab, machines: &[String]) -> Cmd {
     vagrant(lab, &args)
 }
 
+/// Vagrant's own directory (`VAGRANT_HOME`, else `~/.vagrant.d`).
+pub fn home() -> std::path::PathBuf {
+    std::env::var_os("VAGRANT_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".vagrant.d")))
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// The directories whose Vagrantfile made `name` with `provider`, from
+/// Vagrant's machine index (`data/machine-index/index` in its home), which
+/// outlives a project's `.vagrant` (the list `vagrant global-status` shows).
+pub fn indexed_in(index: &str, name: &str, provider: &str) -> Vec<std::path::PathBuf> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(index) else {
+        return Vec::new();
+    };
+    let Some(machines) = value.get("machines").and_then(|m| m.as_object()) else {
+        return Vec::new();
+    };
+    machines
+        .values()
+        .filter(|m| m["name"] == name && m["provider"] == provider)
+        .filter_map(|m| m["vagrantfile_path"].as_str().map(std::path::PathBuf::from))
+        .collect()
+}
+
 pub fn destroy(lab: &Lab) -> Cmd {
     vagrant(lab, &["destroy", "-f"])
 }

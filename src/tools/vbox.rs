@@ -16,6 +16,22 @@ pub fn list_hostonly() -> [Cmd; 2] {
     ]
 }
 
+/// `VBoxManage list vms`: every VM VirtualBox knows, `"NAME" {UUID}` a line.
+pub fn list_vms() -> Cmd {
+    Cmd::new(Tool::VBoxManage, ["list", "vms"]).query()
+}
+
+/// The VMs in `VBoxManage list vms`: name and UUID.
+pub fn parse_vms(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim_end_matches('\r');
+            let (name, rest) = line.strip_prefix('"')?.rsplit_once("\" {")?;
+            Some((name.to_string(), rest.strip_suffix('}')?.to_string()))
+        })
+        .collect()
+}
+
 /// The networks in either listing: blocks of `Key: value` lines, one per
 /// network, with `IPAddress` (an interface's) or `LowerIP` (a network's
 /// first DHCP address) and `NetworkMask`.
@@ -59,6 +75,24 @@ mod tests {
     // ../shared/contract, so the shapes are typed in from its manual.
     const IFS: &str = "Name:            vboxnet0\nGUID:            786f6276-656e-4074-8000-0a0027000000\nDHCP:            Disabled\nIPAddress:       192.168.56.1\nNetworkMask:     255.255.255.0\nIPV6Address:     fe80::800:27ff:fe00:0\nIPV6NetworkMaskPrefixLength: 64\nHardwareAddress: 0a:00:27:00:00:00\nMediumType:      Ethernet\nWireless:        No\nStatus:          Up\nVBoxNetworkName: HostInterfaceNetworking-vboxnet0\n\nName:            vboxnet1\nGUID:            786f6276-656e-4174-8000-0a0027000001\nDHCP:            Disabled\nIPAddress:       192.168.59.1\nNetworkMask:     255.255.255.0\nStatus:          Up\n";
     const NETS: &str = "Name:            HostNetwork\nGUID:            7a8b1b1e-9a9a-4a4b-8c8c-1d1d1d1d1d1d\n\nState:           Enabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.57.2\nUpperIP:         192.168.57.254\nVBoxNetworkName: hostonly-HostNetwork\n";
+
+    #[test]
+    fn vms_by_name_and_uuid() {
+        let text = "\"lab-consul\" {0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b}\n\"my \\\"odd\\\" vm\" {11111111-2222-3333-4444-555555555555}\n<inaccessible> {aaaa}\n";
+        assert_eq!(
+            parse_vms(text),
+            [
+                (
+                    "lab-consul".to_string(),
+                    "0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b".to_string()
+                ),
+                (
+                    "my \\\"odd\\\" vm".to_string(),
+                    "11111111-2222-3333-4444-555555555555".to_string()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn host_only_networks_from_both_listings() {
