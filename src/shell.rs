@@ -59,6 +59,47 @@ fn escape(value: &str, specials: &[char], escape_char: char) -> String {
     out
 }
 
+/// What PowerShell reads specially inside "...": its escape and variable
+/// characters, and every character its language specification counts as
+/// a double quote (`double-quote-character`: U+0022, U+201C, U+201D,
+/// U+201E), each of which would end the string.
+const POWERSHELL_EXPANDABLE: [char; 6] = ['`', '$', '"', '\u{201C}', '\u{201D}', '\u{201E}'];
+
+/// The characters PowerShell's specification counts as a single quote
+/// (`single-quote-character`: U+0027, U+2018, U+2019, U+201A, U+201B):
+/// inside '...', each is written twice.
+const POWERSHELL_SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+/// A command line, each word quoted for `shell`, for the hint that runs
+/// lab again: POSIX quotes for bash and fish, PowerShell's single-quoted
+/// strings, and cmd's double quotes (a Windows path holds no `"`).
+pub fn command_line(shell: Shell, words: &[String]) -> String {
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=".contains(c))
+    };
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| match shell {
+            _ if plain(w) => w.clone(),
+            Shell::Bash | Shell::Fish => shell_words::quote(w).into_owned(),
+            Shell::Powershell => {
+                let mut out = String::from("'");
+                for c in w.chars() {
+                    if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+                        out.push(c);
+                    }
+                    out.push(c);
+                }
+                out + "'"
+            }
+            Shell::Cmd => format!("\"{w}\""),
+        })
+        .collect();
+    quoted.join(" ")
+}
+
 fn set_line(shell: Shell, name: &str, value: &str) -> String {
     match shell {
         Shell::Bash => format!(
@@ -69,7 +110,10 @@ fn set_line(shell: Shell, name: &str, value: &str) -> String {
             "set -gx {name} \"{}\";",
             escape(value, &['\\', '"', '$'], '\\')
         ),
-        Shell::Powershell => format!("$Env:{name} = \"{}\"", escape(value, &['`', '"', '$'], '`')),
+        Shell::Powershell => format!(
+            "$Env:{name} = \"{}\"",
+            escape(value, &POWERSHELL_EXPANDABLE, '`')
+        ),
         // Quoted whole, `&`, `|`, `<`, `>` and `^` are plain text both when
         // typed and when run by the hint's `FOR /f ... DO @%i`, which runs a
         // line without parsing it again (so `^&` would stay `^&` in the
@@ -189,6 +233,102 @@ pub fn render_handout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DOUBLE_QUOTES: [char; 4] = ['"', '\u{201C}', '\u{201D}', '\u{201E}'];
+
+    /// What PowerShell makes of `"..."` at the start of `text`, read as its
+    /// language specification says (§2.3.5.2, expandable string literals):
+    /// the value and the rest of the line; None where a `$` would expand.
+    fn powershell_expandable(text: &str) -> Option<(String, &str)> {
+        let mut chars = text.char_indices();
+        let (_, first) = chars.next()?;
+        assert!(DOUBLE_QUOTES.contains(&first), "not a string: {text}");
+        let mut value = String::new();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '`' => value.push(chars.next()?.1),
+                '$' => return None,
+                c if DOUBLE_QUOTES.contains(&c) => return Some((value, &text[i + c.len_utf8()..])),
+                c => value.push(c),
+            }
+        }
+        None
+    }
+
+    /// The same for `'...'` (§2.3.5.2, verbatim string literals): a single
+    /// quote written twice is one.
+    fn powershell_verbatim(text: &str) -> Option<(String, &str)> {
+        let mut chars = text.char_indices().peekable();
+        let (_, first) = chars.next()?;
+        assert!(
+            POWERSHELL_SINGLE_QUOTES.contains(&first),
+            "not a string: {text}"
+        );
+        let mut value = String::new();
+        while let Some((i, c)) = chars.next() {
+            if POWERSHELL_SINGLE_QUOTES.contains(&c) {
+                if chars
+                    .peek()
+                    .is_some_and(|(_, n)| POWERSHELL_SINGLE_QUOTES.contains(n))
+                {
+                    value.push(chars.next()?.1);
+                } else {
+                    return Some((value, &text[i + c.len_utf8()..]));
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        None
+    }
+
+    /// Issue 20: `“ ” „` end a PowerShell string as `"` does, so a lab
+    /// directory named `x”; calc; “` ran `calc` under `| Invoke-Expression`.
+    #[test]
+    fn powershell_gets_back_every_value_with_its_specifications_quotes() {
+        let values = [
+            "C:\\Users\\s\\x\u{201D}; calc; \u{201C}\\.lab\\certs",
+            "a\"b\u{201E}c\u{201C}d",
+            "$HOME `whoami` $(calc)",
+            "it's \u{2018}quoted\u{2019} \u{201A}low\u{201B}",
+        ];
+        for value in values {
+            let line = set_line(Shell::Powershell, "DOCKER_CERT_PATH", value);
+            let string = line.strip_prefix("$Env:DOCKER_CERT_PATH = ").unwrap();
+            let (got, rest) = powershell_expandable(string)
+                .unwrap_or_else(|| panic!("{line}: a $ would expand, or the string does not end"));
+            assert_eq!((got.as_str(), rest), (value, ""), "{line}");
+            let hint = command_line(
+                Shell::Powershell,
+                &["lab".into(), "--file".into(), value.into()],
+            );
+            let word = hint.strip_prefix("lab --file ").unwrap();
+            let (got, rest) = powershell_verbatim(word).unwrap_or_else(|| panic!("{hint}"));
+            assert_eq!((got.as_str(), rest), (value, ""), "{hint}");
+        }
+    }
+
+    /// Issue 20: cmd's hint quoted `--file` with POSIX quotes, which cmd
+    /// does not read.
+    #[test]
+    fn cmd_hints_quote_with_double_quotes() {
+        let words = [
+            "lab",
+            "env",
+            "--file",
+            "C:\\my labs\\a&b\\lab.toml",
+            "swarm-master",
+        ]
+        .map(String::from);
+        assert_eq!(
+            command_line(Shell::Cmd, &words),
+            "lab env --file \"C:\\my labs\\a&b\\lab.toml\" swarm-master"
+        );
+        assert_eq!(
+            command_line(Shell::Bash, &words),
+            "lab env --file 'C:\\my labs\\a&b\\lab.toml' swarm-master"
+        );
+    }
     use crate::testdata::dm_stdout;
     use crate::tools::docker_machine::parse_env;
 

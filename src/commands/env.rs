@@ -32,7 +32,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> a
         again.push("--unset".into());
         crate::out!(
             "{}",
-            shell::render_unset(shell, &VARIABLES, &shell_words::join(&again))
+            shell::render_unset(shell, &VARIABLES, &shell::command_line(shell, &again))
         );
         return Ok(());
     }
@@ -51,7 +51,7 @@ pub async fn run(lab: &Lab, args: &EnvArgs, file: &Path, session: &Session) -> a
     let vars = variables(lab, machine, swarm, session).await?;
     crate::out!(
         "{}",
-        shell::render_set(shell, &vars, &shell_words::join(&again))
+        shell::render_set(shell, &vars, &shell::command_line(shell, &again))
     );
     Ok(())
 }
