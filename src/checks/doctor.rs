@@ -1,8 +1,6 @@
 //! Pure pieces of `lab doctor`: reading versions, VirtualBox's host-only
 //! network rules and the host's memory.
 
-use std::net::Ipv4Addr;
-
 use crate::model::overlaps;
 use crate::model::{parse_subnet, Subnet};
 
@@ -34,20 +32,8 @@ pub fn allowed_ranges(networks_conf: Option<&str>) -> Vec<Subnet> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix('*'))
         .flat_map(|rest| rest.split_whitespace())
-        .filter_map(range)
+        .filter_map(crate::model::network_of)
         .collect()
-}
-
-/// A range as networks.conf writes it; host bits are allowed there.
-fn range(word: &str) -> Option<Subnet> {
-    let (addr, prefix) = word.split_once('/')?;
-    let addr: Ipv4Addr = addr.parse().ok()?;
-    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
-    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-    Some(Subnet {
-        network: Ipv4Addr::from(u32::from(addr) & mask),
-        prefix,
-    })
 }
 
 /// Whether `subnet` lies inside one of `allowed`.

@@ -83,16 +83,7 @@ async fn docker_networks(runner: &Runner) -> Vec<Subnet> {
 /// .IPAM.Config}}{{.Subnet}} {{end}}'`, one network a line.
 pub fn parse_docker_subnets(text: &str) -> Vec<Subnet> {
     text.split_whitespace()
-        .filter_map(|s| {
-            let (addr, prefix) = s.split_once('/')?;
-            let addr: Ipv4Addr = addr.parse().ok()?;
-            let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            Some(Subnet {
-                network: Ipv4Addr::from(u32::from(addr) & mask),
-                prefix,
-            })
-        })
+        .filter_map(crate::model::network_of)
         .collect()
 }
 

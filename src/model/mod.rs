@@ -355,6 +355,19 @@ pub const DEFAULT_INSTALL_URL: &str = "https://get.docker.com";
 /// VirtualBox default 192.168.59.0/24 (minikube PR #12811).
 pub const DEFAULT_SUBNET: &str = "192.168.61.0/24";
 
+/// A network as tools print it (`10.0.1.7/24`: host bits allowed), as the
+/// network it lies in; None for anything else.
+pub fn network_of(word: &str) -> Option<Subnet> {
+    let (addr, prefix) = word.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    Some(Subnet {
+        network: Ipv4Addr::from(u32::from(addr) & mask),
+        prefix,
+    })
+}
+
 /// Whether two networks share an address.
 pub fn overlaps(a: &Subnet, b: &Subnet) -> bool {
     let prefix = a.prefix.min(b.prefix);

@@ -82,32 +82,16 @@ impl Cluster {
     fn stale_entries(&self, lab: &Lab, master: &Machine, seen: &Observed) -> Vec<Step> {
         let mut steps = Vec::new();
         for entry in seen.nodes.iter().flatten() {
-            let retired =
-                lab.machine(&entry.hostname).is_none() && is_lab_node_name(lab, &entry.hostname);
-            let now = lab
-                .machine(&entry.hostname)
-                .and_then(|x| seen.swarm_info(&x.name));
-            if retired {
-                let rm = ["node", "rm", "--force", &entry.id]
-                    .map(String::from)
-                    .to_vec();
-                steps.push(self.step(
-                    Stage::Cleanup,
-                    Some(&master.name),
-                    format!(
-                        "{} is a node lab.toml no longer lists; its entry {} ({}) goes",
-                        entry.hostname, entry.id, entry.status
-                    ),
-                    self.docker(lab, seen, &master.name, rm),
-                ));
-                continue;
-            }
-            let Some(now) = now else {
-                continue;
+            let why = match lab.machine(&entry.hostname) {
+                None if is_lab_node_name(lab, &entry.hostname) => {
+                    "is a node lab.toml no longer lists"
+                }
+                None => continue,
+                Some(m) => match seen.swarm_info(&m.name) {
+                    Some(now) if now.node_id != entry.id => "left the swarm",
+                    _ => continue,
+                },
             };
-            if now.node_id == entry.id {
-                continue;
-            }
             let rm = ["node", "rm", "--force", &entry.id]
                 .map(String::from)
                 .to_vec();
@@ -115,7 +99,7 @@ impl Cluster {
                 Stage::Cleanup,
                 Some(&master.name),
                 format!(
-                    "{} left the swarm; its old entry {} ({}) goes",
+                    "{} {why}; its old entry {} ({}) goes",
                     entry.hostname, entry.id, entry.status
                 ),
                 self.docker(lab, seen, &master.name, rm),
