@@ -14,6 +14,7 @@ use serde::Deserialize;
 pub mod boxes;
 mod parse;
 pub mod schema;
+mod source;
 
 pub use parse::{load, parse};
 

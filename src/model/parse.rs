@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::boxes::{self, BoxProfile};
+use super::source::{with_suggestion, Source};
 use super::{
     parse_subnet, Consul, EngineDriver, Lab, LibvirtDriver, Machine, Mode, Provider, Retry, Role,
     Subnet, DEFAULT_INSTALL_URL, DEFAULT_NAME, DEFAULT_SUBNET,
@@ -105,42 +106,6 @@ struct RawSwarm {
     advertise_port: Option<Spanned<u16>>,
     engine_opts: Option<Vec<Spanned<String>>>,
     network: Option<Spanned<String>>,
-}
-
-struct Source<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-impl Source<'_> {
-    fn error_at(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        self.error_span(offset..offset + 1, message)
-    }
-
-    /// An error at `span`, with its line shown and the span underlined.
-    fn error_span(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ConfigError {
-        let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let source_line = self.text[line_start..line_end].trim_end_matches('\r');
-        let end = floor_char_boundary(self.text, span.end.clamp(start, line_end));
-        ConfigError {
-            file: self.file.to_path_buf(),
-            line,
-            column: self.text[line_start..start].chars().count() + 1,
-            message: message.into(),
-            source_line: source_line.chars().filter(|c| !c.is_control()).collect(),
-            width: self.text[start..end].chars().count().max(1),
-        }
-    }
-
-    fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
-        self.error_span(value.span(), message)
-    }
 }
 
 pub fn load(file: &Path) -> anyhow::Result<Lab> {
@@ -625,35 +590,6 @@ fn machine_list(
         }
     }
     Ok(machines)
-}
-
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    while at > 0 && !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// serde's "unknown field `nodez`, expected one of `master`, `nodes`, ..."
-/// (or "unknown variant") with the closest known word named first.
-fn with_suggestion(message: &str) -> String {
-    let re = regex::Regex::new(r"unknown (?:field|variant) `([^`]*)`, expected (.*)")
-        .expect("valid regex");
-    let Some(caps) = re.captures(message) else {
-        return message.to_string();
-    };
-    let wrong = &caps[1];
-    let known = regex::Regex::new(r"`([^`]*)`").expect("valid regex");
-    let best = known
-        .captures_iter(&caps[2])
-        .map(|c| c[1].to_string())
-        .map(|k| (strsim::jaro_winkler(wrong, &k), k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, k)) => format!("{message}\nhint: did you mean `{k}`?"),
-        None => message.to_string(),
-    }
 }
 
 /// A hostname's label: what every name lab derives must fit in.
