@@ -21,9 +21,11 @@ fn seeds() -> Vec<String> {
             texts.push(String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned());
         }
     }
-    texts.push(
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lab.toml")).unwrap(),
-    );
+    for file in ["lab.toml", "examples/redmine/exercise.toml"] {
+        texts.push(
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap(),
+        );
+    }
     texts
 }
 
@@ -70,6 +72,11 @@ fn parse_everything(text: &str) {
     let _ = lab::tools::stack::parse(text, &|_| Some("x".into()));
     let _ = lab::model::parse(Path::new("lab.toml"), text);
     let _ = lab::model::parse_subnet(text);
+    let _ = lab::model::exercise::parse(Path::new("exercise.toml"), text);
+    let _ = lab::host::networks::parse_routes(text);
+    let _ = lab::host::networks::parse_docker_subnets(text);
+    let _ = lab::tools::vbox::parse_vms(text);
+    let _ = lab::tools::vagrant::indexed_in(text, "consul", "virtualbox");
 }
 
 proptest! {

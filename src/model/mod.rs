@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 pub mod boxes;
+pub mod exercise;
 mod parse;
 pub mod schema;
 mod source;
