@@ -84,6 +84,12 @@ pub enum Command {
     /// removed afterwards. Exit 0 only if every check passes.
     Verify(VerifyArgs),
 
+    /// Check this lab against an exercise: every check of the exercise file
+    /// (the swarm's nodes, a service's tasks, an HTTP answer, a command's
+    /// output) with what it saw, the hint where one fails, and the score.
+    /// Exit 0 when every check passes, 5 when one fails.
+    Check(CheckArgs),
+
     /// Deploy a sample stack to the lab and show where each service runs and
     /// the URL to open: `lab deploy examples/redmine`. Swarm mode deploys
     /// DIR/stack.yml as a stack; classic mode sends DIR/docker-compose.yml to
@@ -194,6 +200,22 @@ pub struct VerifyArgs {
     /// One JSON document: {"lab", "passed", "checks": [{"name", "passed", "detail"}]}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise file (see examples/redmine/exercise.toml).
+    pub exercise: PathBuf,
+
+    /// One JSON document, schema lab.check/1: {"schema", "lab", "exercise",
+    /// "title", "student", "host", "started", "points", "max_points",
+    /// "checks": [{"name", "passed", "points", "max_points", "detail"}]}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Who the report is for (default: the account's user name).
+    #[arg(long)]
+    pub student: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -36,7 +36,7 @@ pub fn code(error: &anyhow::Error) -> u8 {
             BUSY
         } else if cause.is::<DoctorFailed>() {
             DOCTOR_FAILED
-        } else if cause.is::<VerifyFailed>() {
+        } else if cause.is::<VerifyFailed>() || cause.is::<CheckFailed>() {
             VERIFY_FAILED
         } else if cause.is::<UnknownMachine>() {
             USAGE
@@ -217,6 +217,16 @@ pub struct DoctorFailed {
 pub struct VerifyFailed {
     pub failed: usize,
     pub total: usize,
+}
+
+/// Checks of an exercise did not all pass (`lab check`).
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} checks failed: score {points}/{max_points}\nhint: each FAIL line says what was seen and, where the exercise has one, a hint")]
+pub struct CheckFailed {
+    pub failed: usize,
+    pub total: usize,
+    pub points: u32,
+    pub max_points: u32,
 }
 
 /// A machine name that is not in lab.toml.

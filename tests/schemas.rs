@@ -109,6 +109,30 @@ fn status_reports() {
 }
 
 #[test]
+fn check_reports_of_an_exercise() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = sample_lab(dir.path());
+    let exercise =
+        lab::model::exercise::load(&repo().join("examples/redmine/exercise.toml")).unwrap();
+    let outcome = |passed: bool| lab::checks::exercise::Outcome {
+        name: "n".into(),
+        passed,
+        points: u32::from(passed),
+        max_points: 1,
+        detail: "d".into(),
+        hint: Some("h".into()),
+    };
+    let document = lab::commands::check::report(
+        &lab,
+        &exercise,
+        "student",
+        std::time::SystemTime::now(),
+        &[outcome(false), outcome(true)],
+    );
+    holds(schema::CHECK, &document);
+}
+
+#[test]
 fn plans() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

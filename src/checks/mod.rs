@@ -3,6 +3,7 @@
 
 pub mod compat;
 pub mod doctor;
+pub mod exercise;
 pub mod host;
 pub mod images;
 pub mod probes;

@@ -1,6 +1,7 @@
 //! One file per subcommand; each takes a validated lab and does its job.
 
 pub mod boxes;
+pub mod check;
 pub mod deploy;
 pub mod destroy;
 pub mod doctor;
@@ -70,6 +71,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Env(args) => env::run(&lab, &args, &cli.file, session).await,
         Command::Status(args) => status::run(&lab, &args, session).await,
         Command::Verify(args) => verify::run(&lab, &args, session).await,
+        Command::Check(args) => check::run(&lab, &args, session).await,
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,

@@ -14,13 +14,17 @@ pub const STATUS: &str = "lab.status/1";
 pub const STATUS_ALL: &str = "lab.status-all/1";
 /// `lab up --dry-run --json`, `lab destroy --dry-run --json`.
 pub const PLAN: &str = "lab.plan/1";
+/// `lab check --json`: one student's lab against an exercise.
+pub const CHECK: &str = "lab.check/1";
 /// The host's list of labs, `labs.json`.
 pub const LABS: &str = "lab.labs/1";
 /// A lab's record of what it made, `.lab/record.json`.
 pub const RECORD: &str = "lab.record/1";
 
 /// Every schema, for the tests and the docs.
-pub const ALL: [&str; 7] = [DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, LABS, RECORD];
+pub const ALL: [&str; 8] = [
+    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD,
+];
 
 /// The shape of a JSON value: objects keep their keys (sorted) with the
 /// shapes of their values, arrays the shapes their items have (each once),

@@ -393,6 +393,8 @@ pub fn network_create_args(name: &str) -> Vec<String> {
 /// One task of `docker stack ps NAME --format '{{json .}}'`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackTask {
+    #[serde(rename = "ID", default)]
+    pub id: String,
     #[serde(rename = "Name", default)]
     pub name: String,
     #[serde(rename = "Node", default)]
@@ -436,6 +438,104 @@ pub fn parse_published_ports(json: &str) -> Vec<u16> {
         .map(|p| p.published)
         .filter(|p| *p != 0)
         .collect()
+}
+
+pub fn service_ls_args() -> Vec<String> {
+    ["service", "ls", "--format", "{{.Name}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The swarm service an exercise means by `wanted`, as a stack file names
+/// it: the service of that name, or `STACK_wanted` of the one stack that
+/// has it; two candidates are an error naming both.
+pub fn resolve_service(services: &[String], wanted: &str) -> Result<String, String> {
+    if services.iter().any(|s| s == wanted) {
+        return Ok(wanted.to_string());
+    }
+    let suffix = format!("_{wanted}");
+    let found: Vec<&String> = services.iter().filter(|s| s.ends_with(&suffix)).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!(
+            "no service `{wanted}` in the swarm ({})",
+            if services.is_empty() {
+                "it runs none".to_string()
+            } else {
+                format!("it runs {}", services.join(", "))
+            }
+        )),
+        many => Err(format!(
+            "`{wanted}` is {}: remove the stacks but one",
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+    }
+}
+
+/// The tasks the swarm wants running for a service, as `stack ps` lists
+/// them.
+pub fn service_ps_args(service: &str) -> Vec<String> {
+    [
+        "service",
+        "ps",
+        service,
+        "--no-trunc",
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{json .}}",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+pub fn service_inspect_args(service: &str) -> Vec<String> {
+    ["service", "inspect", service, "--format", "{{json .Spec}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// What an exercise asks of a service's spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub image: String,
+    /// Declared replicas; None for a global service.
+    pub replicas: Option<u64>,
+    pub published: Vec<u16>,
+}
+
+/// `docker service inspect NAME --format '{{json .Spec}}'`.
+pub fn parse_service_spec(json: &str) -> Result<ServiceSpec, String> {
+    let spec: serde_json::Value = serde_json::from_str(json.trim())
+        .map_err(|e| format!("unexpected `docker service inspect` output ({e})"))?;
+    let image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+        .as_str()
+        .unwrap_or_default();
+    // The swarm pins an image by its digest: `name:tag@sha256:...`.
+    let image = image.split('@').next().unwrap_or_default().to_string();
+    Ok(ServiceSpec {
+        image,
+        replicas: spec["Mode"]["Replicated"]["Replicas"].as_u64(),
+        published: parse_published_ports(&spec["EndpointSpec"]["Ports"].to_string()),
+    })
+}
+
+/// `docker inspect TASK --format '{{.Status.ContainerStatus.ContainerID}}'`,
+/// asked of a manager: the container that runs a task, on its node.
+pub fn task_container_args(task: &str) -> Vec<String> {
+    [
+        "inspect",
+        "--type",
+        "task",
+        "--format",
+        "{{.Status.ContainerStatus.ContainerID}}",
+        task,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// Classic Swarm's `docker info --format '{{json .SystemStatus}}'`: pairs
