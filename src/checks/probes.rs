@@ -110,10 +110,8 @@ async fn start_probe(
     started: &mut Started,
 ) -> Result<(Check, String, String), Check> {
     let name = verify::probe_name(lab, machine);
-    let _ = on(runner, engine, &words(&["rm", "-f", &name])).await;
-    let tries = match verify::on_swarm(runner, engine, &verify::probe_run_args(lab, machine)).await
-    {
-        Ok(out) => crate::tools::swarm::tries_note(&out.retried),
+    let tries = match run_probe(runner, engine, lab, machine, &name).await {
+        Ok(retried) => crate::tools::swarm::tries_note(&retried),
         Err(e) => return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}"))),
     };
     started.probes.push((engine.clone(), name.clone()));
@@ -140,6 +138,39 @@ async fn start_probe(
         format!("{name} at {ip} ({iface}){started_after}"),
     );
     Ok((check, name, ip))
+}
+
+/// `docker run` of the probe, tried again while the swarm's answer is a
+/// passing one (an overlay attach past its deadline). A failed start
+/// leaves the container made, so each try removes it first: a plain
+/// retry would meet its name. Why each earlier try failed, on success.
+async fn run_probe(
+    runner: &Runner,
+    engine: &Engine,
+    lab: &Lab,
+    machine: &str,
+    name: &str,
+) -> anyhow::Result<Vec<&'static str>> {
+    let retry = runner.retry();
+    let mut wait = retry.backoff;
+    let mut retried = Vec::new();
+    loop {
+        let _ = on(runner, engine, &words(&["rm", "-f", name])).await;
+        let run = engine
+            .docker(runner, &verify::probe_run_args(lab, machine))
+            .await?;
+        match runner.quiet(&run).await {
+            Ok(_) => return Ok(retried),
+            Err(e) => match crate::tools::swarm::transient(e.stderr()) {
+                Some(why) if (retried.len() as u32) + 1 < retry.attempts => {
+                    retried.push(why);
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                _ => return Err(e.into()),
+            },
+        }
+    }
 }
 
 async fn probe_steps(
@@ -229,4 +260,64 @@ async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> any
         }
     }
     Err(last.expect("at least one try"))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::process::runner::{Retry, Tool, Tools};
+
+    /// What the libvirt lab under emulation did in CI: the first `docker
+    /// run` of a probe failed at the overlay attach's deadline after it had
+    /// made the container, so a plain retry met the name ("Conflict").
+    /// This "docker" does the same: a first run that leaves its container
+    /// and fails, a run that meets a leftover, `rm -f` that removes it.
+    #[tokio::test]
+    async fn a_probe_whose_first_start_failed_is_removed_and_started_again() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let script = dir.path().join("docker");
+        std::fs::write(
+            &script,
+            format!(
+                r#"#!/bin/sh
+for a in "$@"; do case "$a" in
+  rm) rm -f {d}/container; exit 0 ;;
+  run)
+    if [ -f {d}/container ]; then echo 'docker: Error response from daemon: Conflict. The container name "/p" is already in use' >&2; exit 125; fi
+    touch {d}/container
+    if [ ! -f {d}/tried ]; then touch {d}/tried; echo 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.' >&2; exit 125; fi
+    echo started; exit 0 ;;
+esac; done
+exit 1
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = Runner::new(Tools::at(vec![(Tool::Docker, script)])).with_retry(Retry {
+            attempts: 3,
+            backoff: Duration::from_millis(10),
+        });
+        let lab = crate::model::parse(
+            std::path::Path::new("lab.toml"),
+            "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n",
+        )
+        .unwrap();
+        let engine = Engine::of(&lab, "swarm-node01", "10.0.0.3");
+        let retried = run_probe(
+            &runner,
+            &engine,
+            &lab,
+            "swarm-node01",
+            "lab-probe-swarm-node01",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            retried,
+            ["the manager did not attach the container to the overlay network in time"]
+        );
+    }
 }

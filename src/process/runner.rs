@@ -507,6 +507,12 @@ impl Runner {
         self
     }
 
+    /// How often, and with what waits, a command that failed for a passing
+    /// reason goes again: for a caller whose retry must undo something first.
+    pub fn retry(&self) -> Retry {
+        self.retry
+    }
+
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Runner {
         self.timeout = timeout;
         self
