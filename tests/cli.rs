@@ -454,3 +454,35 @@ fn deploy_to_a_lab_never_built_says_so_and_writes_nothing() {
     );
     assert!(!dir.path().join(".lab").exists());
 }
+
+/// An exercise with a mistake is refused at its line and column (exit 3)
+/// before anything is asked of a lab; a lab never built is said to be so.
+#[test]
+fn check_refuses_a_bad_exercise_at_its_line_and_an_unbuilt_lab() {
+    let dir = lab_dir("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "title = \"t\"\n[[check]]\nname = \"a\"\nservice = \"db\"\nrunning = 1\nstatus = 200\n",
+    )
+    .unwrap();
+    let out = run_lab(dir.path(), &empty_path(dir.path()), &["check", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.toml:6:10: `status` belongs to an `http` check"),
+        "{}",
+        text(&out.stderr)
+    );
+    let exercise = repo().join("examples/redmine/exercise.toml");
+    let out = run_lab(
+        dir.path(),
+        &empty_path(dir.path()),
+        &["check", &exercise.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not built"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join(".lab").exists());
+}
