@@ -189,7 +189,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Exercise, ConfigError> {
         }
     };
     let stack = match &raw.stack {
-        Some(s) if s.get_ref().trim().is_empty() || Path::new(s.get_ref()).is_absolute() => {
+        Some(s) if s.get_ref().trim().is_empty() || !inside(Path::new(s.get_ref())) => {
             return Err(src.error(
                 s,
                 "stack is the stack file's path inside each submission, like \"stack.yml\"",
@@ -225,6 +225,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Exercise, ConfigError> {
         stack,
         checks,
     })
+}
+
+/// Whether `path` stays inside the directory it is read from: relative
+/// (on every platform: `/x` has a root on Windows too), no `..`.
+fn inside(path: &Path) -> bool {
+    !path.has_root()
+        && !path.is_absolute()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 /// Which kind a check is, by the key that names it; the keys of the
@@ -671,6 +684,7 @@ stderr = '^$'
             ("[[check]]\nname = \"a\"\nready = 1\n[[check]]\nname = \"a\"\nready = 2\n", "a second check named `a`", 6, 8),
             ("[[check]]\nname = \"a\"\nredy = 1\n", "did you mean `ready`?", 4, 1),
             ("stack = \"/abs/stack.yml\"\n[[check]]\nname = \"a\"\nready = 1\n", "inside each submission", 2, 9),
+            ("stack = \"../stack.yml\"\n[[check]]\nname = \"a\"\nready = 1\n", "inside each submission", 2, 9),
         ];
         for (text, why, line, column) in cases {
             let err = parse_str(&format!("{head}{text}")).expect_err(text);
