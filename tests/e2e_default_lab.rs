@@ -163,6 +163,7 @@ fn the_shipped_lab_with_native_engines_forms_a_swarm_that_docker_uses() {
 }
 
 fn the_shipped_lab(engine: &str) {
+    let _one = support::one_lab_at_a_time();
     let lab = Lab::new(engine);
 
     let started = std::time::Instant::now();

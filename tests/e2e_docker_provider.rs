@@ -207,6 +207,7 @@ fn destroy_cleans_up_a_half_built_lab() {
     if !prerequisites() {
         return;
     }
+    let _one = support::one_lab_at_a_time();
     let lab = Lab::new(1, 1);
     let out = lab.lab_with(("STANDIN_FAIL_CREATE", &lab.container("consul")), &["up"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -230,6 +231,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     if !prerequisites() {
         return;
     }
+    let _one = support::one_lab_at_a_time();
     let lab = Lab::new(0, 2);
     let machines = ["consul", "swarm-master", "swarm-node01", "swarm-node02"];
 

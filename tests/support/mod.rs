@@ -34,6 +34,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// One lab of Vagrant's docker provider coming up at a time, per test
+/// binary: two `vagrant up`s in separate directories started together were
+/// seen taking the same forwarded SSH port ("Bind for 127.0.0.1:2204
+/// failed: port is already allocated"), Vagrant choosing each one's port
+/// before the other's container holds it.
+pub fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs lab in `dir` with `env` and returns what it did.
 pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut cmd = Command::new(lab_binary());
