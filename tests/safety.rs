@@ -324,6 +324,16 @@ fn a_moved_lab_is_the_same_lab_and_can_be_taken_down() {
     lab::host::registry::note_id(&registry, &lab, &record.id).unwrap();
 
     std::fs::rename(&first, sandbox.path().join("lab2")).unwrap();
+    // The lab leaves the list as a step of its plan, under its lock, before
+    // the state directory that holds the lock goes.
+    let out = sandbox.lab(&["--file", "lab2/lab.toml", "destroy", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", all(&out));
+    let plan = text(&out.stdout);
+    let (unlist, remove) = (plan.find("off the list of labs in"), plan.find("rm -rf"));
+    assert!(
+        unlist.is_some() && remove.is_some() && unlist < remove,
+        "{plan}"
+    );
     for args in [
         &["--file", "lab2/lab.toml", "status"][..],
         &["--file", "lab2/lab.toml", "env", "--unset"],

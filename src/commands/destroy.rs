@@ -1,4 +1,5 @@
-//! `lab destroy`: unregister, destroy the machines, forget the state — for
+//! `lab destroy`: unregister, destroy the machines, leave the list of labs,
+//! forget the state — for
 //! everything the lab recorded making, under today's name or an earlier
 //! one, and nothing else.
 
@@ -44,11 +45,8 @@ pub async fn run(lab: &Lab, args: &PlanArgs, session: &Session) -> anyhow::Resul
     let hooks = hooks::standard();
     let ui = session.ui();
     let mut did = false;
-    for (i, target) in targets.iter().enumerate() {
-        // The lab leaves the list under its own lock, with its machines:
-        // an `up` waiting for the lock finds neither.
-        let forget = (i == 0).then_some(lab);
-        did |= destroy(target, &hooks, &ui, session, forget).await?;
+    for target in &targets {
+        did |= destroy(target, &hooks, &ui, session).await?;
     }
     if did {
         ui.say("the lab is gone");
@@ -66,7 +64,6 @@ async fn destroy(
     hooks: &[Box<dyn Hook>],
     ui: &Ui,
     session: &Session,
-    forget: Option<&Lab>,
 ) -> anyhow::Result<bool> {
     let mut tools = vec![Tool::Vagrant];
     if lab.provider == crate::model::Provider::Docker {
@@ -84,27 +81,19 @@ async fn destroy(
         super::write_vagrantfile(lab)?;
     }
     let seen = observe::for_destroy(&runner, lab).await?;
+    for warning in &seen.warnings {
+        ui.warn(warning);
+    }
     for thing in &seen.foreign {
         ui.warn(&format!(
             "warning: left alone: {thing}, which this lab did not make"
         ));
     }
+    // The lab leaves the list in the plan, under its own lock and before
+    // the lock's directory goes.
     let plan = crate::reconcile::planner::destroy(lab, &seen, hooks);
-    let id = crate::host::record::load(&state)
-        .ok()
-        .flatten()
-        .map(|r| r.id);
     if !plan.is_empty() {
         execute(&plan, &runner, ui, RETRY).await?;
-    }
-    if let Some(listed) = forget {
-        let unlisted = crate::host::registry::path()
-            .and_then(|p| crate::host::registry::unregister(&p, listed, id.as_deref()));
-        if let Err(e) = unlisted {
-            ui.warn(&format!(
-                "warning: the lab is gone, but its entry in the list of labs stays: {e:#}"
-            ));
-        }
     }
     Ok(!plan.is_empty())
 }

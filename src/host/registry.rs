@@ -376,17 +376,45 @@ pub fn note_id(path: &Path, lab: &Lab, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Forgets the lab (after `lab destroy`): its entry by lab.toml or by its
-/// record's id, read before the record went.
-pub fn unregister(path: &Path, lab: &Lab, id: Option<&str>) -> anyhow::Result<()> {
+/// The lab's entry in the list, as `lab destroy` takes it off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// The list of labs (`labs.json`).
+    pub list: PathBuf,
+    /// The lab's lab.toml, absolute.
+    pub file: PathBuf,
+    /// The lab's record id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The lab's entry, found by its lab.toml or by its record's id; `None`
+/// when the list does not hold it.
+pub fn listing(path: &Path, lab: &Lab, id: Option<&str>) -> anyhow::Result<Option<Listing>> {
+    let me = absolute(&lab.file);
+    let id = id.filter(|id| !id.is_empty());
+    let found = load(path)?
+        .into_iter()
+        .any(|e| e.file == me || id.is_some_and(|id| e.id == id));
+    Ok(found.then(|| Listing {
+        list: path.to_path_buf(),
+        file: me,
+        id: id.map(str::to_string),
+    }))
+}
+
+/// Forgets the lab (on `lab destroy`, under the lab's lock): its entry by
+/// lab.toml or by its record's id.
+pub fn unregister(listing: &Listing) -> anyhow::Result<()> {
+    let path = &listing.list;
     if !path.exists() {
         return Ok(());
     }
     let lock = lock(path)?;
     let mut entries = load(path)?;
     let before = entries.len();
-    let me = absolute(&lab.file);
-    entries.retain(|e| e.file != me && !id.is_some_and(|id| !id.is_empty() && e.id == id));
+    let id = listing.id.as_deref().filter(|id| !id.is_empty());
+    entries.retain(|e| e.file != listing.file && id.is_none_or(|id| e.id != id));
     if entries.len() != before {
         save(path, &entries, &lock)?;
     }
@@ -433,8 +461,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.subnet.to_string(), DEFAULT_SUBNET);
-        unregister(&reg, &second, None).unwrap();
+        let listed = listing(&reg, &second, None).unwrap().unwrap();
+        unregister(&listed).unwrap();
         assert_eq!(load(&reg).unwrap().len(), 1);
+        assert_eq!(listing(&reg, &second, None).unwrap(), None);
     }
 
     #[test]

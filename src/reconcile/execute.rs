@@ -362,6 +362,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         Action::ForgetMachines { record, machines } => {
             crate::host::record::update(record, |r| r.forget(machines))?;
         }
+        Action::Unlist { listing } => crate::host::registry::unregister(listing)?,
         Action::RemoveDir { path } => {
             if path.exists() {
                 std::fs::remove_dir_all(path)

@@ -57,6 +57,10 @@ pub struct Observed {
     /// Things on the host that bear this lab's names but that the lab did
     /// not make: never removed or reused.
     pub foreign: Vec<Foreign>,
+    /// The lab's entry in the list of labs (on destroy).
+    pub listed: Option<crate::host::registry::Listing>,
+    /// What could not be looked at, said as a warning.
+    pub warnings: Vec<String>,
 }
 
 /// What a look found: the lab's own, and what only bears its names.
@@ -634,7 +638,20 @@ pub async fn for_destroy(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed>
     let found = host_containers(runner, lab, &record).await?;
     seen.host_containers = found.ours;
     seen.foreign.extend(found.foreign);
+    match listing(lab, &record) {
+        Ok(listed) => seen.listed = listed,
+        Err(e) => seen.warnings.push(format!("warning: {e}")),
+    }
     Ok(seen)
+}
+
+/// The lab's entry in the list of labs, by its lab.toml or its record's id.
+fn listing(lab: &Lab, record: &Record) -> Result<Option<crate::host::registry::Listing>, String> {
+    crate::host::registry::path()
+        .and_then(|list| crate::host::registry::listing(&list, lab, Some(&record.id)))
+        .map_err(|e| {
+            format!("the lab's entry in the list of labs cannot be looked at, and stays: {e:#}")
+        })
 }
 
 /// The machines' SSH settings and addresses, as far as they can be read;
@@ -715,6 +732,10 @@ pub async fn for_dry_run(
         if let Err(e) = engines_and_services(runner, lab, &mut seen).await {
             notes.push(format!("{e:#}"));
         }
+    }
+    match listing(lab, &record) {
+        Ok(listed) => seen.listed = listed,
+        Err(e) => notes.push(e),
     }
     (seen, notes)
 }

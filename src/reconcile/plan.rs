@@ -90,6 +90,10 @@ pub enum Action {
         engine: Engine,
         args: Vec<String>,
     },
+    /// The lab's entry taken off the list of labs, under the lab's lock.
+    Unlist {
+        listing: crate::host::registry::Listing,
+    },
     RemoveDir {
         path: PathBuf,
     },
@@ -172,6 +176,12 @@ impl fmt::Display for Action {
             Action::RemoveDir { path } => {
                 write!(f, "rm -rf {}", quote(&path.display().to_string()))
             }
+            Action::Unlist { listing } => write!(
+                f,
+                "take {} off the list of labs in {}",
+                listing.file.display(),
+                listing.list.display()
+            ),
             Action::ForgetMachines { record, machines } => write!(
                 f,
                 "forget {} in {}",
@@ -674,5 +684,40 @@ mod tests {
             ..Observed::default()
         };
         assert!(destroy(&lab, &nothing, &crate::reconcile::hooks::standard()).is_empty());
+    }
+
+    // The lab's lock lives in its state directory: leaving the list after
+    // that directory went would leave it without the lock, where an `up`
+    // that started meanwhile could lose its new entry.
+    #[test]
+    fn destroy_leaves_the_list_of_labs_before_its_state_directory_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("lab.toml");
+        std::fs::write(&file, "box = \"x/y\"\n").unwrap();
+        let lab = crate::model::parse(&file, "box = \"x/y\"\n").unwrap();
+        std::fs::create_dir_all(lab.state_dir()).unwrap();
+        let mut seen = all_done(&lab);
+        seen.listed = Some(crate::host::registry::Listing {
+            list: tmp.path().join("labs.json"),
+            file: file.clone(),
+            id: Some("abc".into()),
+        });
+        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        let kinds: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Unlist { .. } => Some("unlist"),
+                Action::RemoveDir { .. } => Some("remove"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["unlist", "remove"]);
+        seen.listed = None;
+        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Unlist { .. })));
     }
 }

@@ -98,6 +98,19 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
             },
         });
     }
+    // Off the list before the state directory goes: the lab's lock lives
+    // there, and an `up` that starts once it is gone must not lose its entry.
+    if let Some(listing) = &seen.listed {
+        steps.push(Step {
+            stage: Stage::Forget,
+            machine: None,
+            hook: "state",
+            reason: "the list of labs holds it".into(),
+            action: Action::Unlist {
+                listing: listing.clone(),
+            },
+        });
+    }
     let state = lab.state_dir();
     if state.exists() {
         steps.push(Step {
