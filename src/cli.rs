@@ -90,6 +90,14 @@ pub enum Command {
     /// Exit 0 when every check passes, 5 when one fails.
     Check(CheckArgs),
 
+    /// Grade a class on this (the instructor's) lab: for each submission
+    /// directory in turn, deploy its stack as `lab deploy` does, run the
+    /// exercise's checks on that stack, remove it. Writes grades.csv,
+    /// grades.html (one self-contained page) and STUDENT.json reports to
+    /// --out. `--reports` merges students' own `lab check --json` reports
+    /// instead, with no lab.
+    Grade(GradeArgs),
+
     /// Deploy a sample stack to the lab and show where each service runs and
     /// the URL to open: `lab deploy examples/redmine`. Swarm mode deploys
     /// DIR/stack.yml as a stack; classic mode sends DIR/docker-compose.yml to
@@ -216,6 +224,32 @@ pub struct CheckArgs {
     /// Who the report is for (default: the account's user name).
     #[arg(long)]
     pub student: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The exercise file; its `stack` names the stack file in each
+    /// submission (see examples/redmine/exercise.toml).
+    pub exercise: PathBuf,
+
+    /// One directory per student, named for the student: `submissions/*`.
+    #[arg(required_unless_present = "reports", conflicts_with = "reports")]
+    pub submissions: Vec<PathBuf>,
+
+    /// Students' own `lab check --json` reports (lab.check/1), merged into
+    /// the same table instead of grading on this lab; the page says so.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub reports: Vec<PathBuf>,
+
+    /// Where grades.csv, grades.html and the reports go (made if missing).
+    #[arg(long, default_value = "grades", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Seconds one submission may take to deploy and pass its checks;
+    /// checks still running then fail.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -58,20 +58,41 @@ impl Outcome {
     }
 }
 
-/// What every check reads: the lab, what was observed of it, a runner.
+/// What every check reads: the lab, what was observed of it, a runner,
+/// and how far it may look.
 struct Context {
     runner: Runner,
     lab: Lab,
     seen: Observed,
+    scope: Scope,
+}
+
+/// Where the checks look and until when: `lab grade` checks the one
+/// stack it deployed, within each submission's time limit.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Services are this stack's only (`STACK_name`).
+    pub stack: Option<String>,
+    /// No check starts a new look after this; one still running then is
+    /// stopped and fails.
+    pub deadline: Option<Instant>,
 }
 
 /// Runs every check of `exercise`, side by side; the outcomes in the
-/// exercise's order.
-pub async fn run(runner: &Runner, lab: &Lab, seen: &Observed, exercise: &Exercise) -> Vec<Outcome> {
+/// exercise's order. `done` hears of each outcome as it comes.
+pub async fn run(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+    exercise: &Exercise,
+    scope: &Scope,
+    done: &dyn Fn(usize, &Outcome),
+) -> Vec<Outcome> {
     let context = Arc::new(Context {
         runner: runner.clone(),
         lab: lab.clone(),
         seen: seen.clone(),
+        scope: scope.clone(),
     });
     let mut running = tokio::task::JoinSet::new();
     for (i, check) in exercise.checks.iter().cloned().enumerate() {
@@ -79,8 +100,27 @@ pub async fn run(runner: &Runner, lab: &Lab, seen: &Observed, exercise: &Exercis
         running.spawn(async move { (i, outcome(&context, &check).await) });
     }
     let mut outcomes: Vec<Option<Outcome>> = vec![None; exercise.checks.len()];
-    while let Some(done) = running.join_next().await {
-        if let Ok((i, outcome)) = done {
+    let mut finished = 0;
+    loop {
+        let next = match scope.deadline {
+            Some(deadline) => {
+                // A look that hangs past the deadline (a stalled engine) is
+                // given a little grace, then stopped.
+                let until = tokio::time::Instant::from_std(deadline + AGAIN);
+                match tokio::time::timeout_at(until, running.join_next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        running.abort_all();
+                        break;
+                    }
+                }
+            }
+            None => running.join_next().await,
+        };
+        let Some(joined) = next else { break };
+        if let Ok((i, outcome)) = joined {
+            finished += 1;
+            done(finished, &outcome);
             outcomes[i] = Some(outcome);
         }
     }
@@ -93,21 +133,30 @@ pub async fn run(runner: &Runner, lab: &Lab, seen: &Observed, exercise: &Exercis
                 passed: false,
                 points: 0,
                 max_points: check.points,
-                detail: "the check stopped before it could say".into(),
+                detail: if scope.deadline.is_some() {
+                    "stopped at the time limit before it could say".into()
+                } else {
+                    "the check stopped before it could say".into()
+                },
                 hint: check.hint.clone(),
             })
         })
         .collect()
 }
 
-/// One check, asked again until it passes or its `within` is up.
+/// One check, asked again until it passes or its `within` (or the
+/// scope's deadline) is up.
 async fn outcome(context: &Context, check: &Check) -> Outcome {
     let started = Instant::now();
     let mut tries = 0u32;
     let result = loop {
         tries += 1;
         let result = once(context, &check.kind).await;
-        if result.is_ok() || started.elapsed() + AGAIN > check.within {
+        let past_deadline = context
+            .scope
+            .deadline
+            .is_some_and(|d| Instant::now() + AGAIN > d);
+        if result.is_ok() || started.elapsed() + AGAIN > check.within || past_deadline {
             break result;
         }
         tokio::time::sleep(AGAIN).await;
@@ -197,6 +246,13 @@ async fn service_name(context: &Context, wanted: &str) -> Result<String, String>
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(String::from)
+        .filter(|s| {
+            context
+                .scope
+                .stack
+                .as_ref()
+                .is_none_or(|stack| s.starts_with(&format!("{stack}_")))
+        })
         .collect();
     swarm::resolve_service(&services, wanted)
 }

@@ -4,6 +4,7 @@
 pub mod compat;
 pub mod doctor;
 pub mod exercise;
+pub mod grades;
 pub mod host;
 pub mod images;
 pub mod probes;

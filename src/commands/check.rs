@@ -30,7 +30,16 @@ pub async fn run(lab: &Lab, args: &CheckArgs, session: &Session) -> anyhow::Resu
         exercise.checks.len(),
         args.exercise.display()
     ));
-    let outcomes = exercise::run(&runner, lab, &seen, &exercise).await;
+    let total = exercise.checks.len();
+    let outcomes = exercise::run(
+        &runner,
+        lab,
+        &seen,
+        &exercise,
+        &exercise::Scope::default(),
+        &|finished, o| task.progress(&progress(finished, total, o)),
+    )
+    .await;
     task.finish("done");
     let student = args.student.clone().unwrap_or_else(account);
     let points: u32 = outcomes.iter().map(|o| o.points).sum();
@@ -55,6 +64,15 @@ pub async fn run(lab: &Lab, args: &CheckArgs, session: &Session) -> anyhow::Resu
         .into());
     }
     Ok(())
+}
+
+/// `3 of 6 checks done: PASS the swarm has three Ready nodes`.
+pub fn progress(finished: usize, total: usize, outcome: &Outcome) -> String {
+    format!(
+        "{finished} of {total} checks done: {} {}",
+        if outcome.passed { "PASS" } else { "FAIL" },
+        outcome.name
+    )
 }
 
 /// `lab check --json`, schema [`CHECK`](crate::model::schema::CHECK).

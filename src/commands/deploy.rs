@@ -76,7 +76,7 @@ fn stack_dir(path: &Path, is_dir: bool) -> &Path {
 /// The stack's name from its directory's: what Docker allows (lower-case
 /// letters, digits, '-'), starting with a letter or digit, so that
 /// `docker stack deploy` never reads it as a flag.
-fn stack_name(directory: &str) -> String {
+pub fn stack_name(directory: &str) -> String {
     let name: String = directory
         .chars()
         .map(|c| {
@@ -116,6 +116,26 @@ async fn swarm_mode(
         crate::outln!("removed stack {name}");
         return Ok(());
     }
+    put(runner, lab, seen, file, name).await?;
+    let tasks = converge(runner, &manager, name).await?;
+    let rows = service_rows(runner, lab, seen, &manager, name, &tasks).await?;
+    crate::out!(
+        "{}",
+        crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
+    );
+    Ok(())
+}
+
+/// The stack file's images copied where its services may run, then
+/// `docker stack deploy` as `name` (what `lab grade` does too).
+pub async fn put(
+    runner: &Runner,
+    lab: &Lab,
+    seen: &Observed,
+    file: &Path,
+    name: &str,
+) -> anyhow::Result<()> {
+    let manager = crate::reconcile::observe::engine_of(lab, seen, &lab.master().name);
     copy_images(runner, lab, seen, file).await?;
     let deploy = words(&[
         "stack",
@@ -132,12 +152,6 @@ async fn swarm_mode(
     if let Some(note) = swarm::tries_note(&deployed.retried) {
         crate::errln!("deployed {note}");
     }
-    let tasks = converge(runner, &manager, name).await?;
-    let rows = service_rows(runner, lab, seen, &manager, name, &tasks).await?;
-    crate::out!(
-        "{}",
-        crate::ui::columns(&["SERVICE", "NODE", "STATE", "URL"], &rows)
-    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod dry_run;
 pub mod env;
+pub mod grade;
 pub mod halt;
 pub mod ssh;
 pub mod status;
@@ -26,6 +27,12 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         clap_complete::generate(args.shell, &mut command, "lab", &mut script);
         crate::out!("{}", String::from_utf8_lossy(&script));
         return Ok(());
+    }
+    if let Command::Grade(args) = &cli.command {
+        if !args.reports.is_empty() {
+            // Students' own reports: no lab is involved.
+            return grade::merge(args);
+        }
     }
     if let Command::Status(args) = &cli.command {
         if args.all {
@@ -72,6 +79,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&lab, &args, session).await,
         Command::Verify(args) => verify::run(&lab, &args, session).await,
         Command::Check(args) => check::run(&lab, &args, session).await,
+        Command::Grade(args) => grade::run(&lab, &args, session).await,
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,

@@ -45,6 +45,10 @@ pub struct Record {
     /// the file is gone.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub lab_toml: String,
+    /// Stacks `lab grade` deployed and has not removed yet (a grading
+    /// that was stopped): the next one removes them first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grading: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

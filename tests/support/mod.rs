@@ -1,6 +1,7 @@
 //! Helpers for tests that run the real `lab` binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod native;
 
 use std::path::{Path, PathBuf};
