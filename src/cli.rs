@@ -48,9 +48,9 @@ Exit codes:
      host's list of labs is unreadable, or something not the lab's own stands in
      its way (another lab's names or subnet, a docker-machine entry or container)
   4  a required program (vagrant, docker-machine, docker, ssh) is not installed
-  5  lab verify: at least one check failed (each is printed with FAIL)
+  5  lab verify or lab check: at least one check failed (printed with FAIL)
   6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)
-  7  another lab command (up, destroy, deploy) is working on this lab
+  7  another lab command (up, destroy, deploy, grade) is working on this lab
   129  stopped by SIGHUP (the terminal closed), 130 by Ctrl-C, 143 by SIGTERM;
        either way every command lab started was stopped";
 
