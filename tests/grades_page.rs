@@ -47,6 +47,13 @@ fn report(student: &str, failed: &[(&str, &str)]) -> serde_json::Value {
     })
 }
 
+fn shipped_exercise() -> String {
+    repo()
+        .join("examples/redmine/exercise.toml")
+        .display()
+        .to_string()
+}
+
 fn write(dir: &Path, name: &str, value: &serde_json::Value) -> String {
     std::fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
     name.to_string()
@@ -55,8 +62,7 @@ fn write(dir: &Path, name: &str, value: &serde_json::Value) -> String {
 #[test]
 fn students_reports_become_one_table_that_a_browser_shows() {
     let dir = tempfile::tempdir().unwrap();
-    let exercise = repo().join("examples/redmine/exercise.toml");
-    let exercise = exercise.display().to_string();
+    let exercise = shipped_exercise();
     let ada = write(dir.path(), "ada.json", &report("ada", &[]));
     let bob = write(
         dir.path(),
@@ -135,8 +141,7 @@ fn students_reports_become_one_table_that_a_browser_shows() {
 #[test]
 fn a_report_that_is_not_this_exercises_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let exercise = repo().join("examples/redmine/exercise.toml");
-    let exercise = exercise.display().to_string();
+    let exercise = shipped_exercise();
     let mut other = report("ada", &[]);
     other["title"] = "Another exercise".into();
     let other = write(dir.path(), "ada.json", &other);
@@ -178,8 +183,7 @@ fn a_report_that_is_not_this_exercises_is_refused_by_name() {
 #[test]
 fn grade_wants_submissions_or_reports_and_a_built_lab() {
     let dir = tempfile::tempdir().unwrap();
-    let exercise = repo().join("examples/redmine/exercise.toml");
-    let exercise = exercise.display().to_string();
+    let exercise = shipped_exercise();
     let out = run_lab(dir.path(), &[], &["grade", &exercise]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     std::fs::write(
