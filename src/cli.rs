@@ -98,6 +98,13 @@ pub enum Command {
     /// instead, with no lab.
     Grade(GradeArgs),
 
+    /// Fault drills: `lab fault stop swarm-node02` (a crash), `cut` (a
+    /// partition on the private network), `net --delay 200` (a slow link),
+    /// `clear` (undo exactly what lab set), `list`. `lab status` shows
+    /// what is in place.
+    #[command(subcommand)]
+    Fault(FaultCommand),
+
     /// Deploy a sample stack to the lab and show where each service runs and
     /// the URL to open: `lab deploy examples/redmine`. Swarm mode deploys
     /// DIR/stack.yml as a stack; classic mode sends DIR/docker-compose.yml to
@@ -127,7 +134,7 @@ pub enum Command {
     Render,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct UpArgs {
     #[command(flatten)]
     pub plan: PlanArgs,
@@ -149,7 +156,7 @@ pub struct UpArgs {
     pub yes: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct PlanArgs {
     /// Print the plan, every command with its arguments, and change nothing.
     /// What exists is still looked at (read-only) so the plan skips it.
@@ -224,6 +231,56 @@ pub struct CheckArgs {
     /// Who the report is for (default: the account's user name).
     #[arg(long)]
     pub student: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// Power MACHINE off at once, without a shutdown, as a crash would.
+    /// `lab fault clear MACHINE` (or `lab up`) brings it back.
+    Stop { machine: String },
+
+    /// MACHINE stops talking to PEERS over the private network (to every
+    /// machine, without PEERS): a partition, by firewall rules in a chain
+    /// of lab's own.
+    Cut { machine: String, peers: Vec<String> },
+
+    /// Slow MACHINE's private link (netem): a delay, its jitter and a
+    /// share of packets lost. Needs a kernel with sch_netem.
+    Net {
+        machine: String,
+        /// Milliseconds added to every packet.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=60_000))]
+        delay: u32,
+        /// Milliseconds the delay varies by.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60_000))]
+        jitter: u32,
+        /// Per cent of packets lost.
+        #[arg(long, default_value_t = 0.0, value_parser = percent)]
+        loss: f64,
+    },
+
+    /// Undo lab's faults on MACHINE, or on every machine: its rules and
+    /// qdisc removed, a stopped machine started again (with `lab up`).
+    Clear { machine: Option<String> },
+
+    /// The faults in place.
+    List {
+        /// One JSON document, schema lab.faults/1: {"schema", "lab",
+        /// "faults": [{"machine", "kind", "detail", "since"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 100"))
+    }
 }
 
 #[derive(Debug, Args)]

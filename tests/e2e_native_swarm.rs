@@ -209,6 +209,7 @@ fn grade_three_submissions(lab: &Lab) {
         started.elapsed().as_secs_f64()
     );
     let said = support::succeeded(&out, &["grade"]);
+    eprintln!("GRADE: its report:\n{said}");
     let progress = text(&out.stderr);
     assert!(progress.contains("bob (2 of 3)"), "{progress}");
 

@@ -177,6 +177,32 @@ fn the_list_of_labs_and_a_labs_record() {
     holds(schema::RECORD, &serde_json::from_str(&text).unwrap());
 }
 
+#[test]
+fn the_fault_drills_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = sample_lab(dir.path());
+    lab::host::state::ensure(&lab).unwrap();
+    let mut record = lab::host::record::Record::new(&lab);
+    record.faults.push(lab::host::record::Fault {
+        machine: "swarm-node01".into(),
+        kind: "cut".into(),
+        detail: "cut off from swarm-master".into(),
+        since: "2026-12-03T10:00:00Z".into(),
+    });
+    record.save(&lab.state_dir()).unwrap();
+    let out = run_lab(dir.path(), &[], &["fault", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let document: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(document["faults"][0]["detail"], "cut off from swarm-master");
+    holds(schema::FAULTS, &document);
+    let out = run_lab(dir.path(), &[], &["fault", "list"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.starts_with("MACHINE") && shown.contains("swarm-node01  cut"),
+        "{shown}"
+    );
+}
+
 /// A list or record from a newer lab is refused, not misread.
 #[test]
 fn a_newer_schema_is_refused_with_its_file_named() {

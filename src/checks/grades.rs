@@ -313,6 +313,8 @@ mod tests {
         let page = sheet().html().unwrap();
         assert!(page.contains("&lt;seen&gt; db"), "{page}");
         assert!(!page.contains("<seen>"), "{page}");
+        // A submission that was not checked says why once, by its total.
+        assert_eq!(page.matches("did not parse").count(), 1, "{page}");
         assert!(page.contains("2 of 3 passed"), "{page}");
         assert!(page.contains("1 of 3 passed"), "{page}");
         for outside in ["http://", "https://", "<script", "<link", "@import"] {

@@ -7,6 +7,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod dry_run;
 pub mod env;
+pub mod fault;
 pub mod grade;
 pub mod halt;
 pub mod ssh;
@@ -80,6 +81,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&lab, &args, session).await,
         Command::Check(args) => check::run(&lab, &args, session).await,
         Command::Grade(args) => grade::run(&lab, &args, session).await,
+        Command::Fault(command) => fault::run(&lab, &command, session).await,
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,

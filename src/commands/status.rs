@@ -50,6 +50,14 @@ pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Res
         if let Some(problem) = lab_problem {
             crate::outln!("problem: {problem}");
         }
+        for fault in crate::host::record::of(lab).faults {
+            crate::outln!(
+                "fault: {}: {} (since {}; `lab fault clear` undoes it)",
+                fault.machine,
+                fault.detail,
+                fault.since
+            );
+        }
     }
     Ok(())
 }

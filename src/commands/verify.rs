@@ -45,6 +45,15 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
         );
     }
     if failed > 0 {
+        // A drill left in place is the likely cause, and says so.
+        for fault in crate::host::record::of(lab).faults {
+            crate::errln!(
+                "note: a fault drill is in place, the likely cause: {}: {} (`lab fault clear {}` undoes it)",
+                fault.machine,
+                fault.detail,
+                fault.machine
+            );
+        }
         return Err(VerifyFailed {
             failed,
             total: report.checks.len(),

@@ -49,6 +49,22 @@ pub struct Record {
     /// that was stopped): the next one removes them first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grading: Vec<String>,
+    /// Fault drills lab set and has not cleared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+}
+
+/// A fault drill in place: `lab fault list` and `lab status` show it,
+/// `lab fault clear` undoes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub machine: String,
+    /// `stop`, `cut` or `net`.
+    pub kind: String,
+    /// What it does, as a person reads it.
+    pub detail: String,
+    /// When it was set (RFC 3339).
+    pub since: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,9 +21,12 @@ pub const LABS: &str = "lab.labs/1";
 /// A lab's record of what it made, `.lab/record.json`.
 pub const RECORD: &str = "lab.record/1";
 
+/// `lab fault list --json`: the fault drills in place.
+pub const FAULTS: &str = "lab.faults/1";
+
 /// Every schema, for the tests and the docs.
-pub const ALL: [&str; 8] = [
-    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD,
+pub const ALL: [&str; 9] = [
+    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS,
 ];
 
 /// The shape of a JSON value: objects keep their keys (sorted) with the

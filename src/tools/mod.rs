@@ -4,6 +4,7 @@
 
 pub mod docker_machine;
 pub mod engine;
+pub mod faults;
 pub mod http;
 pub mod images;
 pub mod ssh;

@@ -264,6 +264,13 @@ pub fn halt(lab: &Lab, machines: &[String]) -> Cmd {
     vagrant(lab, &args)
 }
 
+/// Powers machines off without a shutdown, as a crash would.
+pub fn halt_force(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["halt", "--force"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
+}
+
 /// Vagrant's own directory (`VAGRANT_HOME`, else `~/.vagrant.d`).
 pub fn home() -> std::path::PathBuf {
     std::env::var_os("VAGRANT_HOME")
