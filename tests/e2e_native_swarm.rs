@@ -301,6 +301,121 @@ fn grade_three_submissions(lab: &Lab) {
     support::succeeded(&out, &["deploy", "--rm"]);
 }
 
+/// Polls `look` every 2 s until it holds, up to `limit` seconds; the time
+/// it took.
+fn within(limit: u64, what: &str, look: impl Fn() -> bool) -> f64 {
+    let started = std::time::Instant::now();
+    while !look() {
+        assert!(
+            started.elapsed().as_secs() < limit,
+            "{what}: not within {limit}s"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn node_status(lab: &Lab, node: &str) -> String {
+    lab.nodes()
+        .into_iter()
+        .find(|(h, _)| h == node)
+        .map(|(_, s)| s)
+        .unwrap_or_default()
+}
+
+/// Fault drills on real engines: a node running one of two replicas is
+/// stopped as by a crash and its task moves; `clear` brings it back Ready.
+/// A cut makes a node Down; `clear` removes exactly lab's rules (a chain of
+/// the user's stays) and the node is Ready again. `net` needs netem, which
+/// this host's kernel (shared by the container machines) may lack: then it
+/// says so and changes nothing.
+fn fault_drills(lab: &Lab) {
+    lab.docker_ok(
+        "swarm-master",
+        "service create --name drill --replicas 2 --constraint node.role==worker \
+         --no-resolve-image --quiet lab/probe:busybox sleep 3600",
+    );
+    let placed = || {
+        lab.docker_ok(
+            "swarm-master",
+            "service ps drill --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+        )
+    };
+    // The swarm spreads the two over the two workers.
+    within(60, "a task on each worker", || {
+        let tasks = placed();
+        ["swarm-node01 Running", "swarm-node02 Running"]
+            .iter()
+            .all(|n| tasks.lines().any(|l| l.starts_with(n)))
+    });
+    lab.ok(&["fault", "stop", "swarm-node02"]);
+    let listed = lab.ok(&["fault", "list"]);
+    assert!(listed.contains("swarm-node02  stop"), "{listed}");
+    let status = lab.ok(&["status"]);
+    assert!(
+        status.contains("fault: swarm-node02: powered off"),
+        "{status}"
+    );
+    let moved = within(120, "the task leaves the stopped node", || {
+        let tasks = placed();
+        tasks
+            .lines()
+            .filter(|l| l.starts_with("swarm-node01 Running"))
+            .count()
+            == 2
+    });
+    eprintln!("FAULT: the task moved to swarm-node01 {moved:.1}s after `lab fault stop`");
+    let started = std::time::Instant::now();
+    lab.ok(&["fault", "clear", "swarm-node02"]);
+    within(120, "swarm-node02 Ready again", || {
+        node_status(lab, "swarm-node02") == "Ready"
+    });
+    eprintln!(
+        "FAULT: swarm-node02 Ready {:.1}s after `lab fault clear` began",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(lab.ok(&["fault", "list"]).trim(), "no fault in place");
+
+    let mine = lab.lab(&["ssh", "swarm-node02", "--", "sudo iptables -w -N MINE"]);
+    assert!(mine.status.success(), "{}", text(&mine.stderr));
+    lab.ok(&["fault", "cut", "swarm-node02"]);
+    let down = within(90, "swarm-node02 Down", || {
+        node_status(lab, "swarm-node02") == "Down"
+    });
+    eprintln!("FAULT: swarm-node02 Down {down:.1}s after `lab fault cut`");
+    lab.ok(&["fault", "clear"]);
+    let ready = within(90, "swarm-node02 Ready after the cut", || {
+        node_status(lab, "swarm-node02") == "Ready"
+    });
+    eprintln!("FAULT: swarm-node02 Ready {ready:.1}s after `lab fault clear`");
+    let rules = lab.lab(&["ssh", "swarm-node02", "--", "sudo iptables -w -S"]);
+    let rules = text(&rules.stdout);
+    assert!(rules.contains("-N MINE"), "{rules}");
+    assert!(!rules.contains("LAB-FAULT"), "{rules}");
+
+    let out = lab.lab(&["fault", "net", "swarm-node01", "--delay", "200"]);
+    let qdisc = || {
+        text(
+            &lab.lab(&["ssh", "swarm-node01", "--", "tc qdisc show dev eth1"])
+                .stdout,
+        )
+    };
+    if out.status.success() {
+        assert!(qdisc().contains("netem 1a1:"), "{}", qdisc());
+        lab.ok(&["fault", "clear", "swarm-node01"]);
+    } else {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("has no netem") && err.contains("nothing was changed"),
+            "{err}"
+        );
+        assert!(lab.ok(&["fault", "list"]).contains("no fault in place"));
+    }
+    assert!(!qdisc().contains("netem"), "{}", qdisc());
+    lab.docker_ok("swarm-master", "service rm drill");
+}
+
 /// Waits (up to 240 s from `since`) until `url` serves a page with `needle`.
 fn wait_for_page(url: &str, needle: &str, since: std::time::Instant, what: &str) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
@@ -605,6 +720,7 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     lab.ok(&["verify"]);
 
     deploy_the_sample_stack(&lab);
+    fault_drills(&lab);
     a_second_lab_beside_it(&lab);
 
     // lab ssh runs a command line there and hands on its exit code.
