@@ -486,3 +486,51 @@ fn check_refuses_a_bad_exercise_at_its_line_and_an_unbuilt_lab() {
     );
     assert!(!dir.path().join(".lab").exists());
 }
+
+/// Fault drills check every name and number before they look at a machine,
+/// and never make the state of a lab that was never built.
+#[test]
+fn a_fault_drill_names_its_mistake_before_it_touches_anything() {
+    let dir = lab_dir("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+    let none = empty_path(dir.path());
+    for (args, code, said) in [
+        (&["fault", "stop", "swarm-node09"][..], 2, "swarm-node09"),
+        (
+            &["fault", "cut", "swarm-node01", "swarm-node01"],
+            1,
+            "cannot be cut off from itself",
+        ),
+        (
+            &[
+                "fault",
+                "net",
+                "swarm-node01",
+                "--delay",
+                "10",
+                "--loss",
+                "150",
+            ],
+            2,
+            "not between 0 and 100",
+        ),
+        (&["fault", "net", "swarm-node01"], 2, "--delay"),
+        (&["fault", "stop", "swarm-node01"], 1, "is not built"),
+        (&["fault", "clear"], 1, "is not built"),
+    ] {
+        let out = run_lab(dir.path(), &none, args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(said),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run_lab(dir.path(), &none, &["fault", "list"]);
+    assert_eq!(text(&out.stdout), "no fault in place\n");
+    assert!(!dir.path().join(".lab").exists());
+}

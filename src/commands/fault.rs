@@ -19,6 +19,23 @@ pub async fn run(lab: &Lab, command: &FaultCommand, session: &Session) -> anyhow
     if let FaultCommand::List { json } = command {
         return list(lab, *json);
     }
+    // Every name is checked before anything is looked at or changed.
+    let named: Vec<&String> = match command {
+        FaultCommand::Stop { machine } | FaultCommand::Net { machine, .. } => vec![machine],
+        FaultCommand::Cut { machine, peers } => std::iter::once(machine).chain(peers).collect(),
+        FaultCommand::Clear { machine } => machine.iter().collect(),
+        FaultCommand::List { .. } => Vec::new(),
+    };
+    for name in named {
+        lab.known_machine(name)?;
+    }
+    if let FaultCommand::Cut { machine, peers } = command {
+        if peers.contains(machine) {
+            bail!(
+                "{machine} cannot be cut off from itself\nhint: name the machines it should lose"
+            );
+        }
+    }
     if !lab.state_dir().exists() {
         bail!(
             "lab `{}` is not built: there is nothing to break\nhint: run `lab up` first",
@@ -156,14 +173,7 @@ async fn cut(
     peers: &[String],
 ) -> anyhow::Result<String> {
     let machine = lab.known_machine(machine)?.name.clone();
-    let mut names = Vec::new();
-    for peer in peers {
-        let peer = lab.known_machine(peer)?.name.clone();
-        if peer == machine {
-            bail!("{machine} cannot be cut off from itself");
-        }
-        names.push(peer);
-    }
+    let names: Vec<String> = peers.to_vec();
     let seen = look(runner, lab, &machine).await?;
     let addresses: Vec<Ipv4Addr> = names
         .iter()
