@@ -411,6 +411,7 @@ fn fault_drills(lab: &Lab) {
         )
     };
     if out.status.success() {
+        eprintln!("FAULT: net: this kernel has netem; the qdisc was set and cleared");
         assert!(qdisc().contains("netem 1a1:"), "{}", qdisc());
         lab.ok(&["fault", "clear", "swarm-node01"]);
     } else {
@@ -421,6 +422,7 @@ fn fault_drills(lab: &Lab) {
             "{err}"
         );
         assert!(lab.ok(&["fault", "list"]).contains("no fault in place"));
+        eprintln!("FAULT: net: this kernel has no netem, and lab fault net said so");
     }
     assert!(!qdisc().contains("netem"), "{}", qdisc());
     let out = run_lab(
