@@ -51,6 +51,7 @@ Exit codes:
   5  lab verify or lab check: at least one check failed (printed with FAIL)
   6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)
   7  another lab command (up, destroy, deploy, grade) is working on this lab
+  8  the lab's provider cannot do it (snapshots on the docker provider); nothing changed
   129  stopped by SIGHUP (the terminal closed), 130 by Ctrl-C, 143 by SIGTERM;
        either way every command lab started was stopped";
 
@@ -104,6 +105,17 @@ pub enum Command {
     /// what is in place.
     #[command(subcommand)]
     Fault(FaultCommand),
+
+    /// Checkpoints of the whole lab (VirtualBox and libvirt): every machine
+    /// paused, snapshotted and resumed together, so the swarm's managers
+    /// and nodes come from one moment. `restore` brings them back and runs
+    /// `lab up` to mend addresses, certificates and the swarm.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+
+    /// Back to the lab as the first successful `lab up` left it (the
+    /// snapshot `after-up`, taken unless `[snapshots] after_up = false`).
+    Reset,
 
     /// Deploy a sample stack to the lab and show where each service runs and
     /// the URL to open: `lab deploy examples/redmine`. Swarm mode deploys
@@ -231,6 +243,24 @@ pub struct CheckArgs {
     /// Who the report is for (default: the account's user name).
     #[arg(long)]
     pub student: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Take a snapshot of every machine, named NAME.
+    Save { name: String },
+    /// Bring every machine back to NAME, then `lab up` the lab.
+    Restore { name: String },
+    /// The lab's snapshots, and apart from them those it did not take.
+    List {
+        /// One JSON document, schema lab.snapshots/1: {"schema", "lab",
+        /// "snapshots": [{"name", "taken", "machines", "seconds"}],
+        /// "not_labs": [{"machine", "name"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the lab's snapshot NAME on every machine.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ pub const MISSING_TOOL: u8 = 4;
 pub const VERIFY_FAILED: u8 = 5;
 pub const DOCTOR_FAILED: u8 = 6;
 pub const BUSY: u8 = 7;
+pub const UNSUPPORTED: u8 = 8;
 /// As shells report a command ended by SIGINT.
 pub const INTERRUPTED: u8 = 130;
 
@@ -40,6 +41,8 @@ pub fn code(error: &anyhow::Error) -> u8 {
             VERIFY_FAILED
         } else if cause.is::<UnknownMachine>() {
             USAGE
+        } else if cause.is::<Unsupported>() {
+            UNSUPPORTED
         } else {
             continue;
         };
@@ -227,6 +230,16 @@ pub struct CheckFailed {
     pub total: usize,
     pub points: u32,
     pub max_points: u32,
+}
+
+/// What the lab's provider cannot do (snapshots of Vagrant's docker
+/// provider); nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is not possible with provider = \"{provider}\": nothing was changed\nhint: {hint}")]
+pub struct Unsupported {
+    pub what: String,
+    pub provider: String,
+    pub hint: String,
 }
 
 /// A machine name that is not in lab.toml.

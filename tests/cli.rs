@@ -534,3 +534,30 @@ fn a_fault_drill_names_its_mistake_before_it_touches_anything() {
     assert_eq!(text(&out.stdout), "no fault in place\n");
     assert!(!dir.path().join(".lab").exists());
 }
+
+/// Vagrant's docker provider has no snapshots: exit 8, said before anything
+/// is looked at or made; a bad name is refused whatever the provider.
+#[test]
+fn snapshots_on_the_docker_provider_are_refused_with_exit_8() {
+    let dir = lab_dir("provider = \"docker\"\nbox = \"debian-docker\"\n[swarm]\nnodes = 1\n");
+    let none = empty_path(dir.path());
+    for args in [
+        &["snapshot", "save", "ex3"][..],
+        &["snapshot", "restore", "ex3"],
+        &["reset"],
+    ] {
+        let out = run_lab(dir.path(), &none, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {err}");
+        assert!(
+            err.contains("provider = \"docker\"") && err.contains("nothing was changed"),
+            "{err}"
+        );
+    }
+    let out = run_lab(dir.path(), &none, &["snapshot", "save", "../x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is not a snapshot name"));
+    let out = run_lab(dir.path(), &none, &["snapshot", "list"]);
+    assert_eq!(text(&out.stdout), "no snapshot of the lab\n");
+    assert!(!dir.path().join(".lab").exists());
+}

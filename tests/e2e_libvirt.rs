@@ -134,7 +134,7 @@ impl VmLab {
     /// A swarm-mode lab of `nodes` + 1 VMs with `engine`, in a directory
     /// that holds the box where the `debian-libvirt` profile looks for it
     /// (relative to lab.toml), so that `lab up` adds it to Vagrant itself.
-    fn new(prefix: &str, third_octet: u32, engine: &str, nodes: u32) -> VmLab {
+    fn new(prefix: &str, third_octet: u32, engine: &str, nodes: u32, after_up: bool) -> VmLab {
         let dir = tempfile::Builder::new()
             .prefix("lab vm 'q' $(touch pwned) ")
             .tempdir()
@@ -147,7 +147,8 @@ impl VmLab {
             format!(
                 "name = \"{name}\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\nengine = \"{engine}\"\nmode = \"swarm\"\n\
                  [network]\nsubnet = \"{subnet}\"\n[consul]\nenabled = false\n[swarm]\nnodes = {nodes}\n\
-                 [libvirt]\ndriver = \"qemu\"\n[verify]\nimage = \"{PROBE_IMAGE}\"\n"
+                 [libvirt]\ndriver = \"qemu\"\n[verify]\nimage = \"{PROBE_IMAGE}\"\n\
+                 [snapshots]\nafter_up = {after_up}\n"
             ),
         )
         .unwrap();
@@ -248,7 +249,7 @@ fn native_swarm_on_three_vms() {
     if !prerequisites() {
         return;
     }
-    let lab = VmLab::new("lvn", 0, "native", 2);
+    let lab = VmLab::new("lvn", 0, "native", 2, true);
 
     // doctor on this host: the plugin and libvirtd are there, and it says
     // that the lab asks for software emulation and what that costs.
@@ -285,7 +286,85 @@ fn native_swarm_on_three_vms() {
     let report = lab.timed(&["verify"]);
     support::assert_swarm_verified(&report);
 
+    checkpoints(&lab);
+
     lab.destroy_leaves_nothing();
+}
+
+/// The lab's snapshots, as `lab snapshot list --json` has them.
+fn snapshots(lab: &VmLab) -> Vec<String> {
+    let listed: serde_json::Value =
+        serde_json::from_str(&lab.timed(&["snapshot", "list", "--json"])).unwrap();
+    listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn stacks(lab: &VmLab) -> String {
+    let out = support::docker_after_env(
+        lab.path(),
+        &lab.env,
+        "swarm-master",
+        "stack ls --format '{{.Name}}'",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Checkpoints on real VMs: `up` took `after-up`; a snapshot saved, a stack
+/// deployed after it, the snapshot restored: the stack is gone and verify
+/// passes; `reset`; a snapshot taken by hand with Vagrant is listed apart
+/// and left alone; delete.
+fn checkpoints(lab: &VmLab) {
+    assert_eq!(snapshots(lab), ["after-up"]);
+    lab.timed(&["snapshot", "save", "ex1"]);
+    let state = lab.path().join(format!(".lab-{}", lab.name));
+    let by_hand = Command::new("vagrant")
+        .args(["snapshot", "save", "swarm-node01", "by-hand"])
+        .env("VAGRANT_CWD", &state)
+        .output()
+        .unwrap();
+    assert!(by_hand.status.success(), "{}", text(&by_hand.stderr));
+    let listed = lab.timed(&["snapshot", "list"]);
+    assert!(listed.contains("ex1 "), "{listed}");
+    assert!(
+        listed.contains("not lab's (left alone): swarm-node01: by-hand"),
+        "{listed}"
+    );
+
+    let example = repo().join("examples/failover").display().to_string();
+    lab.timed(&["deploy", &example]);
+    assert!(stacks(lab).contains("failover"));
+
+    lab.timed(&["snapshot", "restore", "ex1"]);
+    assert!(!stacks(lab).contains("failover"), "{}", stacks(lab));
+    assert_eq!(
+        lab.nodes(),
+        ready(&["swarm-master", "swarm-node01", "swarm-node02"])
+    );
+    let report = lab.timed(&["verify"]);
+    support::assert_swarm_verified(&report);
+
+    lab.timed(&["reset"]);
+    assert_eq!(
+        lab.nodes(),
+        ready(&["swarm-master", "swarm-node01", "swarm-node02"])
+    );
+
+    lab.timed(&["snapshot", "delete", "ex1"]);
+    assert_eq!(snapshots(lab), ["after-up"]);
+    // The one taken by hand is still there: lab never touched it.
+    let out = virsh(&[
+        "snapshot-list",
+        &format!("{}-swarm-node01", lab.name),
+        "--name",
+    ]);
+    let names = text(&out.stdout);
+    assert!(names.contains("by-hand"), "{names}");
+    assert!(!names.contains("lab-ex1"), "{names}");
 }
 
 #[test]
@@ -294,7 +373,7 @@ fn docker_machine_registers_two_vms() {
     if !prerequisites() {
         return;
     }
-    let lab = VmLab::new("lvd", 50, "docker-machine", 1);
+    let lab = VmLab::new("lvd", 50, "docker-machine", 1, false);
 
     lab.timed(&["up"]);
     assert_eq!(lab.nodes(), ready(&["swarm-master", "swarm-node01"]));

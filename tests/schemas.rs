@@ -203,6 +203,36 @@ fn the_fault_drills_in_place() {
     );
 }
 
+#[test]
+fn the_labs_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lab.toml");
+    std::fs::write(
+        &file,
+        "provider = \"libvirt\"\nbox = \"x/y\"\n[swarm]\nnodes = 1\n",
+    )
+    .unwrap();
+    let lab = lab::model::load(&file).unwrap();
+    lab::host::state::ensure(&lab).unwrap();
+    let mut record = lab::host::record::Record::new(&lab);
+    record.snapshots.push(lab::host::record::Snapshot {
+        name: "after-up".into(),
+        taken: "2026-12-03T10:00:00Z".into(),
+        machines: vec!["swarm-master".into()],
+        seconds: 42,
+        faults: Vec::new(),
+    });
+    record.save(&lab.state_dir()).unwrap();
+    // Without Vagrant's data there is nothing else to list.
+    let out = run_lab(dir.path(), &[], &["snapshot", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let document: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(document["snapshots"][0]["name"], "after-up");
+    let mut shaped = document.clone();
+    shaped["not_labs"] = json!([{"machine": "swarm-node01", "name": "by-hand"}]);
+    holds(schema::SNAPSHOTS, &shaped);
+}
+
 /// A list or record from a newer lab is refused, not misread.
 #[test]
 fn a_newer_schema_is_refused_with_its_file_named() {

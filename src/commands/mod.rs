@@ -10,6 +10,7 @@ pub mod env;
 pub mod fault;
 pub mod grade;
 pub mod halt;
+pub mod snapshot;
 pub mod ssh;
 pub mod status;
 pub mod up;
@@ -82,6 +83,8 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Check(args) => check::run(&lab, &args, session).await,
         Command::Grade(args) => grade::run(&lab, &args, session).await,
         Command::Fault(command) => fault::run(&lab, &command, session).await,
+        Command::Snapshot(command) => snapshot::run(&lab, &command, session).await,
+        Command::Reset => snapshot::reset(&lab, session).await,
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,

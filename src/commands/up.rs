@@ -41,6 +41,23 @@ pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<
     let vms = up.repair().await?;
     let seen = up.bring_up(vms).await?;
     up.finish(seen).await?;
+    let has_reset_point = crate::host::record::of(lab)
+        .snapshots
+        .iter()
+        .any(|s| s.name == super::snapshot::AFTER_UP);
+    if lab.snapshot_after_up && !has_reset_point {
+        // What `lab reset` goes back to. The lab is up without it: a failed
+        // snapshot is a warning, not a failed `up`.
+        if let Err(e) =
+            super::snapshot::save(&up.runner, lab, super::snapshot::AFTER_UP, &up.ui).await
+        {
+            up.ui.warn(&format!(
+                "warning: the lab is up, but its `{}` snapshot for `lab reset` failed: {e:#}\nhint: `lab snapshot save {}` tries again; `[snapshots] after_up = false` in lab.toml stops it",
+                super::snapshot::AFTER_UP,
+                super::snapshot::AFTER_UP
+            ));
+        }
+    }
     up.ui.say(&format!(
         "the lab is up. Point Docker at the swarm with: eval \"$(lab env {})\"",
         up.lab.master().name

@@ -52,6 +52,25 @@ pub struct Record {
     /// Fault drills lab set and has not cleared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// Snapshots lab took of the whole lab (Vagrant's `lab-NAME` on each
+    /// machine), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// A checkpoint of the whole lab: every machine's snapshot from one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub name: String,
+    /// When it was taken (RFC 3339).
+    pub taken: String,
+    pub machines: Vec<String>,
+    /// How long taking it took, in seconds.
+    pub seconds: u64,
+    /// The fault drills in place when it was taken: a restore brings them
+    /// back with the machines' memory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
 }
 
 /// A fault drill in place: `lab fault list` and `lab status` show it,

@@ -239,6 +239,9 @@ pub struct Lab {
     pub one_by_one: bool,
     /// `[libvirt] driver`, for `provider = "libvirt"`.
     pub libvirt_driver: LibvirtDriver,
+    /// `[snapshots] after_up`: the first successful `lab up` takes the
+    /// snapshot `lab reset` goes back to (providers that have snapshots).
+    pub snapshot_after_up: bool,
     /// What lab.toml says that does not apply here (a provider block of
     /// another provider), each `file:line:column: ...`: shown, not refused.
     pub warnings: Vec<String>,

@@ -45,6 +45,14 @@ struct RawConfig {
     retries: RawRetries,
     #[serde(default)]
     libvirt: RawLibvirt,
+    #[serde(default)]
+    snapshots: RawSnapshots,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSnapshots {
+    after_up: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +186,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
             .driver
             .as_ref()
             .map_or(LibvirtDriver::Kvm, |d| *d.get_ref()),
+        // Where the provider has snapshots, `lab reset` has one to go back to.
+        snapshot_after_up: raw.provider != Provider::Docker
+            && raw.snapshots.after_up.as_ref().is_none_or(|a| *a.get_ref()),
         warnings: warnings(&src, &raw),
     })
 }

@@ -24,9 +24,12 @@ pub const RECORD: &str = "lab.record/1";
 /// `lab fault list --json`: the fault drills in place.
 pub const FAULTS: &str = "lab.faults/1";
 
+/// `lab snapshot list --json`: the lab's checkpoints.
+pub const SNAPSHOTS: &str = "lab.snapshots/1";
+
 /// Every schema, for the tests and the docs.
-pub const ALL: [&str; 9] = [
-    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS,
+pub const ALL: [&str; 10] = [
+    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS, SNAPSHOTS,
 ];
 
 /// The shape of a JSON value: objects keep their keys (sorted) with the

@@ -206,6 +206,28 @@ fn unescape(data: &str) -> String {
         .replace("\\r", "")
 }
 
+/// The snapshots `vagrant snapshot list --machine-readable MACHINE` names:
+/// one `ui,detail` line each after an empty `ui,output` (list.rb), or the
+/// `list_none` message when there are none.
+pub fn parse_snapshot_list(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.trim_end_matches('\r').splitn(5, ',').collect();
+        let [_, _, "ui", kind, message] = cells.as_slice() else {
+            continue;
+        };
+        let message = unescape(message);
+        match *kind {
+            "output" if message.starts_with("No snapshots have been taken yet") => {
+                return Vec::new()
+            }
+            "detail" if !message.trim().is_empty() => names.push(message.trim().to_string()),
+            _ => {}
+        }
+    }
+    names
+}
+
 pub fn up_line(line: &str) -> UpLine {
     let mut cells = line.trim_end_matches('\r').splitn(4, ',');
     let (Some(time), Some(target), Some(kind)) = (cells.next(), cells.next(), cells.next()) else {
@@ -262,6 +284,52 @@ pub fn halt(lab: &Lab, machines: &[String]) -> Cmd {
     let mut args = vec!["halt"];
     args.extend(machines.iter().map(String::as_str));
     vagrant(lab, &args)
+}
+
+/// Vagrant's name for a snapshot lab takes: `lab-NAME`, apart from those
+/// a user takes by hand.
+pub fn snapshot_name(name: &str) -> String {
+    format!("lab-{name}")
+}
+
+/// Pauses machines where they are (a VM's memory kept).
+pub fn suspend(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["suspend"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
+}
+
+pub fn resume(lab: &Lab, machines: &[String]) -> Cmd {
+    let mut args = vec!["resume", "--no-provision"];
+    args.extend(machines.iter().map(String::as_str));
+    vagrant(lab, &args)
+}
+
+pub fn snapshot_save(lab: &Lab, machine: &str, snapshot: &str) -> Cmd {
+    vagrant(lab, &["snapshot", "save", machine, snapshot])
+}
+
+/// Back to the snapshot, left as it was taken (paused), not started.
+pub fn snapshot_restore(lab: &Lab, machine: &str, snapshot: &str) -> Cmd {
+    vagrant(
+        lab,
+        &[
+            "snapshot",
+            "restore",
+            "--no-provision",
+            "--no-start",
+            machine,
+            snapshot,
+        ],
+    )
+}
+
+pub fn snapshot_delete(lab: &Lab, machine: &str, snapshot: &str) -> Cmd {
+    vagrant(lab, &["snapshot", "delete", machine, snapshot])
+}
+
+pub fn snapshot_list(lab: &Lab, machine: &str) -> Cmd {
+    vagrant(lab, &["snapshot", "list", "--machine-readable", machine])
 }
 
 /// Powers machines off without a shutdown, as a crash would.
@@ -549,5 +617,13 @@ mod tests {
         }];
         assert!(box_installed(&profile, Provider::Virtualbox, &installed));
         assert!(!box_installed(&profile, Provider::Libvirt, &installed));
+    }
+
+    #[test]
+    fn snapshot_lists_as_vagrant_writes_them() {
+        let two = "1796300000,swarm-master,ui,output,\n1796300000,swarm-master,ui,detail,lab-after-up\n1796300000,swarm-master,ui,detail,by-hand\n";
+        assert_eq!(parse_snapshot_list(two), ["lab-after-up", "by-hand"]);
+        let none = "1796300000,swarm-master,ui,output,No snapshots have been taken yet!\n1796300000,swarm-master,ui,detail,You can take a snapshot using `vagrant snapshot save`. Note that\\nnot all providers support this yet.\n";
+        assert!(parse_snapshot_list(none).is_empty());
     }
 }
