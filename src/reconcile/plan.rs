@@ -702,7 +702,8 @@ mod tests {
             file: file.clone(),
             id: Some("abc".into()),
         });
-        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        let plan =
+            crate::reconcile::planner::destroy(&lab, &seen, &crate::reconcile::hooks::standard());
         let kinds: Vec<&str> = plan
             .steps
             .iter()
@@ -714,7 +715,8 @@ mod tests {
             .collect();
         assert_eq!(kinds, ["unlist", "remove"]);
         seen.listed = None;
-        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        let plan =
+            crate::reconcile::planner::destroy(&lab, &seen, &crate::reconcile::hooks::standard());
         assert!(!plan
             .steps
             .iter()
