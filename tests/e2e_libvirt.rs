@@ -291,16 +291,46 @@ fn native_swarm_on_three_vms() {
     lab.destroy_leaves_nothing();
 }
 
-/// The lab's snapshots, as `lab snapshot list --json` has them.
-fn snapshots(lab: &VmLab) -> Vec<String> {
+/// The lab's snapshots, as `lab snapshot list --json` has them, with the
+/// seconds each took.
+fn snapshots_timed(lab: &VmLab) -> Vec<(String, u64)> {
     let listed: serde_json::Value =
         serde_json::from_str(&lab.timed(&["snapshot", "list", "--json"])).unwrap();
     listed["snapshots"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["seconds"].as_u64().unwrap(),
+            )
+        })
         .collect()
+}
+
+fn snapshots(lab: &VmLab) -> Vec<String> {
+    snapshots_timed(lab).into_iter().map(|(n, _)| n).collect()
+}
+
+/// Bytes the lab's disks take on the host (their allocation, snapshots
+/// included).
+fn disk_bytes(lab: &VmLab) -> u64 {
+    let mut total = 0;
+    for thing in libvirt_things(&lab.name) {
+        let Some(volume) = thing.strip_prefix("volume ") else {
+            continue;
+        };
+        let (pool, name) = volume.split_once('/').unwrap();
+        let out = virsh(&["vol-info", "--pool", pool, name, "--bytes"]);
+        total += text(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("Allocation:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
 }
 
 fn stacks(lab: &VmLab) -> String {
@@ -319,8 +349,20 @@ fn stacks(lab: &VmLab) -> String {
 /// passes; `reset`; a snapshot taken by hand with Vagrant is listed apart
 /// and left alone; delete.
 fn checkpoints(lab: &VmLab) {
-    assert_eq!(snapshots(lab), ["after-up"]);
+    let taken = snapshots_timed(lab);
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0, "after-up");
+    eprintln!(
+        "VM: {}: `lab up` took after-up in {}s",
+        lab.name, taken[0].1
+    );
+    let before = disk_bytes(lab);
     lab.timed(&["snapshot", "save", "ex1"]);
+    eprintln!(
+        "VM: {}: snapshot ex1 of three machines took {} MiB of disk",
+        lab.name,
+        disk_bytes(lab).saturating_sub(before) / (1 << 20)
+    );
     let state = lab.path().join(format!(".lab-{}", lab.name));
     let by_hand = Command::new("vagrant")
         .args(["snapshot", "save", "swarm-node01", "by-hand"])
