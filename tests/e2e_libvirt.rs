@@ -287,8 +287,52 @@ fn native_swarm_on_three_vms() {
     support::assert_swarm_verified(&report);
 
     checkpoints(&lab);
+    slow_link(&lab);
 
     lab.destroy_leaves_nothing();
+}
+
+/// The average round trip from swarm-node01 to swarm-master's private
+/// address, in milliseconds (`ping`'s `rtt min/avg/max/mdev` line).
+fn round_trip(lab: &VmLab, to: &str) -> f64 {
+    let out = lab.lab(&[
+        "ssh",
+        "swarm-node01",
+        "--",
+        &format!("ping -c 5 -i 0.5 -q {to}"),
+    ]);
+    let said = text(&out.stdout);
+    said.lines()
+        .find_map(|l| l.split_once(" = ").filter(|(k, _)| k.starts_with("rtt")))
+        .and_then(|(_, v)| v.split('/').nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no round trip in:\n{said}{}", text(&out.stderr)))
+}
+
+/// `lab fault net` on a VM's own kernel (which has netem): 200 ms more
+/// on each round trip; `clear` takes it away.
+fn slow_link(lab: &VmLab) {
+    let status: serde_json::Value =
+        serde_json::from_str(&lab.timed(&["status", "--json"])).unwrap();
+    let master = status["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["machine"] == "swarm-master")
+        .and_then(|m| m["ip"].as_str())
+        .unwrap()
+        .to_string();
+    let before = round_trip(lab, &master);
+    lab.timed(&["fault", "net", "swarm-node01", "--delay", "200"]);
+    let slow = round_trip(lab, &master);
+    lab.timed(&["fault", "clear", "swarm-node01"]);
+    let after = round_trip(lab, &master);
+    eprintln!(
+        "VM: {}: round trip to swarm-master {before:.1} ms, {slow:.1} ms with --delay 200, {after:.1} ms after clear",
+        lab.name
+    );
+    assert!(slow - before > 150.0, "{before} -> {slow}");
+    assert!(after < before + 100.0, "{before} -> {after}");
 }
 
 /// The lab's snapshots, as `lab snapshot list --json` has them, with the
