@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use anyhow::{bail, Context as _};
 
-use crate::cli::{FaultCommand, UpArgs};
+use crate::cli::FaultCommand;
 use crate::host::record::Fault;
 use crate::model::{Lab, Provider};
 use crate::process::runner::{Cmd, Runner, Tool};
@@ -85,11 +85,7 @@ pub async fn run(lab: &Lab, command: &FaultCommand, session: &Session) -> anyhow
         // `up` takes the lab's lock itself, and brings back every stopped
         // machine with its engine and its place in the swarm.
         ui.say("starting the stopped machines again with `lab up`");
-        let args = UpArgs {
-            skip_doctor: true,
-            ..UpArgs::default()
-        };
-        super::up::run(lab, &args, session).await?;
+        super::up::mend(lab, session).await?;
     }
     Ok(())
 }
@@ -107,37 +103,25 @@ fn noted(lab: &Lab, machine: &str, kind: &str, detail: &str) -> anyhow::Result<(
 /// Off at once, without a shutdown: the container killed, the VM powered
 /// off.
 async fn stop(runner: &Runner, lab: &Lab, machine: &str) -> anyhow::Result<()> {
-    let machine = lab.known_machine(machine)?.name.clone();
     let cmd = match lab.provider {
         Provider::Docker => {
-            let record = crate::host::record::of(lab);
-            let Some(made) = record.machines.get(&machine) else {
-                bail!("lab did not make {machine}: it is not in the lab's record\nhint: `lab up` first");
-            };
-            // The container is the lab's own: `up` labels it with the lab's id.
-            let owned = runner
-                .query(&Cmd::new(
-                    Tool::Docker,
-                    [
-                        "inspect",
-                        "--format",
-                        "{{index .Config.Labels \"lab.id\"}}",
-                        &made.host_name,
-                    ],
-                ))
-                .await
-                .with_context(|| format!("{machine} is not there to stop\nhint: `lab status`"))?;
-            if owned.stdout.trim() != record.id {
-                bail!("container {} is not this lab's: left alone", made.host_name);
+            // Only a container the lab made, as `destroy` decides it.
+            let container = lab.host_name(machine);
+            let found =
+                observe::host_containers(runner, lab, &crate::host::record::of(lab)).await?;
+            if !found.ours.contains(&container) {
+                bail!(
+                    "{machine} has no container of this lab's (`{container}`) to stop: left alone\nhint: `lab status` shows its state"
+                );
             }
-            Cmd::new(Tool::Docker, ["kill", made.host_name.as_str()])
+            Cmd::new(Tool::Docker, ["kill", container.as_str()])
         }
         Provider::Virtualbox | Provider::Libvirt => {
-            vagrant::halt_force(lab, std::slice::from_ref(&machine))
+            vagrant::halt_force(lab, &[machine.to_string()])
         }
     };
     runner.run(&cmd, &|_| {}).await?;
-    noted(lab, &machine, "stop", "powered off, as after a crash")
+    noted(lab, machine, "stop", "powered off, as after a crash")
 }
 
 /// The running machines' SSH settings and private addresses.
@@ -166,16 +150,15 @@ async fn as_root(
         .map(|_| ())
 }
 
+/// `machine` and `peers` are lab.toml's names, checked by [`run`].
 async fn cut(
     runner: &Runner,
     lab: &Lab,
     machine: &str,
     peers: &[String],
 ) -> anyhow::Result<String> {
-    let machine = lab.known_machine(machine)?.name.clone();
-    let names: Vec<String> = peers.to_vec();
-    let seen = look(runner, lab, &machine).await?;
-    let addresses: Vec<Ipv4Addr> = names
+    let seen = look(runner, lab, machine).await?;
+    let addresses: Vec<Ipv4Addr> = peers
         .iter()
         .map(|p| {
             seen.ips.get(p).copied().with_context(|| {
@@ -186,17 +169,17 @@ async fn cut(
     as_root(
         runner,
         &seen,
-        &machine,
+        machine,
         &faults::cut_script(&lab.interface, &addresses),
     )
     .await
     .with_context(|| format!("cutting {machine} off"))?;
-    let detail = if names.is_empty() {
+    let detail = if peers.is_empty() {
         format!("cut off from the private network ({})", lab.interface)
     } else {
-        format!("cut off from {}", names.join(", "))
+        format!("cut off from {}", peers.join(", "))
     };
-    noted(lab, &machine, "cut", &detail)?;
+    noted(lab, machine, "cut", &detail)?;
     Ok(detail)
 }
 
@@ -208,10 +191,9 @@ async fn net(
     jitter: u32,
     loss: f64,
 ) -> anyhow::Result<String> {
-    let machine = lab.known_machine(machine)?.name.clone();
-    let seen = look(runner, lab, &machine).await?;
+    let seen = look(runner, lab, machine).await?;
     let script = faults::net_script(&lab.interface, delay, jitter, loss);
-    if let Err(e) = as_root(runner, &seen, &machine, &script).await {
+    if let Err(e) = as_root(runner, &seen, machine, &script).await {
         if faults::netem_missing(e.stderr()) {
             bail!(
                 "{machine}'s kernel has no netem (the sch_netem module), so its link cannot be slowed; nothing was changed{}\nhint: {}",
@@ -241,7 +223,7 @@ async fn net(
         r.faults
             .retain(|f| !(f.machine == machine && f.kind == "net"));
     })?;
-    noted(lab, &machine, "net", &detail)?;
+    noted(lab, machine, "net", &detail)?;
     Ok(detail)
 }
 

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
 
-use crate::cli::{SnapshotCommand, UpArgs};
+use crate::cli::SnapshotCommand;
 use crate::error::Unsupported;
 use crate::host::record::Snapshot;
 use crate::model::{Lab, Provider};
@@ -24,31 +24,23 @@ use crate::ui::Ui;
 pub const AFTER_UP: &str = "after-up";
 
 pub async fn run(lab: &Lab, command: &SnapshotCommand, session: &Session) -> anyhow::Result<()> {
-    if let SnapshotCommand::List { json } = command {
-        return list(lab, *json, session).await;
-    }
     let name = match command {
+        SnapshotCommand::List { json } => return list(lab, *json, session).await,
         SnapshotCommand::Save { name }
         | SnapshotCommand::Restore { name }
         | SnapshotCommand::Delete { name } => name.as_str(),
-        SnapshotCommand::List { .. } => unreachable!("answered above"),
     };
     valid_name(name)?;
     supported(lab)?;
+    if let SnapshotCommand::Restore { .. } = command {
+        return restore(lab, name, session).await;
+    }
     let ui = session.ui();
-    match command {
-        SnapshotCommand::Save { name } => {
-            let (runner, _lock) =
-                super::on_existing_lab(lab, &[Tool::Vagrant], "snapshot", session)?;
-            save(&runner, lab, name, &ui).await
-        }
-        SnapshotCommand::Restore { name } => restore(lab, name, session).await,
-        SnapshotCommand::Delete { name } => {
-            let (runner, _lock) =
-                super::on_existing_lab(lab, &[Tool::Vagrant], "snapshot", session)?;
-            delete(&runner, lab, name, &ui).await
-        }
-        SnapshotCommand::List { .. } => unreachable!("answered above"),
+    let (runner, _lock) = super::on_existing_lab(lab, &[Tool::Vagrant], "snapshot", session)?;
+    if let SnapshotCommand::Save { .. } = command {
+        save(&runner, lab, name, &ui).await
+    } else {
+        delete(&runner, lab, name, &ui).await
     }
 }
 
@@ -197,12 +189,7 @@ async fn restore(lab: &Lab, name: &str, session: &Session) -> anyhow::Result<()>
     {
         let (runner, _lock) = super::on_existing_lab(lab, &[Tool::Vagrant], "snapshot", session)?;
         let record = crate::host::record::of(lab);
-        let Some(snapshot) = record.snapshots.iter().find(|s| s.name == name) else {
-            bail!(
-                "the lab has no snapshot `{name}`; it has: {}\nhint: `lab snapshot list` shows them",
-                names(&record.snapshots)
-            );
-        };
+        let snapshot = recorded(&record, name)?;
         let vagrant_name = vagrant::snapshot_name(name);
         let task = ui.task("restore");
         for machine in &snapshot.machines {
@@ -234,11 +221,7 @@ async fn restore(lab: &Lab, name: &str, session: &Session) -> anyhow::Result<()>
         task.finish(&format!("machines back to `{name}`"));
     }
     ui.say("checking the restored lab with `lab up`");
-    let args = UpArgs {
-        skip_doctor: true,
-        ..UpArgs::default()
-    };
-    super::up::run(lab, &args, session).await?;
+    super::up::mend(lab, session).await?;
     ui.say(&format!(
         "the lab is back at `{name}` ({}s)",
         started.elapsed().as_secs()
@@ -248,12 +231,7 @@ async fn restore(lab: &Lab, name: &str, session: &Session) -> anyhow::Result<()>
 
 async fn delete(runner: &Runner, lab: &Lab, name: &str, ui: &Ui) -> anyhow::Result<()> {
     let record = crate::host::record::of(lab);
-    let Some(snapshot) = record.snapshots.iter().find(|s| s.name == name) else {
-        bail!(
-            "the lab has no snapshot `{name}`; it has: {}",
-            names(&record.snapshots)
-        );
-    };
+    let snapshot = recorded(&record, name)?;
     let vagrant_name = vagrant::snapshot_name(name);
     for machine in &snapshot.machines {
         runner
@@ -269,16 +247,22 @@ async fn delete(runner: &Runner, lab: &Lab, name: &str, ui: &Ui) -> anyhow::Resu
     Ok(())
 }
 
-fn names(snapshots: &[Snapshot]) -> String {
-    if snapshots.is_empty() {
-        "none".into()
-    } else {
-        snapshots
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
+/// The lab's snapshot `name`, as its record has it.
+fn recorded<'a>(
+    record: &'a crate::host::record::Record,
+    name: &str,
+) -> anyhow::Result<&'a Snapshot> {
+    record
+        .snapshots
+        .iter()
+        .find(|s| s.name == name)
+        .with_context(|| {
+            let names: Vec<&str> = record.snapshots.iter().map(|s| s.name.as_str()).collect();
+            format!(
+            "the lab has no snapshot `{name}`; it has: {}\nhint: `lab snapshot list` shows them",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )
+        })
 }
 
 /// The lab's snapshots from its record; with Vagrant there, the ones each

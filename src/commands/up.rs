@@ -21,6 +21,17 @@ use std::collections::BTreeMap;
 const RETRY: &str =
     "fix the cause and run `lab up` again: it keeps what is done and redoes only what is missing";
 
+/// `lab up` without doctor's checks, as a step of another command: after a
+/// restore or a cleared fault, it brings back what is stopped and mends
+/// addresses, certificates and the swarm.
+pub async fn mend(lab: &Lab, session: &Session) -> anyhow::Result<()> {
+    let args = UpArgs {
+        skip_doctor: true,
+        ..UpArgs::default()
+    };
+    run(lab, &args, session).await
+}
+
 pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<()> {
     let mut lab = lab.clone();
     lab.one_by_one = args.no_parallel;

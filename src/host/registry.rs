@@ -306,13 +306,18 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
 /// Which entry is this lab's: the one for its lab.toml, or the one with its
 /// record's id (the lab's directory was moved, or renamed).
 fn is_mine(lab: &Lab) -> impl Fn(&Entry) -> bool {
-    let me = absolute(&lab.file);
     let id = crate::host::record::load(&lab.state_dir())
         .ok()
         .flatten()
-        .map(|r| r.id)
-        .filter(|id| !id.is_empty());
-    move |e: &Entry| e.file == me || id.as_deref().is_some_and(|id| e.id == id)
+        .map(|r| r.id);
+    same_lab(absolute(&lab.file), id)
+}
+
+/// An entry is the lab's when it names its lab.toml (absolute) or its
+/// record's id (a moved lab).
+fn same_lab(file: PathBuf, id: Option<String>) -> impl Fn(&Entry) -> bool {
+    let id = id.filter(|id| !id.is_empty());
+    move |e: &Entry| e.file == file || id.as_deref().is_some_and(|id| e.id == id)
 }
 
 /// No name the lab would take on the host (docker-machine entries, VMs,
@@ -388,19 +393,22 @@ pub struct Listing {
     pub id: Option<String>,
 }
 
+impl Listing {
+    fn matches(&self) -> impl Fn(&Entry) -> bool {
+        same_lab(self.file.clone(), self.id.clone())
+    }
+}
+
 /// The lab's entry, found by its lab.toml or by its record's id; `None`
 /// when the list does not hold it.
 pub fn listing(path: &Path, lab: &Lab, id: Option<&str>) -> anyhow::Result<Option<Listing>> {
-    let me = absolute(&lab.file);
-    let id = id.filter(|id| !id.is_empty());
-    let found = load(path)?
-        .into_iter()
-        .any(|e| e.file == me || id.is_some_and(|id| e.id == id));
-    Ok(found.then(|| Listing {
+    let listing = Listing {
         list: path.to_path_buf(),
-        file: me,
-        id: id.map(str::to_string),
-    }))
+        file: absolute(&lab.file),
+        id: id.filter(|id| !id.is_empty()).map(str::to_string),
+    };
+    let found = load(path)?.iter().any(listing.matches());
+    Ok(found.then_some(listing))
 }
 
 /// Forgets the lab (on `lab destroy`, under the lab's lock): its entry by
@@ -413,8 +421,8 @@ pub fn unregister(listing: &Listing) -> anyhow::Result<()> {
     let lock = lock(path)?;
     let mut entries = load(path)?;
     let before = entries.len();
-    let id = listing.id.as_deref().filter(|id| !id.is_empty());
-    entries.retain(|e| e.file != listing.file && id.is_none_or(|id| e.id != id));
+    let matches = listing.matches();
+    entries.retain(|e| !matches(e));
     if entries.len() != before {
         save(path, &entries, &lock)?;
     }
