@@ -86,6 +86,18 @@ pub fn docker_machine_build(text: &str) -> Option<(Version, bool)> {
     Some((version, caps.get(4).is_some()))
 }
 
+/// GitLab's docker-machine fork, the last one maintained, is deprecated
+/// with its end of life on 2027-05-20 (gitlab-org/gitlab #498268), as
+/// days since 1970-01-01.
+pub const DOCKER_MACHINE_FORK_EOL: (&str, u64) = ("2027-05-20", 20_958);
+
+/// Days since 1970-01-01, UTC, today.
+pub fn today() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +142,13 @@ mod tests {
             Some(((0, 16, 2), true))
         );
         assert_eq!(docker_machine_build("minikube version: v1.36.0"), None);
+    }
+
+    #[test]
+    fn the_forks_end_of_life_is_the_day_gitlab_names() {
+        // 2027-05-20 is 57 years, 14 of them leap years, and 139 days after 1970-01-01.
+        assert_eq!(DOCKER_MACHINE_FORK_EOL.1, 57 * 365 + 14 + 139);
+        assert!(today() > 20_000, "the clock reads a day in 2024 or later");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
         .and_then(|c| compat::parse_version(&c.detail));
     let dm = dm.map(|c| {
         if c.passed {
-            docker_machine_check(&c.detail)
+            docker_machine_check(&c.detail, compat::today())
         } else {
             c
         }
@@ -126,16 +126,32 @@ pub fn arch_check(lab: &Lab, host: &str, vbox: Option<compat::Version>) -> Check
     )
 }
 
-/// docker-machine: the last Docker release, or GitLab's maintained fork.
-pub fn docker_machine_check(text: &str) -> Check {
+/// docker-machine: the last Docker release, or GitLab's fork, which is
+/// deprecated: a class should hear of its end of life before it comes.
+pub fn docker_machine_check(text: &str, today: u64) -> Check {
+    let way_on = "the way on: engine = \"native\" in lab.toml (Debian's engine, lab's own TLS, no docker-machine)";
     match compat::docker_machine_build(text) {
-        Some((_, true)) => Check::pass(
-            "docker-machine",
-            format!("{} (GitLab's maintained fork)", text.trim()),
-        ),
+        Some((_, true)) => {
+            let (day, eol) = compat::DOCKER_MACHINE_FORK_EOL;
+            let when = if today >= eol {
+                format!("reached its end of life on {day}: no more fixes")
+            } else {
+                format!(
+                    "deprecated by GitLab, end of life on {day} ({} days from today)",
+                    eol - today
+                )
+            };
+            Check::warn(
+                "docker-machine",
+                format!("{} (GitLab's fork) {when}\nfix: {way_on}", text.trim()),
+            )
+        }
         Some(((0, 16, 2), false)) => Check::pass(
             "docker-machine",
-            format!("{} (Docker's last release)", text.trim()),
+            format!(
+                "{} (Docker's last release, 2019; unmaintained)",
+                text.trim()
+            ),
         ),
         Some((v, false)) => Check::warn(
             "docker-machine",
@@ -574,16 +590,40 @@ mod tests {
 
     #[test]
     fn docker_machine_builds_and_the_gitlab_fork() {
-        let docker = docker_machine_check("docker-machine version 0.16.2, build bd45ab13\n");
+        let may_2026 = 20_958 - 365;
+        let docker =
+            docker_machine_check("docker-machine version 0.16.2, build bd45ab13\n", may_2026);
         assert!(docker.passed && !docker.warning, "{}", docker.line());
-        let fork =
-            docker_machine_check("docker-machine version 0.16.2-gitlab.19, build 2e1a3a1d\n");
         assert!(
-            fork.passed && fork.detail.contains("GitLab"),
+            docker.detail.contains("Docker's last release"),
             "{}",
-            fork.line()
+            docker.line()
         );
-        let old = docker_machine_check("docker-machine version 0.15.0, build b48dc28d");
+        let fork = docker_machine_check(
+            "docker-machine version 0.16.2-gitlab.19, build 2e1a3a1d\n",
+            may_2026,
+        );
+        assert!(fork.passed && fork.warning, "{}", fork.line());
+        for said in [
+            "0.16.2-gitlab.19",
+            "GitLab's fork",
+            "end of life on 2027-05-20",
+            "365 days",
+            "engine = \"native\"",
+        ] {
+            assert!(fork.detail.contains(said), "{said}: {}", fork.line());
+        }
+        let after =
+            docker_machine_check("docker-machine version 0.16.2-gitlab.40, build x", 20_958);
+        assert!(
+            after.warning
+                && after
+                    .detail
+                    .contains("reached its end of life on 2027-05-20"),
+            "{}",
+            after.line()
+        );
+        let old = docker_machine_check("docker-machine version 0.15.0, build b48dc28d", may_2026);
         assert!(old.warning, "{}", old.line());
     }
 
