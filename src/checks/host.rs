@@ -405,7 +405,7 @@ fn disk_check(name: &str, path: PathBuf, need_gib: u64) -> Check {
 /// The box (VirtualBox) or image (docker) is here, or will come from its
 /// local copy, or from the internet.
 async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -> Option<Check> {
-    let local = crate::tools::vagrant::local_add(&lab.profile, &lab.root, lab.provider);
+    let local = crate::tools::vagrant::local_add(&lab.profile, &lab.root, lab.provider, None);
     match lab.provider {
         Provider::Virtualbox | Provider::Libvirt => {
             let name = lab.profile.vagrant_box.clone().unwrap_or_default();

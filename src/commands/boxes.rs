@@ -15,7 +15,7 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
         Provider::Virtualbox | Provider::Libvirt => profile.vagrant_box.clone().unwrap_or_default(),
         Provider::Docker => profile.image.clone().unwrap_or_default(),
     };
-    let Some(add) = crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider) else {
+    if crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider, None).is_none() {
         let keys = match lab.provider {
             Provider::Virtualbox | Provider::Libvirt => "box_file (a .box file, relative to lab.toml) or box_url (a class server's metadata JSON)",
             Provider::Docker => "image_file (a `docker save` archive, relative to lab.toml)",
@@ -25,12 +25,13 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
             profile.name,
             profile.name
         );
-    };
+    }
     let tool = match lab.provider {
         Provider::Virtualbox | Provider::Libvirt => Tool::Vagrant,
         Provider::Docker => Tool::Docker,
     };
     let runner = session.reader(&[tool])?;
+    let mut arch = None;
     if lab.provider.uses_boxes() {
         let out = runner.query(&crate::tools::vagrant::box_list()).await?;
         if crate::tools::vagrant::box_installed(
@@ -41,7 +42,14 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
             crate::outln!("{what} is already installed");
             return Ok(());
         }
+        let version = runner.query(&crate::tools::vagrant::version()).await?;
+        arch =
+            crate::tools::vagrant::box_arch(crate::checks::compat::parse_version(&version.stdout));
     }
+    let add = crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider, arch)
+        .ok_or_else(|| {
+            anyhow::anyhow!("the local copy of {what} went away while lab was adding it")
+        })?;
     crate::errln!("{add}");
     runner.run(&add, &|line| crate::errln!("  {line}")).await?;
     crate::outln!("added {what}");

@@ -112,6 +112,15 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
         ctx.insert("network_auto_config", &lab.profile.network_auto_config);
     }
     ctx.insert("memory", &lab.memory);
+    ctx.insert("linked_clone", &lab.linked_clone);
+    ctx.insert("box_version", &lab.profile.box_version);
+    // A box from a registry is picked by architecture there (bento
+    // #1663); one added from a file is added for this host's (`lab box add`).
+    let from_registry = lab.profile.box_file.is_none() && lab.profile.box_url.is_none();
+    ctx.insert(
+        "box_architecture",
+        &from_registry.then(crate::checks::compat::host_arch),
+    );
     ctx.insert("cpus", &lab.cpus);
     // The lab's mark on its containers, once `lab up` has given it an id.
     ctx.insert(
@@ -148,6 +157,47 @@ mod tests {
         assert!(v.contains("machine.vm.box = 'takanabe/ubuntu1504'"));
         assert_eq!(v.matches("config.vm.define").count(), 4);
         assert!(v.contains("vb.name = 'lab-swarm-node02'"));
+    }
+
+    #[test]
+    fn a_registry_box_is_pinned_to_its_version_and_this_hosts_architecture() {
+        let v = vagrantfile(&lab("box = \"bento-ubuntu-2404\"\n")).unwrap();
+        assert_eq!(
+            v.matches("machine.vm.box_version = '202510.26.0'").count(),
+            4,
+            "{v}"
+        );
+        let arch = format!(
+            "machine.vm.box_architecture = '{}' if Gem::Version.new(Vagrant::VERSION) >= Gem::Version.new(\"2.4.0\")",
+            crate::checks::compat::host_arch()
+        );
+        assert_eq!(v.matches(&arch).count(), 4, "{v}");
+        assert_eq!(v.matches("vb.linked_clone = true").count(), 4, "{v}");
+        let unpinned = vagrantfile(&lab("box = \"takanabe/ubuntu1504\"\n")).unwrap();
+        assert!(!unpinned.contains("box_version"), "{unpinned}");
+    }
+
+    #[test]
+    fn a_box_from_a_file_has_no_registry_architecture_and_clones_can_be_full() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("boxes")).unwrap();
+        std::fs::write(
+            dir.path().join("boxes/usb.toml"),
+            "box = \"class/ubuntu\"\nbox_file = \"ubuntu.box\"\n",
+        )
+        .unwrap();
+        let file = dir.path().join("lab.toml");
+        let lab = crate::model::parse(&file, "box = \"usb\"\n[machines]\nlinked_clone = false\n")
+            .unwrap();
+        let v = vagrantfile(&lab).unwrap();
+        assert!(!v.contains("box_architecture"), "{v}");
+        assert_eq!(v.matches("vb.linked_clone = false").count(), 4, "{v}");
+        let err = crate::model::parse(
+            Path::new("lab.toml"),
+            "box = \"x/y\"\n[machines]\nlinked_clone = \"yes\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("linked_clone"), "{err}");
     }
 
     #[test]

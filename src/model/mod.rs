@@ -214,6 +214,9 @@ pub struct Lab {
     pub interface: String,
     pub memory: u32,
     pub cpus: u32,
+    /// VirtualBox machines as linked clones of the box's base VM: created in
+    /// about a second instead of a disk copy each (`[machines] linked_clone`).
+    pub linked_clone: bool,
     pub consul: Consul,
     pub advertise_port: u16,
     pub engine_opts: Vec<String>,

@@ -93,6 +93,7 @@ struct RawNetwork {
 struct RawMachines {
     memory: Option<Spanned<u32>>,
     cpus: Option<Spanned<u32>>,
+    linked_clone: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +171,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {
         interface,
         memory,
         cpus,
+        linked_clone: raw.machines.linked_clone.unwrap_or(true),
         consul: consul.settings,
         advertise_port: swarm.advertise_port,
         engine_opts: swarm.engine_opts,

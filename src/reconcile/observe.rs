@@ -49,6 +49,8 @@ pub struct Observed {
     pub network: Option<String>,
     /// Vagrant's installed boxes, when `vagrant up` is coming (VirtualBox).
     pub boxes: Option<Vec<crate::tools::vagrant::InstalledBox>>,
+    /// Vagrant's version, when a box is to be added (what `box add` takes).
+    pub vagrant_version: Option<crate::checks::compat::Version>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
     pub image_present: Option<bool>,
     /// Docker provider: the host's containers of this lab's machines (named
@@ -391,7 +393,16 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
                 .query(&crate::tools::vagrant::box_list())
                 .await
                 .context("listing Vagrant's boxes")?;
-            seen.boxes = Some(crate::tools::vagrant::parse_box_list(&out.stdout));
+            let boxes = crate::tools::vagrant::parse_box_list(&out.stdout);
+            if !crate::tools::vagrant::box_installed(&lab.profile, lab.provider, &boxes) {
+                // Only a box to add needs to know what `box add` takes.
+                seen.vagrant_version = runner
+                    .query(&crate::tools::vagrant::version())
+                    .await
+                    .ok()
+                    .and_then(|o| crate::checks::compat::parse_version(&o.stdout));
+            }
+            seen.boxes = Some(boxes);
         }
         crate::model::Provider::Docker => {
             let image = lab.profile.image.clone().unwrap_or_default();

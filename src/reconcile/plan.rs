@@ -316,7 +316,12 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
         crate::model::Provider::Docker => seen.image_present == Some(false),
     };
     if missing {
-        if let Some(add) = vagrant::local_add(&lab.profile, &lab.root, lab.provider) {
+        if let Some(add) = vagrant::local_add(
+            &lab.profile,
+            &lab.root,
+            lab.provider,
+            vagrant::box_arch(seen.vagrant_version),
+        ) {
             steps.push(Step {
                 stage: Stage::Machines,
                 machine: None,

@@ -383,6 +383,10 @@ pub struct InstalledBox {
     pub version: String,
 }
 
+pub fn version() -> Cmd {
+    Cmd::new(Tool::Vagrant, ["--version"])
+}
+
 pub fn box_list() -> Cmd {
     Cmd::new(Tool::Vagrant, ["box", "list", "--machine-readable"])
 }
@@ -419,41 +423,75 @@ pub fn parse_box_list(text: &str) -> Vec<InstalledBox> {
 
 /// `vagrant box add` from a local `.box` file (named, version 0) or from a
 /// class server's metadata JSON (which names the box and its versions).
-pub fn box_add_file(name: &str, file: &Path) -> Cmd {
-    Cmd::new(
-        Tool::Vagrant,
-        [
-            "box".to_string(),
-            "add".into(),
-            "--name".into(),
-            name.into(),
-            file.display().to_string(),
-        ],
-    )
+/// `vagrant box add` of a local file, for the lab's provider and, where
+/// Vagrant knows architectures (2.4), for this host's.
+pub fn box_add_file(name: &str, file: &Path, provider: Provider, arch: Option<&str>) -> Cmd {
+    let mut args = vec![
+        "box".to_string(),
+        "add".into(),
+        "--name".into(),
+        name.into(),
+    ];
+    args.extend(provider_and_arch(provider, arch));
+    args.push(file.display().to_string());
+    Cmd::new(Tool::Vagrant, args)
 }
 
-pub fn box_add_url(url: &str, version: Option<&str>) -> Cmd {
+pub fn box_add_url(
+    url: &str,
+    version: Option<&str>,
+    provider: Provider,
+    arch: Option<&str>,
+) -> Cmd {
     let mut args = vec!["box".to_string(), "add".into()];
     if let Some(v) = version {
         args.extend(["--box-version".into(), v.into()]);
     }
+    args.extend(provider_and_arch(provider, arch));
     args.push(url.into());
     Cmd::new(Tool::Vagrant, args)
+}
+
+fn provider_and_arch(provider: Provider, arch: Option<&str>) -> Vec<String> {
+    let mut args = vec!["--provider".to_string(), provider.as_str().into()];
+    if let Some(a) = arch {
+        args.extend(["--architecture".into(), a.into()]);
+    }
+    args
+}
+
+/// The architecture to name to `vagrant box add`: this host's, from
+/// Vagrant 2.4 on (bento #1663: its own guess can miss the box's build);
+/// none before 2.4, which has no `--architecture`.
+pub fn box_arch(vagrant: Option<crate::checks::compat::Version>) -> Option<&'static str> {
+    vagrant
+        .filter(|v| *v >= (2, 4, 0))
+        .map(|_| crate::checks::compat::host_arch())
 }
 
 /// What a box profile needs of Vagrant (or of docker, for the docker
 /// provider's image): its local copy added, and whether it is there.
 /// The command that puts this box (or image) on the host from its local
 /// copy, the file first, then the class server; `None` when the profile
-/// names neither or the file is not there.
-pub fn local_add(profile: &BoxProfile, root: &Path, provider: Provider) -> Option<Cmd> {
+/// names neither or the file is not there. `arch`: see [`box_arch`].
+pub fn local_add(
+    profile: &BoxProfile,
+    root: &Path,
+    provider: Provider,
+    arch: Option<&str>,
+) -> Option<Cmd> {
     match provider {
         Provider::Virtualbox | Provider::Libvirt => {
             let name = profile.vagrant_box.as_deref()?;
             let file = profile.box_file.as_ref().map(|f| root.join(f));
             match (file, &profile.box_url) {
-                (Some(file), _) if file.exists() => Some(box_add_file(name, &file)),
-                (_, Some(url)) => Some(box_add_url(url, profile.box_version.as_deref())),
+                (Some(file), _) if file.exists() => Some(box_add_file(name, &file, provider, arch)),
+                (_, Some(url)) => Some(box_add_url(
+                    url,
+                    profile.box_version.as_deref(),
+                    provider,
+                    arch,
+                )),
                 _ => None,
             }
         }
@@ -486,6 +524,55 @@ pub fn box_installed(profile: &BoxProfile, provider: Provider, boxes: &[Installe
 mod tests {
     use super::*;
     use crate::testdata::vagrant_stdout;
+
+    #[test]
+    fn box_add_names_the_provider_and_from_vagrant_2_4_the_architecture() {
+        let file = Path::new("usb/class.box");
+        let old = box_add_file(
+            "class/box",
+            file,
+            Provider::Libvirt,
+            box_arch(Some((2, 3, 4))),
+        );
+        assert_eq!(
+            old.args,
+            [
+                "box",
+                "add",
+                "--name",
+                "class/box",
+                "--provider",
+                "libvirt",
+                "usb/class.box"
+            ]
+        );
+        let host = crate::checks::compat::host_arch();
+        let new = box_add_url(
+            "http://class/box.json",
+            Some("1.2.0"),
+            Provider::Virtualbox,
+            box_arch(Some((2, 4, 9))),
+        );
+        assert_eq!(
+            new.args,
+            [
+                "box",
+                "add",
+                "--box-version",
+                "1.2.0",
+                "--provider",
+                "virtualbox",
+                "--architecture",
+                host,
+                "http://class/box.json"
+            ]
+        );
+        assert_eq!(
+            box_arch(None),
+            None,
+            "an unknown Vagrant gets no flag it may refuse"
+        );
+    }
 
     #[test]
     fn installed_boxes_from_vagrant_2_3_4() {
