@@ -9,7 +9,7 @@ use crate::shell::Shell;
 /// Turns lab.toml into a multi-host Docker lab on Vagrant machines: a Consul
 /// server, a Swarm master and Swarm nodes joined over an overlay network.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version, propagate_version = true, after_help = EXIT_CODES)]
+#[command(name = "lab", version = VERSION, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The lab's description; `.lab/` (Vagrant's state, the log) goes beside it.
     #[arg(
@@ -38,6 +38,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `lab --version`: the release and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("LAB_COMMIT"), ")");
 
 pub const EXIT_CODES: &str = "\
 Exit codes:

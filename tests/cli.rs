@@ -561,3 +561,24 @@ fn snapshots_on_the_docker_provider_are_refused_with_exit_8() {
     assert_eq!(text(&out.stdout), "no snapshot of the lab\n");
     assert!(!dir.path().join(".lab").exists());
 }
+
+/// A binary handed to a class says which code it is.
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_lab(dir.path(), &[], &["--version"]);
+    assert!(out.status.success());
+    let line = text(&out.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(repo())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(|| "unknown".to_string(), |o| text(&o.stdout).trim().to_string());
+    assert_eq!(
+        line.trim(),
+        format!("lab {} (commit {head})", env!("CARGO_PKG_VERSION")),
+        "a binary built from this checkout"
+    );
+}
