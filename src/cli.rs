@@ -40,7 +40,12 @@ pub struct Cli {
 }
 
 /// `lab --version`: the release and the commit it was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("LAB_COMMIT"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LAB_COMMIT"),
+    ")"
+);
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -55,6 +60,7 @@ Exit codes:
   6  lab doctor (also run by lab up): something blocks lab up (printed with FAIL)
   7  another lab command (up, destroy, deploy, grade) is working on this lab
   8  the lab's provider cannot do it (snapshots on the docker provider); nothing changed
+  9  a file of a pack (lab pack) is missing or damaged: named, with its SHA-256; nothing ran
   129  stopped by SIGHUP (the terminal closed), 130 by Ctrl-C, 143 by SIGTERM;
        either way every command lab started was stopped";
 
@@ -125,6 +131,14 @@ pub enum Command {
     /// DIR/stack.yml as a stack; classic mode sends DIR/docker-compose.yml to
     /// the Swarm manager. Images a machine lacks are copied from this host.
     Deploy(DeployArgs),
+
+    /// Everything the lab needs without the internet, in one new folder for a
+    /// USB stick or a class share: the box (or image), the images the lab and
+    /// the named stacks and exercises run, lab.toml and a profile pointing at
+    /// the box by a relative path, lab binaries, SHA256SUMS and a README.txt.
+    /// `lab up` in that folder checks every file, adds the box and loads the
+    /// images; nothing is downloaded.
+    Pack(PackArgs),
 
     /// Open a shell on a machine, or run a command there:
     /// `lab ssh swarm-node01 -- docker ps`. Exits with the remote command's code.
@@ -374,6 +388,36 @@ pub enum BoxCommand {
         /// A profile from boxes/ (see README "Box profiles").
         profile: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The folder to write; it must not exist, or be empty.
+    pub dir: PathBuf,
+
+    /// A stack to take along with its images: a directory with stack.yml
+    /// (swarm mode) or docker-compose.yml (classic), or the file. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub stack: Vec<PathBuf>,
+
+    /// An exercise to take along, with its stack's images where the stack
+    /// sits beside it. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub exercise: Vec<PathBuf>,
+
+    /// lab binaries for the students (scripts/dist builds them); without
+    /// it, this lab binary. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub bin: Vec<PathBuf>,
+
+    /// The architectures to pack boxes for (amd64, arm64): this host's only,
+    /// as Vagrant keeps boxes for it; pack on the other kind for the other.
+    #[arg(long, value_name = "LIST")]
+    pub arch: Option<String>,
+
+    /// Print what the pack would hold, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

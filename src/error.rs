@@ -15,6 +15,7 @@ pub const VERIFY_FAILED: u8 = 5;
 pub const DOCTOR_FAILED: u8 = 6;
 pub const BUSY: u8 = 7;
 pub const UNSUPPORTED: u8 = 8;
+pub const CORRUPT: u8 = 9;
 /// As shells report a command ended by SIGINT.
 pub const INTERRUPTED: u8 = 130;
 
@@ -43,12 +44,22 @@ pub fn code(error: &anyhow::Error) -> u8 {
             USAGE
         } else if cause.is::<Unsupported>() {
             UNSUPPORTED
+        } else if cause.is::<Corrupt>() {
+            CORRUPT
         } else {
             continue;
         };
         return code;
     }
     FAILED
+}
+
+/// A file of a pack (`lab pack`) that is missing or is not what was packed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {what}\nhint: copy the pack again from the instructor's copy (`sha256sum -c SHA256SUMS` in the pack names every damaged file)", file.display())]
+pub struct Corrupt {
+    pub file: PathBuf,
+    pub what: String,
 }
 
 /// A program a command needs, not on PATH, with how to install it.

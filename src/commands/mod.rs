@@ -10,6 +10,7 @@ pub mod env;
 pub mod fault;
 pub mod grade;
 pub mod halt;
+pub mod pack;
 pub mod snapshot;
 pub mod ssh;
 pub mod status;
@@ -66,6 +67,14 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
     for warning in &lab.warnings {
         crate::errln!("warning: {warning}");
     }
+    let uses_pack = match &cli.command {
+        Command::Up(args) => !args.plan.dry_run,
+        Command::Box(_) => true,
+        _ => false,
+    };
+    if uses_pack {
+        check_pack(&lab)?;
+    }
     let lab = among_the_others(lab, &cli.command)?;
     // Machines the lab made stay its own until `up` retires them or
     // `destroy` takes the lab down: they are shown and halted too.
@@ -88,6 +97,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,
+        Command::Pack(args) => pack::run(&lab, &args, session).await,
         Command::Box(crate::cli::BoxCommand::Add { profile }) => {
             boxes::add(&lab, profile.as_deref(), session).await
         }
@@ -168,5 +178,17 @@ pub fn write_vagrantfile(lab: &Lab) -> anyhow::Result<()> {
         crate::host::state::ensure(lab)?;
         crate::process::files::write_atomically(&path, text.as_bytes())?;
     }
+    Ok(())
+}
+
+/// From a pack (`lab pack`): every packed file is what was packed, before
+/// anything runs.
+fn check_pack(lab: &crate::model::Lab) -> anyhow::Result<()> {
+    let Some(manifest) = crate::host::pack::load(&lab.root)? else {
+        return Ok(());
+    };
+    crate::host::pack::verify(&lab.root, &manifest, &lab.state_dir(), &|file| {
+        crate::errln!("checking the pack: {file}");
+    })?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! rendered Vagrantfile and the lab's certificate authority.
 
 pub mod networks;
+pub mod pack;
 pub mod record;
 pub mod registry;
 pub mod render;

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Provider;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BoxProfile {
     #[serde(skip)]
@@ -17,18 +17,23 @@ pub struct BoxProfile {
     #[serde(default)]
     pub description: String,
     /// The Vagrant box, for VirtualBox.
-    #[serde(rename = "box")]
+    #[serde(rename = "box", skip_serializing_if = "Option::is_none")]
     pub vagrant_box: Option<String>,
     /// The box version to use (VirtualBox); any when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub box_version: Option<String>,
     /// A local `.box` file (USB stick, class share), relative to lab.toml's
     /// directory: added to Vagrant without the internet.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub box_file: Option<String>,
     /// Vagrant box metadata JSON on a class server (name, versions, URLs).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub box_url: Option<String>,
     /// The local image, for the docker provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// A `docker save` archive of the image, relative to lab.toml's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_file: Option<String>,
     /// Whether the box's Docker engine still has cluster-store, which the
     /// seed's classic Swarm needs (gone in Docker 23; Debian's 20.10 build

@@ -165,6 +165,10 @@ pub struct Cmd {
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<(String, String)>,
+    /// The directory it runs in, for a tool that writes to its working
+    /// directory (`vagrant box repackage`); lab's own otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
     /// Values (a join token, say) shown as `***` wherever this command or
     /// its output is shown: its display, the log, `-v`, errors.
     #[serde(skip)]
@@ -236,6 +240,7 @@ impl Cmd {
             tool,
             args: args.into_iter().map(Into::into).collect(),
             env: Vec::new(),
+            dir: None,
             secrets: Vec::new(),
             secret_output: false,
             limit: Limit::Work,
@@ -293,6 +298,11 @@ impl Cmd {
         }
     }
 
+    pub fn in_dir(mut self, dir: impl Into<PathBuf>) -> Cmd {
+        self.dir = Some(dir.into());
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Cmd {
         self.env.push((key.to_string(), value.into()));
         self
@@ -313,6 +323,9 @@ pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
 /// The command line a person could paste into a POSIX shell.
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(dir) = &self.dir {
+            write!(f, "(in {}) ", quote(&dir.display().to_string()))?;
+        }
         for (k, v) in &self.env {
             write!(f, "{k}={} ", quote(&self.redact(v)))?;
         }
@@ -713,6 +726,9 @@ impl Runner {
         command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &cmd.dir {
+            command.current_dir(dir);
+        }
         command
     }
 

@@ -49,6 +49,9 @@ pub struct Observed {
     pub network: Option<String>,
     /// Vagrant's installed boxes, when `vagrant up` is coming (VirtualBox).
     pub boxes: Option<Vec<crate::tools::vagrant::InstalledBox>>,
+    /// A pack's images that this host's engine lacks, with their archives
+    /// (when `vagrant up` is coming).
+    pub pack_images: Vec<(String, std::path::PathBuf)>,
     /// Vagrant's version, when a box is to be added (what `box add` takes).
     pub vagrant_version: Option<crate::checks::compat::Version>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
@@ -387,6 +390,18 @@ pub async fn swarm_view(
 /// What `vagrant up` will need that may come from a local copy: the
 /// installed boxes, or whether the image is there.
 pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
+    if let Some(manifest) = crate::host::pack::load(&lab.root)? {
+        for packed in manifest.images {
+            let inspect = crate::process::runner::Cmd::new(
+                crate::process::runner::Tool::Docker,
+                ["image", "inspect", "--format", "{{.Id}}", &packed.image],
+            );
+            if runner.query(&inspect).await.is_err() {
+                seen.pack_images
+                    .push((packed.image, lab.root.join(&packed.file)));
+            }
+        }
+    }
     match lab.provider {
         crate::model::Provider::Virtualbox | crate::model::Provider::Libvirt => {
             let out = runner

@@ -331,6 +331,24 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
             });
         }
     }
+    for (image, archive) in &seen.pack_images {
+        steps.push(Step {
+            stage: Stage::Machines,
+            machine: None,
+            hook: "images",
+            reason: format!("{image} is not on this host; the pack has it"),
+            action: Action::Run {
+                command: crate::process::runner::Cmd::new(
+                    crate::process::runner::Tool::Docker,
+                    [
+                        "load".to_string(),
+                        "-i".into(),
+                        archive.display().to_string(),
+                    ],
+                ),
+            },
+        });
+    }
     steps.push(Step {
         stage: Stage::Machines,
         machine: None,
