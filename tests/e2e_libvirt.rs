@@ -125,6 +125,8 @@ fn remove_from_libvirt(name: &str) {
 
 struct VmLab {
     dir: tempfile::TempDir,
+    /// Where lab runs: the lab's directory, or the pack made from it.
+    root: std::path::PathBuf,
     name: String,
     env: Vec<(&'static str, String)>,
     started: Instant,
@@ -158,6 +160,7 @@ impl VmLab {
 
         let env = support::real_engine_standin_env(dir.path());
         VmLab {
+            root: dir.path().to_path_buf(),
             dir,
             name,
             env,
@@ -166,7 +169,37 @@ impl VmLab {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
+    }
+
+    /// `lab pack` of this lab, with its probe image as a tag of its own,
+    /// which then leaves this host's engine; from here on lab runs in the
+    /// pack, with a Vagrant of its own that has no box: what the pack
+    /// holds is all there is. Returns the tag, for the caller to remove.
+    fn from_pack(&mut self) -> Tag {
+        let tag = Tag(format!("lab-pack-e2e/probe-{}:t", std::process::id()));
+        let made = Command::new("docker")
+            .args(["tag", PROBE_IMAGE, &tag.0])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        let toml = self.dir.path().join("lab.toml");
+        let text_now = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, text_now.replace(PROBE_IMAGE, &tag.0)).unwrap();
+        let usb = self.dir.path().join("usb stick");
+        let bin = support::lab_binary().display().to_string();
+        self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
+        let gone = Command::new("docker")
+            .args(["rmi", &tag.0])
+            .output()
+            .unwrap();
+        assert!(gone.status.success(), "{}", text(&gone.stderr));
+        self.root = usb;
+        self.env.push((
+            "VAGRANT_HOME",
+            self.dir.path().join("vagrant.d").display().to_string(),
+        ));
+        tag
     }
 
     fn lab(&self, args: &[&str]) -> Output {
@@ -236,6 +269,15 @@ impl Drop for VmLab {
     }
 }
 
+/// An image tag a test made, removed when it ends.
+struct Tag(String);
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
+}
+
 fn ready(names: &[&str]) -> Vec<(String, String)> {
     names
         .iter()
@@ -249,7 +291,7 @@ fn native_swarm_on_three_vms() {
     if !prerequisites() {
         return;
     }
-    let lab = VmLab::new("lvn", 0, "native", 2, true);
+    let mut lab = VmLab::new("lvn", 0, "native", 2, true);
 
     // doctor on this host: the plugin and libvirtd are there, and it says
     // that the lab asks for software emulation and what that costs.
@@ -273,7 +315,38 @@ fn native_swarm_on_three_vms() {
         "{emulation}"
     );
 
+    // From a pack, as a class without internet: the box comes from the
+    // pack's file into a Vagrant that has none, the probe image from the
+    // pack's archive into an engine that has none.
+    let probe = lab.from_pack();
+    let plan = lab.timed(&["up", "--dry-run"]);
+    let add = plan
+        .find("vagrant box add --name lab/debian-12 --provider libvirt")
+        .unwrap_or_else(|| panic!("{plan}"));
+    let load = plan
+        .find("docker load -i")
+        .unwrap_or_else(|| panic!("{plan}"));
+    let boot = plan.find("vagrant up").unwrap_or_else(|| panic!("{plan}"));
+    assert!(add < boot && load < boot, "{plan}");
     lab.timed(&["up"]);
+    let boxes = Command::new("vagrant")
+        .args(["box", "list"])
+        .envs(lab.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        text(&boxes.stdout).contains("lab/debian-12 (libvirt, 0)"),
+        "{}",
+        text(&boxes.stdout)
+    );
+    let loaded = Command::new("docker")
+        .args(["image", "inspect", &probe.0])
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "the pack's probe image is not on the host after up"
+    );
     assert_eq!(
         lab.nodes(),
         ready(&["swarm-master", "swarm-node01", "swarm-node02"])
