@@ -521,20 +521,73 @@ fn machine_ips(lab: &Lab) -> std::collections::BTreeMap<String, String> {
 /// `status --all` and the `env --all` handout see both.
 fn a_second_lab_beside_it(first: &Lab) {
     let second = format!("{}b", first.name);
+    // It comes from a pack (`lab pack`), as in a class without internet:
+    // its machine image is a tag of its own, which leaves this host's
+    // engine once packed, so that `lab up` must load it from the pack.
+    let image = Tag(format!("lab-pack-e2e/machine-{}:t", std::process::id()));
+    let tagged = Command::new("docker")
+        .args(["tag", support::native::MACHINE_IMAGE, &image.0])
+        .output()
+        .unwrap();
+    assert!(tagged.status.success(), "{}", text(&tagged.stderr));
+    std::fs::create_dir_all(first.path().join("boxes")).unwrap();
+    std::fs::write(
+        first.path().join("boxes/packed-systemd.toml"),
+        std::fs::read_to_string(support::repo().join("boxes/debian-systemd.toml"))
+            .unwrap()
+            .replace(support::native::MACHINE_IMAGE, &image.0),
+    )
+    .unwrap();
     std::fs::write(
         first.path().join("lab2.toml"),
         format!(
-            "name = \"{second}\"\nprovider = \"docker\"\nbox = \"debian-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 1\n"
+            "name = \"{second}\"\nprovider = \"docker\"\nbox = \"packed-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n[consul]\nenabled = false\n[swarm]\nnodes = 1\n[verify]\nimage = \"{}\"\n",
+            support::native::PROBE_IMAGE
         ),
     )
     .unwrap();
-    let other = |args: &[&str]| {
-        let mut all = vec!["-f", "lab2.toml"];
-        all.extend_from_slice(args);
-        run_lab(first.path(), &[], &all)
-    };
+    let bin = support::lab_binary().display().to_string();
+    let packed = std::time::Instant::now();
+    support::succeeded(
+        &run_lab(
+            first.path(),
+            &[],
+            &["-f", "lab2.toml", "pack", "usb", "--bin", &bin],
+        ),
+        &["-f", "lab2.toml", "pack"],
+    );
+    eprintln!(
+        "PACK: lab pack of a docker-provider lab took {:.1}s",
+        packed.elapsed().as_secs_f64()
+    );
+    let removed = Command::new("docker")
+        .args(["rmi", &image.0])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    let usb = first.path().join("usb");
+    // The labs of this test share one list, wherever each one lives.
+    let registry = [(
+        "LAB_REGISTRY",
+        first.path().join(".labs.json").display().to_string(),
+    )];
+    let other = |args: &[&str]| run_lab(&usb, &registry, args);
     let cleanup = Cleanup(second.clone());
-    support::succeeded(&other(&["up"]), &["-f", "lab2.toml", "up"]);
+    let plan = support::succeeded(&other(&["up", "--dry-run"]), &["up", "--dry-run"]);
+    assert!(
+        plan.contains("docker load -i") && plan.contains("lab-pack-e2e_machine"),
+        "{plan}"
+    );
+    support::succeeded(&other(&["up"]), &["up"]);
+    let loaded = Command::new("docker")
+        .args(["image", "inspect", &image.0])
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "the pack's machine image is not on the host after up"
+    );
+    support::assert_swarm_verified(&support::succeeded(&other(&["verify"]), &["verify"]));
 
     let all: serde_json::Value =
         serde_json::from_str(&first.ok(&["status", "--all", "--json"])).unwrap();
@@ -545,7 +598,7 @@ fn a_second_lab_beside_it(first: &Lab) {
     for lab in labs {
         assert_eq!(lab["running"], lab["machines"], "{lab}");
     }
-    assert!(first.path().join(format!(".lab-{second}")).is_dir());
+    assert!(usb.join(format!(".lab-{second}")).is_dir());
 
     // The handout: sourced, it points docker at the second lab's master;
     // `lab_use` switches to its node.
@@ -566,9 +619,18 @@ fn a_second_lab_beside_it(first: &Lab) {
         "swarm-master swarm-node01 swarm-node01"
     );
 
-    support::succeeded(&other(&["destroy"]), &["-f", "lab2.toml", "destroy"]);
+    support::succeeded(&other(&["destroy"]), &["destroy"]);
     assert!(support::containers_named(&second).is_empty());
     drop(cleanup);
+}
+
+/// An image tag a test made, removed when it ends.
+struct Tag(String);
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
 }
 
 /// Removes the second lab's machines if its test part fails half-way.
