@@ -176,24 +176,18 @@ impl VmLab {
     /// which then leaves this host's engine; from here on lab runs in the
     /// pack, with a Vagrant of its own that has no box: what the pack
     /// holds is all there is. Returns the tag, for the caller to remove.
-    fn from_pack(&mut self) -> Tag {
-        let tag = Tag(format!("lab-pack-e2e/probe-{}:t", std::process::id()));
-        let made = Command::new("docker")
-            .args(["tag", PROBE_IMAGE, &tag.0])
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "{}", text(&made.stderr));
+    fn run_from_pack(&mut self) -> support::ImageTag {
+        let tag = support::ImageTag::of(
+            PROBE_IMAGE,
+            format!("lab-pack-e2e/probe-{}:t", std::process::id()),
+        );
         let toml = self.dir.path().join("lab.toml");
         let text_now = std::fs::read_to_string(&toml).unwrap();
         std::fs::write(&toml, text_now.replace(PROBE_IMAGE, &tag.0)).unwrap();
         let usb = self.dir.path().join("usb stick");
         let bin = support::lab_binary().display().to_string();
         self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
-        let gone = Command::new("docker")
-            .args(["rmi", &tag.0])
-            .output()
-            .unwrap();
-        assert!(gone.status.success(), "{}", text(&gone.stderr));
+        tag.remove();
         self.root = usb;
         self.env.push((
             "VAGRANT_HOME",
@@ -269,15 +263,6 @@ impl Drop for VmLab {
     }
 }
 
-/// An image tag a test made, removed when it ends.
-struct Tag(String);
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", &self.0]).output();
-    }
-}
-
 fn ready(names: &[&str]) -> Vec<(String, String)> {
     names
         .iter()
@@ -318,7 +303,7 @@ fn native_swarm_on_three_vms() {
     // From a pack, as a class without internet: the box comes from the
     // pack's file into a Vagrant that has none, the probe image from the
     // pack's archive into an engine that has none.
-    let probe = lab.from_pack();
+    let probe = lab.run_from_pack();
     let plan = lab.timed(&["up", "--dry-run"]);
     let add = plan
         .find("vagrant box add --name lab/debian-12 --provider libvirt")
@@ -339,12 +324,8 @@ fn native_swarm_on_three_vms() {
         "{}",
         text(&boxes.stdout)
     );
-    let loaded = Command::new("docker")
-        .args(["image", "inspect", &probe.0])
-        .output()
-        .unwrap();
     assert!(
-        loaded.status.success(),
+        probe.on_host(),
         "the pack's probe image is not on the host after up"
     );
     assert_eq!(

@@ -524,12 +524,10 @@ fn a_second_lab_beside_it(first: &Lab) {
     // It comes from a pack (`lab pack`), as in a class without internet:
     // its machine image is a tag of its own, which leaves this host's
     // engine once packed, so that `lab up` must load it from the pack.
-    let image = Tag(format!("lab-pack-e2e/machine-{}:t", std::process::id()));
-    let tagged = Command::new("docker")
-        .args(["tag", support::native::MACHINE_IMAGE, &image.0])
-        .output()
-        .unwrap();
-    assert!(tagged.status.success(), "{}", text(&tagged.stderr));
+    let image = support::ImageTag::of(
+        support::native::MACHINE_IMAGE,
+        format!("lab-pack-e2e/machine-{}:t", std::process::id()),
+    );
     std::fs::create_dir_all(first.path().join("boxes")).unwrap();
     std::fs::write(
         first.path().join("boxes/packed-systemd.toml"),
@@ -560,11 +558,7 @@ fn a_second_lab_beside_it(first: &Lab) {
         "PACK: lab pack of a docker-provider lab took {:.1}s",
         packed.elapsed().as_secs_f64()
     );
-    let removed = Command::new("docker")
-        .args(["rmi", &image.0])
-        .output()
-        .unwrap();
-    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    image.remove();
     let usb = first.path().join("usb");
     // The labs of this test share one list, wherever each one lives.
     let registry = [(
@@ -579,12 +573,8 @@ fn a_second_lab_beside_it(first: &Lab) {
         "{plan}"
     );
     support::succeeded(&other(&["up"]), &["up"]);
-    let loaded = Command::new("docker")
-        .args(["image", "inspect", &image.0])
-        .output()
-        .unwrap();
     assert!(
-        loaded.status.success(),
+        image.on_host(),
         "the pack's machine image is not on the host after up"
     );
     support::assert_swarm_verified(&support::succeeded(&other(&["verify"]), &["verify"]));
@@ -622,15 +612,6 @@ fn a_second_lab_beside_it(first: &Lab) {
     support::succeeded(&other(&["destroy"]), &["destroy"]);
     assert!(support::containers_named(&second).is_empty());
     drop(cleanup);
-}
-
-/// An image tag a test made, removed when it ends.
-struct Tag(String);
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", &self.0]).output();
-    }
 }
 
 /// Removes the second lab's machines if its test part fails half-way.

@@ -10,22 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{lab_binary, prerequisite, run_lab, succeeded, text};
-
-/// Tags this test made, removed even when it fails.
-struct Tags(Vec<String>);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        for tag in &self.0 {
-            let _ = Command::new("docker").args(["rmi", tag]).output();
-        }
-    }
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker").args(args).output().unwrap()
-}
+use support::{lab_binary, prerequisite, run_lab, succeeded, text, ImageTag};
 
 #[test]
 fn a_pack_is_checked_before_anything_runs_and_brings_its_images() {
@@ -33,12 +18,9 @@ fn a_pack_is_checked_before_anything_runs_and_brings_its_images() {
         return;
     }
     let id = std::process::id();
-    let machine_image = format!("lab-pack-test/machine-{id}:t");
-    let probe_image = format!("lab-pack-test/probe-{id}:t");
-    let tags = Tags(vec![machine_image.clone(), probe_image.clone()]);
-    for tag in &tags.0 {
-        assert!(docker(&["tag", "lab/probe:busybox", tag]).status.success());
-    }
+    let machine = ImageTag::of("lab/probe:busybox", format!("lab-pack-test/machine-{id}:t"));
+    let probe = ImageTag::of("lab/probe:busybox", format!("lab-pack-test/probe-{id}:t"));
+    let (machine_image, probe_image) = (machine.0.clone(), probe.0.clone());
     let dir = tempfile::tempdir().unwrap();
     let lab = dir.path().join("class");
     std::fs::create_dir_all(lab.join("boxes")).unwrap();
@@ -141,7 +123,7 @@ fn a_pack_is_checked_before_anything_runs_and_brings_its_images() {
 
     // The host lacks the probe image: the plan loads it from the pack
     // before the machines come up.
-    assert!(docker(&["rmi", &probe_image]).status.success());
+    probe.remove();
     let plan = succeeded(
         &run_lab(&usb, &[], &["up", "--dry-run"]),
         &["up", "--dry-run"],

@@ -205,3 +205,51 @@ pub fn failed_checks(report: &serde_json::Value) -> Vec<String> {
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A tag of a local image that a test made (`docker tag`), removed when the
+/// test ends, even on failure: an image the test may take off the host
+/// without touching one that others use.
+pub struct ImageTag(pub String);
+
+impl ImageTag {
+    pub fn of(image: &str, tag: String) -> ImageTag {
+        let out = Command::new("docker")
+            .args(["tag", image, &tag])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker tag {image} {tag}: {}",
+            text(&out.stderr)
+        );
+        ImageTag(tag)
+    }
+
+    /// Whether this host's engine has it.
+    pub fn on_host(&self) -> bool {
+        Command::new("docker")
+            .args(["image", "inspect", &self.0])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Takes it off this host's engine (the image it tags stays).
+    pub fn remove(&self) {
+        let out = Command::new("docker")
+            .args(["rmi", &self.0])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker rmi {}: {}",
+            self.0,
+            text(&out.stderr)
+        );
+    }
+}
+
+impl Drop for ImageTag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
+}
