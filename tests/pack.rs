@@ -53,6 +53,10 @@ fn a_pack_is_checked_before_anything_runs_and_brings_its_images() {
     );
     assert!(!dir.path().join("nopack").exists());
 
+    // What a stopped `lab pack` left beside the folder goes with the next one.
+    let stale = dir.path().join(".usb.lab-pack-12345");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("half.tar"), b"half").unwrap();
     let bin = lab_binary().display().to_string();
     let packed = succeeded(
         &run_lab(&lab, &[], &["pack", "../usb", "--bin", &bin]),
@@ -60,6 +64,12 @@ fn a_pack_is_checked_before_anything_runs_and_brings_its_images() {
     );
     assert!(packed.contains("packed"), "{packed}");
     let usb = dir.path().join("usb");
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("lab-pack"))
+        .collect();
+    assert!(beside.is_empty(), "left beside the pack: {beside:?}");
     let machine_tar = format!("images/lab-pack-test_machine-{id}_t.tar");
     let probe_tar = format!("images/lab-pack-test_probe-{id}_t.tar");
     for file in [

@@ -429,19 +429,33 @@ pub async fn run(lab: &Lab, args: &PackArgs, session: &Session) -> anyhow::Resul
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let (lock, lock_path) = lock_and_sweep(parent, &base_name(dest))?;
     let work = parent.join(format!(
         ".{}.lab-pack-{}",
         base_name(dest),
         std::process::id()
     ));
     let result = write(&runner, lab, &items, &work).await;
+    let result = finish(result, &work, dest, started);
+    drop(lock);
+    let _ = std::fs::remove_file(&lock_path);
+    result
+}
+
+/// The written pack moved into place, or, on failure, taken away.
+fn finish(
+    result: anyhow::Result<Manifest>,
+    work: &Path,
+    dest: &Path,
+    started: Instant,
+) -> anyhow::Result<()> {
     match result {
         Ok(manifest) => {
             if dest.exists() {
                 std::fs::remove_dir(dest)
                     .with_context(|| format!("replacing the empty folder {}", dest.display()))?;
             }
-            std::fs::rename(&work, dest)
+            std::fs::rename(work, dest)
                 .with_context(|| format!("moving the pack into {}", dest.display()))?;
             let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
             crate::outln!(
@@ -455,10 +469,49 @@ pub async fn run(lab: &Lab, args: &PackArgs, session: &Session) -> anyhow::Resul
         }
         Err(e) => {
             // Nothing half-done: the unfinished pack goes.
-            let _ = std::fs::remove_dir_all(&work);
+            let _ = std::fs::remove_dir_all(work);
             Err(e)
         }
     }
+}
+
+/// One `lab pack` at a time into a folder: a lock beside it, held while
+/// packing. Holding it, the unfinished packs a stopped `lab pack` left
+/// beside the folder (`.NAME.lab-pack-PID`) are its own to take away.
+fn lock_and_sweep(parent: &Path, base: &str) -> anyhow::Result<(std::fs::File, PathBuf)> {
+    let path = parent.join(format!(".{base}.lab-pack.lock"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(crate::error::Busy {
+                holder: format!("another `lab pack` into {base}"),
+                path,
+            }
+            .into())
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+    let prefix = format!(".{base}.lab-pack-");
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let stale = name
+            .strip_prefix(&prefix)
+            .is_some_and(|pid| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()));
+        if stale && entry.path().is_dir() {
+            crate::errln!("removing {name}, left by a `lab pack` that was stopped");
+            std::fs::remove_dir_all(entry.path())
+                .with_context(|| format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok((file, path))
 }
 
 async fn write(
