@@ -261,3 +261,22 @@ fn a_newer_schema_is_refused_with_its_file_named() {
         "{err}"
     );
 }
+
+#[test]
+fn pack_manifest() {
+    let manifest = lab::host::pack::Manifest {
+        schema: schema::PACK.into(),
+        lab: "lab".into(),
+        made_by: "lab 0.1.0 (commit 0123456789ab)".into(),
+        files: vec![lab::host::pack::Packed {
+            path: "lab.toml".into(),
+            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            bytes: 3,
+        }],
+        images: vec![lab::host::pack::PackedImage {
+            image: "lab/probe:busybox".into(),
+            file: "images/lab_probe_busybox.tar".into(),
+        }],
+    };
+    holds(schema::PACK, &serde_json::to_value(&manifest).unwrap());
+}

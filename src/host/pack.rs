@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub const MANIFEST: &str = "lab-pack.json";
 pub const SUMS: &str = "SHA256SUMS";
-pub const SCHEMA: &str = "lab.pack/1";
+pub const SCHEMA: &str = crate::model::schema::PACK;
 /// Where `lab up` notes which packed files it has checked (and their size
 /// and time), so that a second `up` does not read gigabytes again.
 const CHECKED: &str = "pack-checked.json";

@@ -27,9 +27,12 @@ pub const FAULTS: &str = "lab.faults/1";
 /// `lab snapshot list --json`: the lab's checkpoints.
 pub const SNAPSHOTS: &str = "lab.snapshots/1";
 
+/// A pack's manifest, `lab-pack.json` (`lab pack`).
+pub const PACK: &str = "lab.pack/1";
+
 /// Every schema, for the tests and the docs.
-pub const ALL: [&str; 10] = [
-    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS, SNAPSHOTS,
+pub const ALL: [&str; 11] = [
+    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS, SNAPSHOTS, PACK,
 ];
 
 /// The shape of a JSON value: objects keep their keys (sorted) with the
