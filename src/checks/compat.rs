@@ -3,8 +3,7 @@
 //! lab knows. Pure functions of version strings; `checks/host.rs` asks the
 //! programs and reports.
 
-/// A version as `major.minor.patch`.
-pub type Version = (u32, u32, u32);
+pub use crate::model::version::Version;
 
 /// Each VirtualBox release line and the first Vagrant release that drives
 /// it, from Vagrant's CHANGELOG (hashicorp/vagrant): 6.0 in 2.2.1, 6.1 in
@@ -53,22 +52,7 @@ pub fn show(v: Version) -> String {
     format!("{}.{}.{}", v.0, v.1, v.2)
 }
 
-/// The host's architecture as boxes name theirs.
-pub fn host_arch() -> &'static str {
-    arch_name(std::env::consts::ARCH)
-}
-
-/// Rust's name for an architecture (`x86_64`, `aarch64`) as Vagrant boxes
-/// and Docker name it (`amd64`, `arm64`).
-pub fn arch_name(rust: &str) -> &'static str {
-    match rust {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "arm" => "arm",
-        _ => "other",
-    }
-}
+pub use crate::model::version::{arch_name, host_arch};
 
 /// docker-machine's own version line: the last Docker release (0.16.2), or
 /// GitLab's maintained fork (`0.16.2-gitlab.NN`). `None` when it is neither.

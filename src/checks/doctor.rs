@@ -4,19 +4,7 @@
 use crate::model::overlaps;
 use crate::model::{parse_subnet, Subnet};
 
-/// `VBoxManage --version` prints `6.1.38r153438`.
-pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
-    static VERSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(\d+)\.(\d+)\.(\d+)").expect("valid regex")
-    });
-    let re = &*VERSION;
-    let caps = re.captures(text)?;
-    Some((
-        caps[1].parse().ok()?,
-        caps[2].parse().ok()?,
-        caps[3].parse().ok()?,
-    ))
-}
+pub use crate::model::version::parse_version;
 
 /// VirtualBox 6.1.28 and later allow host-only networks only in the ranges
 /// of /etc/vbox/networks.conf (192.168.56.0/21 when there is none).

@@ -44,7 +44,7 @@ pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow:
         }
         let version = runner.query(&crate::tools::vagrant::version()).await?;
         arch =
-            crate::tools::vagrant::box_arch(crate::checks::compat::parse_version(&version.stdout));
+            crate::tools::vagrant::box_arch(crate::model::version::parse_version(&version.stdout));
     }
     let add = crate::tools::vagrant::local_add(&profile, &lab.root, lab.provider, arch)
         .ok_or_else(|| {

@@ -235,7 +235,7 @@ fn plan(
             let to = format!(
                 "boxes/{}-{provider}-{}.box",
                 safe(&name),
-                crate::checks::compat::host_arch()
+                crate::model::version::host_arch()
             );
             match profile.box_file.as_ref().map(|f| lab.root.join(f)) {
                 Some(file) if file.is_file() => Item::Copy { from: file, to },
@@ -360,7 +360,7 @@ fn binaries(args: &PackArgs) -> anyhow::Result<Vec<(PathBuf, String)>> {
 
 pub async fn run(lab: &Lab, args: &PackArgs, session: &Session) -> anyhow::Result<()> {
     let started = Instant::now();
-    let host = crate::checks::compat::host_arch();
+    let host = crate::model::version::host_arch();
     for arch in args.arch.iter().flat_map(|a| a.split(',')).map(str::trim) {
         if arch != host {
             bail!(
@@ -653,7 +653,7 @@ mod tests {
             "bin/lab-0.1.0-x86_64-linux".to_string(),
         )];
         let items = plan(&lab, &args(), &installed, &bins).unwrap();
-        let arch = crate::checks::compat::host_arch();
+        let arch = crate::model::version::host_arch();
         assert_eq!(
             items[0],
             Item::Repackage {

@@ -119,7 +119,7 @@ pub fn vagrantfile(lab: &Lab) -> anyhow::Result<String> {
     let from_registry = lab.profile.box_file.is_none() && lab.profile.box_url.is_none();
     ctx.insert(
         "box_architecture",
-        &from_registry.then(crate::checks::compat::host_arch),
+        &from_registry.then(crate::model::version::host_arch),
     );
     ctx.insert("cpus", &lab.cpus);
     // The lab's mark on its containers, once `lab up` has given it an id.
@@ -169,7 +169,7 @@ mod tests {
         );
         let arch = format!(
             "machine.vm.box_architecture = '{}' if Gem::Version.new(Vagrant::VERSION) >= Gem::Version.new(\"2.4.0\")",
-            crate::checks::compat::host_arch()
+            crate::model::version::host_arch()
         );
         assert_eq!(v.matches(&arch).count(), 4, "{v}");
         assert_eq!(v.matches("vb.linked_clone = true").count(), 4, "{v}");

@@ -53,7 +53,7 @@ pub struct Observed {
     /// (when `vagrant up` is coming).
     pub pack_images: Vec<(String, std::path::PathBuf)>,
     /// Vagrant's version, when a box is to be added (what `box add` takes).
-    pub vagrant_version: Option<crate::checks::compat::Version>,
+    pub vagrant_version: Option<crate::model::version::Version>,
     /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
     pub image_present: Option<bool>,
     /// Docker provider: the host's containers of this lab's machines (named
@@ -415,7 +415,7 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
                     .query(&crate::tools::vagrant::version())
                     .await
                     .ok()
-                    .and_then(|o| crate::checks::compat::parse_version(&o.stdout));
+                    .and_then(|o| crate::model::version::parse_version(&o.stdout));
             }
             seen.boxes = Some(boxes);
         }

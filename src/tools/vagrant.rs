@@ -463,10 +463,10 @@ fn provider_and_arch(provider: Provider, arch: Option<&str>) -> Vec<String> {
 /// The architecture to name to `vagrant box add`: this host's, from
 /// Vagrant 2.4 on (bento #1663: its own guess can miss the box's build);
 /// none before 2.4, which has no `--architecture`.
-pub fn box_arch(vagrant: Option<crate::checks::compat::Version>) -> Option<&'static str> {
+pub fn box_arch(vagrant: Option<crate::model::version::Version>) -> Option<&'static str> {
     vagrant
         .filter(|v| *v >= (2, 4, 0))
-        .map(|_| crate::checks::compat::host_arch())
+        .map(|_| crate::model::version::host_arch())
 }
 
 /// What a box profile needs of Vagrant (or of docker, for the docker
@@ -546,7 +546,7 @@ mod tests {
                 "usb/class.box"
             ]
         );
-        let host = crate::checks::compat::host_arch();
+        let host = crate::model::version::host_arch();
         let new = box_add_url(
             "http://class/box.json",
             Some("1.2.0"),
