@@ -388,6 +388,25 @@ pub enum BoxCommand {
         /// A profile from boxes/ (see README "Box profiles").
         profile: Option<String>,
     },
+
+    /// Bake a box with the Docker engine in it, once, for a class: one machine
+    /// boots from the profile's box, Docker is installed as docker-machine's
+    /// generic driver would (or from --packages, without the internet), the
+    /// machine is made anonymous again and packaged. Writes the box and a
+    /// profile PROFILE-docker (docker_preinstalled) into boxes/ beside lab.toml.
+    Bake {
+        /// A profile from boxes/; default: lab.toml's box.
+        profile: Option<String>,
+
+        /// The box file to write (default: boxes/PROFILE-docker-PROVIDER.box).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+
+        /// A folder of Debian packages (.deb) to install Docker from, instead
+        /// of docker-machine's install script from the internet.
+        #[arg(long, value_name = "DIR")]
+        packages: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -123,10 +123,30 @@ fn remove_from_libvirt(name: &str) {
     }
 }
 
+/// vagrant-libvirt's copies of boxes in the pools (`BOX_vagrant_box_image_
+/// VERSION_ADDED_box.img`): a Vagrant home of a test's own makes a new one.
+fn box_volumes() -> Vec<String> {
+    let mut found = Vec::new();
+    for pool in pools() {
+        let out = virsh(&["vol-list", &pool]);
+        found.extend(
+            text(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|v| v.contains("_vagrant_box_image_"))
+                .map(|v| format!("{pool}/{v}")),
+        );
+    }
+    found
+}
+
 struct VmLab {
     dir: tempfile::TempDir,
     /// Where lab runs: the lab's directory, or the pack made from it.
     root: std::path::PathBuf,
+    /// The box volumes there were before lab ran with a Vagrant home of the
+    /// test's own: those made since are the test's, removed at its end.
+    volumes_before: Option<Vec<String>>,
     name: String,
     env: Vec<(&'static str, String)>,
     started: Instant,
@@ -161,6 +181,7 @@ impl VmLab {
         let env = support::real_engine_standin_env(dir.path());
         VmLab {
             root: dir.path().to_path_buf(),
+            volumes_before: None,
             dir,
             name,
             env,
@@ -189,6 +210,7 @@ impl VmLab {
         self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
         tag.remove();
         self.root = usb;
+        self.volumes_before = Some(box_volumes());
         self.env.push((
             "VAGRANT_HOME",
             self.dir.path().join("vagrant.d").display().to_string(),
@@ -260,6 +282,12 @@ impl Drop for VmLab {
     fn drop(&mut self) {
         let _ = self.lab(&["destroy", "-q"]);
         remove_from_libvirt(&self.name);
+        if let Some(before) = &self.volumes_before {
+            for volume in box_volumes().iter().filter(|v| !before.contains(v)) {
+                let (pool, name) = volume.split_once('/').unwrap();
+                virsh(&["vol-delete", "--pool", pool, name]);
+            }
+        }
     }
 }
 

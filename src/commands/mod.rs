@@ -1,5 +1,6 @@
 //! One file per subcommand; each takes a validated lab and does its job.
 
+pub mod bake;
 pub mod boxes;
 pub mod check;
 pub mod deploy;
@@ -100,6 +101,20 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Pack(args) => pack::run(&lab, &args, session).await,
         Command::Box(crate::cli::BoxCommand::Add { profile }) => {
             boxes::add(&lab, profile.as_deref(), session).await
+        }
+        Command::Box(crate::cli::BoxCommand::Bake {
+            profile,
+            out,
+            packages,
+        }) => {
+            bake::run(
+                &lab,
+                profile.as_deref(),
+                out.as_deref(),
+                packages.as_deref(),
+                session,
+            )
+            .await
         }
         Command::Completions(_) => unreachable!("handled before lab.toml is read"),
         Command::Render => {

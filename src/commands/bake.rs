@@ -1,0 +1,423 @@
+//! `lab box bake [PROFILE]`: a box with the Docker engine in it, made once by
+//! the instructor, so that no student's machine downloads an engine. One
+//! machine boots from the profile's box, Docker is installed as
+//! docker-machine's generic driver would install it (its install script;
+//! or Debian packages from a folder, without the internet), the machine is
+//! made anonymous again (machine-id, host keys, apt lists, Vagrant's
+//! insecure key) and packaged as a box, with a profile `PROFILE-docker`
+//! (`docker_preinstalled = true`) beside lab.toml.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+
+use crate::model::{boxes, Lab, Machine, Provider, Role};
+use crate::process::runner::{Cmd, Runner, Tool};
+use crate::session::Session;
+use crate::tools::vagrant;
+
+/// The bake machine's name, in a lab of its own (`NAME-bake`).
+const MACHINE: &str = "bake";
+
+/// Vagrant's insecure public key, put back so that Vagrant's first `up`
+/// of the baked box logs in and replaces it, as with any public box.
+const INSECURE_KEY: &str = include_str!("../../boxes/libvirt/vagrant-insecure.pub");
+
+/// The lab of the one machine that bakes: the lab's provider, box and
+/// subnet, a name of its own (its libvirt networks and state directory).
+pub fn bake_lab(lab: &Lab, profile: &boxes::BoxProfile) -> Lab {
+    let mut bake = lab.clone();
+    bake.name = format!("{}-bake", lab.name);
+    bake.profile = profile.clone();
+    bake.machines = vec![Machine {
+        name: MACHINE.into(),
+        role: Role::Master,
+    }];
+    bake
+}
+
+/// Installs Docker unless it is there: the script docker-machine's generic
+/// driver runs (`if ! type docker; then curl -sSL URL | sh -; fi`), or
+/// the packages uploaded to /tmp/lab-bake-packages. Prints the seconds the
+/// install took, for lab to tell what the baked box saves.
+pub fn install_script(install_url: &str, packages: bool) -> String {
+    let install = if packages {
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/lab-bake-packages/*.deb".to_string()
+    } else {
+        format!("curl -sSL {} | sh -", shell_words::quote(install_url))
+    };
+    format!(
+        "set -e\nstart=$(date +%s)\nif type docker >/dev/null 2>&1; then\n  echo \"lab-bake: docker is already installed: $(docker --version)\"\nelse\n  {install}\nfi\nsystemctl enable docker >/dev/null 2>&1 || true\necho \"lab-bake: install-seconds $(( $(date +%s) - start ))\"\ndocker --version\n"
+    )
+}
+
+/// Makes the machine anonymous again before it is packaged: each machine
+/// of the baked box makes its own machine-id and host keys on first boot.
+pub fn clean_script() -> String {
+    format!(
+        "set -e\n\
+         apt-get clean\n\
+         rm -rf /var/lib/apt/lists/* /tmp/lab-bake-packages\n\
+         truncate -s 0 /etc/machine-id\n\
+         rm -f /var/lib/dbus/machine-id\n\
+         cat > /etc/systemd/system/lab-host-keys.service <<'UNIT'\n\
+         [Unit]\n\
+         Description=Host keys for sshd, made on this machine's first boot (lab box bake)\n\
+         Before=ssh.service\n\
+         ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart=/usr/bin/ssh-keygen -A\n\
+         [Install]\n\
+         WantedBy=multi-user.target\n\
+         UNIT\n\
+         systemctl enable lab-host-keys.service >/dev/null 2>&1\n\
+         rm -f /etc/ssh/ssh_host_*\n\
+         home=$(getent passwd vagrant | cut -d: -f6)\n\
+         printf '%s\\n' '{}' > \"$home/.ssh/authorized_keys\"\n\
+         chown vagrant \"$home/.ssh/authorized_keys\"\n\
+         chmod 600 \"$home/.ssh/authorized_keys\"\n\
+         sync\n",
+        INSECURE_KEY.trim()
+    )
+}
+
+/// The seconds the install script said it took.
+pub fn install_seconds(output: &str) -> Option<u64> {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("lab-bake: install-seconds "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// The files of the installed box that its own Vagrantfile may name (a
+/// kernel it boots directly), packaged beside it.
+fn box_extras(dir: &Path) -> Vec<PathBuf> {
+    let skip = [
+        "metadata.json",
+        "Vagrantfile",
+        "box.img",
+        "box.ovf",
+        "box_update_check",
+    ];
+    let mut extras: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            !skip.contains(&name.as_str()) && !name.ends_with(".vmdk")
+        })
+        .collect();
+    extras.sort();
+    extras
+}
+
+/// Where Vagrant keeps an installed box: `boxes/NAME/VERSION/PROVIDER`.
+fn installed_dir(name: &str, version: &str, provider: &str) -> PathBuf {
+    let dir = name.replace('/', "-VAGRANTSLASH-");
+    let base = vagrant::home().join("boxes").join(dir).join(version);
+    let with_arch = base.join(crate::model::version::host_arch()).join(provider);
+    if with_arch.is_dir() {
+        with_arch
+    } else {
+        base.join(provider)
+    }
+}
+
+pub async fn run(
+    lab: &Lab,
+    profile: Option<&str>,
+    out: Option<&Path>,
+    packages: Option<&Path>,
+    session: &Session,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if lab.provider == Provider::Docker {
+        return Err(crate::error::Unsupported {
+            what: "lab box bake".into(),
+            provider: lab.provider.to_string(),
+            hint: "the docker provider's images are built with Docker in them (boxes/docker/build-image.sh)".into(),
+        }
+        .into());
+    }
+    let profile = match profile {
+        None => lab.profile.clone(),
+        Some(name) => boxes::resolve(&lab.root, name, lab.provider).map_err(anyhow::Error::msg)?,
+    };
+    let name = profile.vagrant_box.clone().unwrap_or_default();
+    if let Some(dir) = packages {
+        let debs = std::fs::read_dir(dir)
+            .with_context(|| format!("--packages {}: cannot read it", dir.display()))?
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
+            .count();
+        if debs == 0 {
+            bail!("--packages {}: no .deb files in it\nhint: `apt-get download` docker.io and what it depends on into it", dir.display());
+        }
+    }
+    if lab.provider == Provider::Libvirt {
+        // vagrant-libvirt's `vagrant package` runs both, and fails without
+        // them only after the machine was booted and baked.
+        let missing: Vec<&str> = ["virt-sysprep", "virt-sparsify"]
+            .into_iter()
+            .filter(|p| which::which(p).is_err())
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "vagrant-libvirt packages a box with {}, which this host lacks\nhint: `apt-get install libguestfs-tools`, then `lab box bake` again",
+                missing.join(" and ")
+            );
+        }
+    }
+    if lab.provider == Provider::Libvirt && lab.state_dir().exists() {
+        bail!(
+            "lab `{}` is built, and its bake machine would use the same subnet\nhint: bake before `lab up`, or after `lab destroy`",
+            lab.name
+        );
+    }
+    let out = out.map_or_else(
+        || {
+            lab.root
+                .join("boxes")
+                .join(format!("{}-docker-{}.box", profile.name, lab.provider))
+        },
+        Path::to_path_buf,
+    );
+    if out.exists() {
+        bail!(
+            "{} exists\nhint: name another file with --out, or remove it",
+            out.display()
+        );
+    }
+    let runner = session.reader(&[Tool::Vagrant])?;
+    let listed = vagrant::parse_box_list(&runner.query(&vagrant::box_list()).await?.stdout);
+    let Some(installed) = listed
+        .iter()
+        .rfind(|b| {
+            b.name == name
+                && b.provider == lab.provider.as_str()
+                && profile
+                    .box_version
+                    .as_deref()
+                    .is_none_or(|v| v == b.version)
+        })
+        .cloned()
+    else {
+        bail!(
+            "box {name} ({}) is not on this host\nhint: `lab box add {}` (from its local copy), or `vagrant box add {name} --provider {}`",
+            lab.provider,
+            profile.name,
+            lab.provider
+        );
+    };
+    let bake = bake_lab(lab, &profile);
+    crate::commands::write_vagrantfile(&bake)?;
+    let result = bake_in(&runner, &bake, lab, &installed, &out, packages).await;
+    // The bake machine goes whatever happened.
+    let destroy = vagrant::destroy(&bake);
+    let gone = runner.run(&destroy, &|_| {}).await;
+    if gone.is_ok() {
+        let _ = std::fs::remove_dir_all(bake.state_dir());
+    }
+    let install = result?;
+    gone.with_context(|| format!("removing the bake machine (lab `{}`)", bake.name))?;
+
+    let mut baked = profile.clone();
+    baked.vagrant_box = Some(format!("{name}-docker"));
+    baked.box_file = Some(relative(&out, &lab.root));
+    baked.box_version = None;
+    baked.box_url = None;
+    baked.docker_preinstalled = true;
+    baked.description = format!(
+        "{} with Docker baked in (lab box bake)",
+        profile.description
+    );
+    let profile_path = lab
+        .root
+        .join("boxes")
+        .join(format!("{}-docker.toml", profile.name));
+    std::fs::create_dir_all(lab.root.join("boxes"))?;
+    crate::process::files::write_atomically(
+        &profile_path,
+        format!(
+            "# Written by `lab box bake`: {name} with Docker in it.\n{}",
+            toml::to_string(&baked).context("writing the baked profile")?
+        )
+        .as_bytes(),
+    )?;
+    let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    crate::outln!(
+        "baked {} ({:.0} MiB) in {:.0}s; its profile is {} (box = \"{}-docker\" in lab.toml)",
+        out.display(),
+        bytes as f64 / 1048576.0,
+        started.elapsed().as_secs_f64(),
+        profile_path.display(),
+        profile.name
+    );
+    let machines = lab.machines.len() as u64;
+    match install {
+        Some(s) if s > 0 => crate::outln!(
+            "installing Docker took {s}s here: with the baked box, a lab of {machines} machines skips about {}s of installs, and {machines} engine downloads",
+            s * machines
+        ),
+        _ => crate::outln!("the box had Docker already: the baked box saves no install"),
+    }
+    Ok(())
+}
+
+/// `path` relative to `root` where it is inside it (a profile's box_file).
+fn relative(path: &Path, root: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    absolute.strip_prefix(&root).map_or_else(
+        |_| absolute.display().to_string(),
+        |p| p.display().to_string(),
+    )
+}
+
+/// Boot, install, clean, halt, package; the install's seconds.
+async fn bake_in(
+    runner: &Runner,
+    bake: &Lab,
+    lab: &Lab,
+    installed: &vagrant::InstalledBox,
+    out: &Path,
+    packages: Option<&Path>,
+) -> anyhow::Result<Option<u64>> {
+    let say = |line: &str| crate::errln!("  {line}");
+    crate::errln!(
+        "[1/5] booting one machine from {} ({})",
+        installed.name,
+        lab.provider
+    );
+    runner.run(&vagrant::up(bake, &[]), &|_| {}).await?;
+    if let Some(dir) = packages {
+        crate::errln!("      uploading the packages of {}", dir.display());
+        let upload = Cmd::new(
+            Tool::Vagrant,
+            [
+                "upload".to_string(),
+                format!("{}/.", dir.display()),
+                "/tmp/lab-bake-packages".into(),
+                MACHINE.into(),
+            ],
+        )
+        .env("VAGRANT_CWD", bake.state_dir().display().to_string());
+        runner.run(&upload, &say).await?;
+    }
+    crate::errln!("[2/5] installing Docker");
+    let sudo_sh = |script: String| {
+        (
+            Cmd::new(Tool::Vagrant, ["ssh", MACHINE, "--", "sudo", "sh", "-s"])
+                .env("VAGRANT_CWD", bake.state_dir().display().to_string()),
+            script,
+        )
+    };
+    let (cmd, script) = sudo_sh(install_script(&lab.install_url, packages.is_some()));
+    let out_install = runner.run_with_input(&cmd, script.as_bytes(), &say).await?;
+    let seconds = install_seconds(&out_install.stdout);
+    crate::errln!("[3/5] cleaning: machine-id, host keys, apt lists, Vagrant's key");
+    let (cmd, script) = sudo_sh(clean_script());
+    runner.run_with_input(&cmd, script.as_bytes(), &say).await?;
+    crate::errln!("[4/5] halting");
+    runner
+        .run(&vagrant::halt(bake, &[MACHINE.to_string()]), &say)
+        .await?;
+    crate::errln!("[5/5] packaging {}", out.display());
+    let dir = installed_dir(&installed.name, &installed.version, lab.provider.as_str());
+    let mut args = vec![
+        "package".to_string(),
+        MACHINE.into(),
+        "--output".into(),
+        std::path::absolute(out)?.display().to_string(),
+    ];
+    if dir.join("Vagrantfile").is_file() {
+        args.extend([
+            "--vagrantfile".into(),
+            dir.join("Vagrantfile").display().to_string(),
+        ]);
+    }
+    let extras = box_extras(&dir);
+    if !extras.is_empty() {
+        args.push("--include".into());
+        args.push(
+            extras
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let package =
+        Cmd::new(Tool::Vagrant, args).env("VAGRANT_CWD", bake.state_dir().display().to_string());
+    runner.run(&package, &say).await?;
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_install_is_docker_machines_unless_packages_are_given() {
+        let script = install_script("https://get.docker.com", false);
+        assert!(
+            script.contains("if type docker >/dev/null 2>&1; then"),
+            "{script}"
+        );
+        assert!(
+            script.contains("curl -sSL https://get.docker.com | sh -"),
+            "{script}"
+        );
+        let hostile = install_script("https://x/$(reboot)'", false);
+        assert!(
+            hostile.contains("curl -sSL 'https://x/$(reboot)'\\'''"),
+            "{hostile}"
+        );
+        let offline = install_script("https://get.docker.com", true);
+        assert!(offline
+            .contains("apt-get install -y --no-install-recommends /tmp/lab-bake-packages/*.deb"));
+        assert!(!offline.contains("curl"));
+        assert_eq!(
+            install_seconds("x\nlab-bake: install-seconds 93\nDocker version 20.10"),
+            Some(93)
+        );
+        assert_eq!(install_seconds("nothing"), None);
+    }
+
+    #[test]
+    fn the_clean_script_leaves_the_insecure_key_and_makes_keys_on_first_boot() {
+        let script = clean_script();
+        assert!(script.contains("ssh-rsa "), "{script}");
+        assert!(script.contains("rm -f /etc/ssh/ssh_host_*"));
+        assert!(script.contains("ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key"));
+        assert!(script.contains("truncate -s 0 /etc/machine-id"));
+    }
+
+    #[test]
+    fn the_bake_lab_is_one_machine_of_its_own() {
+        let lab = crate::model::parse(
+            Path::new("lab.toml"),
+            "name = \"class\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\nmode = \"swarm\"\nengine = \"native\"\n",
+        )
+        .unwrap();
+        let bake = bake_lab(&lab, &lab.profile);
+        assert_eq!(bake.name, "class-bake");
+        assert_eq!(bake.machines.len(), 1);
+        assert_eq!(bake.libvirt_networks().unwrap().0, "class-bake");
+        let v = crate::host::render::vagrantfile(&bake).unwrap();
+        assert_eq!(v.matches("config.vm.define").count(), 1, "{v}");
+        assert!(v.contains("config.vm.define 'bake'"), "{v}");
+    }
+}
