@@ -89,16 +89,12 @@ fn libvirt_things(name: &str) -> Vec<String> {
             .filter(|n| n == name || n.starts_with(&prefix))
             .map(|n| format!("network {n}")),
     );
-    for pool in pools() {
-        let out = virsh(&["vol-list", &pool]);
-        things.extend(
-            text(&out.stdout)
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .filter(|v| v.starts_with(&prefix))
-                .map(|v| format!("volume {pool}/{v}")),
-        );
-    }
+    things.extend(
+        volumes()
+            .into_iter()
+            .filter(|(_, v)| v.starts_with(&prefix))
+            .map(|(pool, v)| format!("volume {pool}/{v}")),
+    );
     things
 }
 
@@ -123,21 +119,30 @@ fn remove_from_libvirt(name: &str) {
     }
 }
 
-/// vagrant-libvirt's copies of boxes in the pools (`BOX_vagrant_box_image_
-/// VERSION_ADDED_box.img`): a Vagrant home of a test's own makes a new one.
-fn box_volumes() -> Vec<String> {
+/// Every volume of every pool, as (pool, volume).
+fn volumes() -> Vec<(String, String)> {
     let mut found = Vec::new();
     for pool in pools() {
         let out = virsh(&["vol-list", &pool]);
         found.extend(
             text(&out.stdout)
                 .lines()
+                .skip(2)
                 .filter_map(|l| l.split_whitespace().next())
-                .filter(|v| v.contains("_vagrant_box_image_"))
-                .map(|v| format!("{pool}/{v}")),
+                .map(|v| (pool.clone(), v.to_string())),
         );
     }
     found
+}
+
+/// vagrant-libvirt's copies of boxes in the pools (`BOX_vagrant_box_image_
+/// VERSION_ADDED_box.img`): a Vagrant home of a test's own makes a new one.
+fn box_volumes() -> Vec<String> {
+    volumes()
+        .into_iter()
+        .filter(|(_, v)| v.contains("_vagrant_box_image_"))
+        .map(|(pool, v)| format!("{pool}/{v}"))
+        .collect()
 }
 
 struct VmLab {

@@ -480,25 +480,13 @@ fn finish(
 /// beside the folder (`.NAME.lab-pack-PID`) are its own to take away.
 fn lock_and_sweep(parent: &Path, base: &str) -> anyhow::Result<(std::fs::File, PathBuf)> {
     let path = parent.join(format!(".{base}.lab-pack.lock"));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(crate::error::Busy {
-                holder: format!("another `lab pack` into {base}"),
-                path,
-            }
-            .into())
+    let Some(file) = crate::process::files::try_lock(&path)? else {
+        return Err(crate::error::Busy {
+            holder: format!("another `lab pack` into {base}"),
+            path,
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", path.display()))
-        }
-    }
+        .into());
+    };
     let prefix = format!(".{base}.lab-pack-");
     for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().to_string();

@@ -3,8 +3,8 @@
 //! so it goes with its process: a lab command that died leaves no stale lock.
 
 pub use crate::error::Busy;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read as _, Seek as _, Write as _};
+use std::fs::File;
+use std::io::{Seek as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -42,33 +42,19 @@ pub fn ensure(lab: &Lab) -> anyhow::Result<PathBuf> {
 pub fn lock(lab: &Lab, command: &str) -> anyhow::Result<Lock> {
     let dir = ensure(lab)?;
     let path = dir.join("lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim().to_string();
-            return Err(Busy {
-                holder: if holder.is_empty() {
-                    "unknown".into()
-                } else {
-                    holder
-                },
-                path,
-            }
-            .into());
+    let Some(mut file) = crate::process::files::try_lock(&path)? else {
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        let holder = holder.trim().to_string();
+        return Err(Busy {
+            holder: if holder.is_empty() {
+                "unknown".into()
+            } else {
+                holder
+            },
+            path,
         }
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", path.display()))
-        }
-    }
+        .into());
+    };
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

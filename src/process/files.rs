@@ -53,6 +53,25 @@ pub fn owner_only(path: &Path) -> std::io::Result<()> {
 #[cfg(windows)]
 pub use super::acl::owner_only;
 
+/// An exclusive lock on `path` (made if missing), the operating system's,
+/// so that it goes with its process; `None` while another process holds it.
+pub fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 /// Writes `path` whole: to a temporary file beside it, flushed to disk,
 /// then renamed over it, so that neither a reader nor a crash ever sees
 /// half of it. Owner-only, like everything lab keeps.
