@@ -437,11 +437,10 @@ async fn box_check(runner: &Runner, lab: &Lab, present: &dyn Fn(Tool) -> bool) -
             if !present(Tool::Docker) {
                 return None;
             }
-            let inspect = Cmd::new(
-                Tool::Docker,
-                ["image", "inspect", "--format", "{{.Id}}", &image],
-            );
-            let here = runner.query(&inspect).await.is_ok();
+            let here = runner
+                .query(&crate::tools::images::inspect_on_host(&image))
+                .await
+                .is_ok();
             Some(match (here, local) {
                 (true, _) => Check::pass("image", format!("{image} is on this host")),
                 (false, Some(add)) => Check::pass("image", format!("{image} will be loaded: {add}")),

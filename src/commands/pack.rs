@@ -396,11 +396,11 @@ pub async fn run(lab: &Lab, args: &PackArgs, session: &Session) -> anyhow::Resul
     let mut missing = Vec::new();
     for item in &items {
         if let Item::Save { image, .. } = item {
-            let inspect = Cmd::new(
-                Tool::Docker,
-                ["image", "inspect", "--format", "{{.Id}}", image],
-            );
-            if runner.query(&inspect).await.is_err() {
+            if runner
+                .query(&crate::tools::images::inspect_on_host(image))
+                .await
+                .is_err()
+            {
                 missing.push(image.clone());
             }
         }

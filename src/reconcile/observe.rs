@@ -392,10 +392,7 @@ pub async fn swarm_view(
 pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
     if let Some(manifest) = crate::host::pack::load(&lab.root)? {
         for packed in manifest.images {
-            let inspect = crate::process::runner::Cmd::new(
-                crate::process::runner::Tool::Docker,
-                ["image", "inspect", "--format", "{{.Id}}", &packed.image],
-            );
+            let inspect = crate::tools::images::inspect_on_host(&packed.image);
             if runner.query(&inspect).await.is_err() {
                 seen.pack_images
                     .push((packed.image, lab.root.join(&packed.file)));
@@ -421,10 +418,7 @@ pub async fn box_or_image(runner: &Runner, lab: &Lab, seen: &mut Observed) -> an
         }
         crate::model::Provider::Docker => {
             let image = lab.profile.image.clone().unwrap_or_default();
-            let inspect = crate::process::runner::Cmd::new(
-                crate::process::runner::Tool::Docker,
-                ["image", "inspect", "--format", "{{.Id}}", &image],
-            );
+            let inspect = crate::tools::images::inspect_on_host(&image);
             seen.image_present = Some(runner.query(&inspect).await.is_ok());
         }
     }

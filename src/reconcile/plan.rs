@@ -338,14 +338,7 @@ pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
             hook: "images",
             reason: format!("{image} is not on this host; the pack has it"),
             action: Action::Run {
-                command: crate::process::runner::Cmd::new(
-                    crate::process::runner::Tool::Docker,
-                    [
-                        "load".to_string(),
-                        "-i".into(),
-                        archive.display().to_string(),
-                    ],
-                ),
+                command: crate::tools::images::load_on_host(archive),
             },
         });
     }

@@ -30,11 +30,7 @@ pub async fn copy_if_missing(
     if runner.quiet(&on_engine).await.is_ok() {
         return Ok(Source::There);
     }
-    if runner
-        .query(&Cmd::new(Tool::Docker, &inspect))
-        .await
-        .is_err()
-    {
+    if runner.query(&inspect_on_host(image)).await.is_err() {
         return Ok(Source::Absent);
     }
     let archive_arg = archive.display().to_string();
@@ -48,6 +44,24 @@ pub async fn copy_if_missing(
         .await?;
     runner.quiet(&load).await?;
     Ok(Source::Loaded)
+}
+
+/// `docker image inspect` of `image` on this host's engine: it succeeds
+/// when the engine has it.
+pub fn inspect_on_host(image: &str) -> Cmd {
+    Cmd::new(Tool::Docker, inspect_args(image))
+}
+
+/// `docker load -i ARCHIVE` into this host's engine.
+pub fn load_on_host(archive: &Path) -> Cmd {
+    Cmd::new(
+        Tool::Docker,
+        [
+            "load".to_string(),
+            "-i".into(),
+            archive.display().to_string(),
+        ],
+    )
 }
 
 fn inspect_args(image: &str) -> Vec<String> {

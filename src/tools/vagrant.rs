@@ -497,12 +497,8 @@ pub fn local_add(
         }
         Provider::Docker => {
             let file = root.join(profile.image_file.as_ref()?);
-            file.exists().then(|| {
-                Cmd::new(
-                    Tool::Docker,
-                    ["load".to_string(), "-i".into(), file.display().to_string()],
-                )
-            })
+            file.exists()
+                .then(|| crate::tools::images::load_on_host(&file))
         }
     }
 }
