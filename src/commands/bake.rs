@@ -199,18 +199,7 @@ pub async fn run(
     }
     let runner = session.reader(&[Tool::Vagrant])?;
     let listed = vagrant::parse_box_list(&runner.query(&vagrant::box_list()).await?.stdout);
-    let Some(installed) = listed
-        .iter()
-        .rfind(|b| {
-            b.name == name
-                && b.provider == lab.provider.as_str()
-                && profile
-                    .box_version
-                    .as_deref()
-                    .is_none_or(|v| v == b.version)
-        })
-        .cloned()
-    else {
+    let Some(installed) = vagrant::installed_box(&profile, lab.provider, &listed).cloned() else {
         bail!(
             "box {name} ({}) is not on this host\nhint: `lab box add {}` (from its local copy), or `vagrant box add {name} --provider {}`",
             lab.provider,

@@ -240,17 +240,8 @@ fn plan(
             match profile.box_file.as_ref().map(|f| lab.root.join(f)) {
                 Some(file) if file.is_file() => Item::Copy { from: file, to },
                 _ => {
-                    let version = installed
-                        .iter()
-                        .filter(|b| b.name == name && b.provider == provider)
-                        .filter(|b| {
-                            profile
-                                .box_version
-                                .as_deref()
-                                .is_none_or(|v| v == b.version)
-                        })
-                        .map(|b| b.version.clone())
-                        .next_back();
+                    let version = vagrant::installed_box(profile, lab.provider, installed)
+                        .map(|b| b.version.clone());
                     let Some(version) = version else {
                         bail!(
                             "box {name} ({provider}{}) is not on this host, so there is nothing to pack\nhint: `vagrant box add {name} --provider {provider}{}` on a machine with internet, then `lab pack` again",

@@ -506,7 +506,17 @@ pub fn local_add(
 /// Whether Vagrant's installed boxes hold this profile's box for `provider`
 /// (a box name is published per provider: VirtualBox's is not libvirt's).
 pub fn box_installed(profile: &BoxProfile, provider: Provider, boxes: &[InstalledBox]) -> bool {
-    boxes.iter().any(|b| {
+    installed_box(profile, provider, boxes).is_some()
+}
+
+/// The installed box this profile uses for `provider`: its pinned version,
+/// or the newest one (Vagrant lists versions oldest first).
+pub fn installed_box<'a>(
+    profile: &BoxProfile,
+    provider: Provider,
+    boxes: &'a [InstalledBox],
+) -> Option<&'a InstalledBox> {
+    boxes.iter().rfind(|b| {
         Some(b.name.as_str()) == profile.vagrant_box.as_deref()
             && b.provider == provider.as_str()
             && profile
