@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 
 use crate::model::{boxes, Lab, Machine, Provider, Role};
-use crate::process::runner::{Cmd, Runner, Tool};
+use crate::process::runner::{Runner, Tool};
 use crate::session::Session;
 use crate::tools::vagrant;
 
@@ -290,32 +290,22 @@ async fn bake_in(
     runner.run(&vagrant::up(bake, &[]), &|_| {}).await?;
     if let Some(dir) = packages {
         crate::errln!("      uploading the packages of {}", dir.display());
-        let upload = Cmd::new(
-            Tool::Vagrant,
-            [
-                "upload".to_string(),
-                format!("{}/.", dir.display()),
-                "/tmp/lab-bake-packages".into(),
-                MACHINE.into(),
-            ],
-        )
-        .env("VAGRANT_CWD", bake.state_dir().display().to_string());
+        let from = format!("{}/.", dir.display());
+        let upload = vagrant::vagrant(bake, &["upload", &from, "/tmp/lab-bake-packages", MACHINE]);
         runner.run(&upload, &say).await?;
     }
     crate::errln!("[2/5] installing Docker");
-    let sudo_sh = |script: String| {
-        (
-            Cmd::new(Tool::Vagrant, ["ssh", MACHINE, "--", "sudo", "sh", "-s"])
-                .env("VAGRANT_CWD", bake.state_dir().display().to_string()),
-            script,
-        )
-    };
-    let (cmd, script) = sudo_sh(install_script(&lab.install_url, packages.is_some()));
-    let out_install = runner.run_with_input(&cmd, script.as_bytes(), &say).await?;
+    // The scripts go on stdin: nothing of them on a command line.
+    let sudo_sh = vagrant::vagrant(bake, &["ssh", MACHINE, "--", "sudo", "sh", "-s"]);
+    let script = install_script(&lab.install_url, packages.is_some());
+    let out_install = runner
+        .run_with_input(&sudo_sh, script.as_bytes(), &say)
+        .await?;
     let seconds = install_seconds(&out_install.stdout);
     crate::errln!("[3/5] cleaning: machine-id, host keys, apt lists, Vagrant's key");
-    let (cmd, script) = sudo_sh(clean_script());
-    runner.run_with_input(&cmd, script.as_bytes(), &say).await?;
+    runner
+        .run_with_input(&sudo_sh, clean_script().as_bytes(), &say)
+        .await?;
     crate::errln!("[4/5] halting");
     runner
         .run(&vagrant::halt(bake, &[MACHINE.to_string()]), &say)
@@ -348,8 +338,8 @@ async fn bake_in(
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let package =
-        Cmd::new(Tool::Vagrant, args).env("VAGRANT_CWD", bake.state_dir().display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let package = vagrant::vagrant(bake, &args);
     runner.run(&package, &say).await?;
     Ok(seconds)
 }

@@ -42,6 +42,18 @@ pub enum Item {
     },
 }
 
+impl Item {
+    /// Where it goes in the pack.
+    pub fn to(&self) -> &str {
+        match self {
+            Item::Copy { to, .. }
+            | Item::Repackage { to, .. }
+            | Item::Save { to, .. }
+            | Item::Write { to, .. } => to,
+        }
+    }
+}
+
 impl std::fmt::Display for Item {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -266,12 +278,7 @@ fn plan(
             }
         }
     };
-    let box_path = match &box_item {
-        Item::Copy { to, .. }
-        | Item::Repackage { to, .. }
-        | Item::Save { to, .. }
-        | Item::Write { to, .. } => to.clone(),
-    };
+    let box_path = box_item.to().to_string();
     items.push(box_item);
     let stacks = stack_files(lab, args)?;
     let stack_paths: Vec<PathBuf> = stacks.iter().map(|(f, _)| f.clone()).collect();
@@ -504,12 +511,7 @@ async fn write(
     let mut files = Vec::new();
     for (i, item) in items.iter().enumerate() {
         crate::errln!("[{}/{}] {item}", i + 1, items.len());
-        let to = match item {
-            Item::Copy { to, .. }
-            | Item::Repackage { to, .. }
-            | Item::Save { to, .. }
-            | Item::Write { to, .. } => to,
-        };
+        let to = item.to();
         let path = work.join(to);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -537,7 +539,7 @@ async fn write(
                 if Some(image) != lab.profile.image.as_ref() || lab.provider != Provider::Docker {
                     images.push(PackedImage {
                         image: image.clone(),
-                        file: to.clone(),
+                        file: to.to_string(),
                     });
                 }
             }
@@ -565,7 +567,7 @@ async fn write(
         let (sha256, bytes) =
             pack::sha256_file(&path).with_context(|| format!("reading {}", path.display()))?;
         files.push(Packed {
-            path: to.clone(),
+            path: to.to_string(),
             sha256,
             bytes,
         });

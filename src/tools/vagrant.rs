@@ -163,7 +163,8 @@ pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
     blocks
 }
 
-fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
+/// `vagrant ARGS` in the lab's state directory, where its Vagrantfile is.
+pub fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
     Cmd::new(Tool::Vagrant, args.iter().copied())
         .env("VAGRANT_CWD", lab.state_dir().display().to_string())
 }
