@@ -77,17 +77,7 @@ impl std::fmt::Display for Item {
 
 /// A file name for an image reference: `consul:1.15` -> `consul_1.15.tar`.
 pub fn archive_name(image: &str) -> String {
-    let name: String = image
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("images/{name}.tar")
+    format!("images/{}.tar", file_name(image, '_'))
 }
 
 /// The images the lab itself runs (Consul where it has one, the verify
@@ -173,12 +163,18 @@ fn dir_name(file: &Path) -> String {
 }
 
 fn safe(name: &str) -> String {
+    file_name(name, '-')
+}
+
+/// `name` as one file name: letters, digits, `.`, `_` and `-` kept, every
+/// other character `instead`.
+fn file_name(name: &str, instead: char) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
                 c
             } else {
-                '-'
+                instead
             }
         })
         .collect()
