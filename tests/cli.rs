@@ -584,3 +584,31 @@ fn version_names_the_commit_it_was_built_from() {
         assert_eq!(built_from, text(&head.stdout).trim());
     }
 }
+
+#[test]
+fn a_pack_for_another_architecture_is_refused_with_the_reason_and_nothing_written() {
+    let dir = lab_dir(&std::fs::read_to_string(repo().join("lab.toml")).unwrap());
+    let other = if std::env::consts::ARCH == "aarch64" {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    let usb = dir.path().join("usb");
+    let out = run_lab(
+        dir.path(),
+        &empty_path(dir.path()),
+        &["pack", &usb.display().to_string(), "--arch", other],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("--arch {other}: this host is")),
+        "{err}"
+    );
+    assert!(err.contains("images of this host's engine"), "{err}");
+    assert!(
+        err.contains(&format!("run `lab pack` on a {other} machine")),
+        "{err}"
+    );
+    assert!(!usb.exists());
+}

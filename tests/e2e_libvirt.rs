@@ -7,8 +7,9 @@
 //!
 //! Two labs, one after the other (each VM costs ~2 GiB of host memory and
 //! two cores are all CI has): native engines in swarm mode on three VMs,
-//! then the docker-machine path on two, with the stand-in docker-machine
-//! provisioning the VMs' real engines over SSH.
+//! then the docker-machine path on two, from a box that `lab box bake`
+//! made of one without Docker, with the stand-in docker-machine
+//! provisioning the VMs' real engines over SSH. Both run from a pack.
 // Unix hosts only: libvirt is Linux's.
 #![cfg(unix)]
 
@@ -24,14 +25,19 @@ use support::{prerequisite, repo, run_lab, text};
 
 const VIRSH_URI: &str = "qemu:///system";
 const BOX_FILE: &str = "boxes/libvirt/debian-12-libvirt.box";
+/// The box without Docker, and Docker's packages, for `lab box bake`.
+const PLAIN_BOX_FILE: &str = "boxes/libvirt/debian-12-plain-libvirt.box";
+const DOCKER_DEBS: &str = "boxes/libvirt/docker-debs";
 
 /// One lab of VMs at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn prerequisites() -> bool {
-    let built = repo().join(BOX_FILE).is_file();
+    let built = [BOX_FILE, PLAIN_BOX_FILE, DOCKER_DEBS]
+        .iter()
+        .all(|f| repo().join(f).exists());
     if !built {
-        let why = format!("no {BOX_FILE} (run `sudo boxes/libvirt/build-box.sh`)");
+        let why = format!("no {BOX_FILE}, {PLAIN_BOX_FILE} or {DOCKER_DEBS} (run `sudo boxes/libvirt/build-box.sh`)");
         assert!(
             std::env::var_os(support::REQUIRED).is_none(),
             "{why}, and {} is set",
@@ -181,7 +187,9 @@ impl VmLab {
         .unwrap();
         let boxes = dir.path().join("boxes/libvirt");
         std::fs::create_dir_all(&boxes).unwrap();
-        std::os::unix::fs::symlink(repo().join(BOX_FILE), dir.path().join(BOX_FILE)).unwrap();
+        for file in [BOX_FILE, PLAIN_BOX_FILE] {
+            std::os::unix::fs::symlink(repo().join(file), dir.path().join(file)).unwrap();
+        }
 
         let env = support::real_engine_standin_env(dir.path());
         VmLab {
@@ -196,6 +204,32 @@ impl VmLab {
 
     fn path(&self) -> &Path {
         &self.root
+    }
+
+    /// `box = PROFILE` in lab.toml.
+    fn use_box(&self, profile: &str) {
+        let toml = self.dir.path().join("lab.toml");
+        let text_now = std::fs::read_to_string(&toml).unwrap();
+        let line = text_now
+            .lines()
+            .find(|l| l.starts_with("box = "))
+            .unwrap()
+            .to_string();
+        std::fs::write(
+            &toml,
+            text_now.replace(&line, &format!("box = \"{profile}\"")),
+        )
+        .unwrap();
+    }
+
+    /// From here on lab runs with a Vagrant home of the test's own
+    /// (`home` under the test's directory), which starts with no box.
+    fn own_vagrant_home(&mut self, home: &str) {
+        self.volumes_before.get_or_insert_with(box_volumes);
+        self.env.push((
+            "VAGRANT_HOME",
+            self.dir.path().join(home).display().to_string(),
+        ));
     }
 
     /// `lab pack` of this lab, with its probe image as a tag of its own,
@@ -215,11 +249,7 @@ impl VmLab {
         self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
         tag.remove();
         self.root = usb;
-        self.volumes_before = Some(box_volumes());
-        self.env.push((
-            "VAGRANT_HOME",
-            self.dir.path().join("vagrant.d").display().to_string(),
-        ));
+        self.own_vagrant_home("vagrant.d");
         tag
     }
 
@@ -540,30 +570,81 @@ fn checkpoints(lab: &VmLab) {
     assert!(!names.contains("lab-ex1"), "{names}");
 }
 
+/// The instructor's way to a class without downloads: `lab box bake`
+/// puts Docker (from Debian's packages, no internet) into a box that has
+/// none, `lab pack` puts the baked box on the "USB stick", and the class's
+/// `lab up` from it runs docker-machine, whose install step then finds
+/// Docker and is skipped on every machine.
 #[test]
-fn docker_machine_registers_two_vms() {
+fn docker_machine_on_two_vms_of_a_baked_box() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !prerequisites() {
         return;
     }
-    let lab = VmLab::new("lvd", 50, "docker-machine", 1, false);
+    let mut lab = VmLab::new("lvd", 50, "docker-machine", 1, false);
+    lab.use_box("debian-libvirt-plain");
+    lab.own_vagrant_home("vagrant-instructor.d");
+    lab.timed(&["box", "add"]);
+    let debs = repo().join(DOCKER_DEBS).display().to_string();
+    let started = Instant::now();
+    let baked = support::succeeded(
+        &lab.lab(&["box", "bake", "--packages", &debs]),
+        &["box", "bake"],
+    );
+    let bake_took = started.elapsed().as_secs_f64();
+    eprintln!(
+        "VM: {}: lab box bake took {bake_took:.1}s:\n{baked}",
+        lab.name
+    );
+    let installed = regex::Regex::new(r"installing Docker took (\d+)s here")
+        .unwrap()
+        .captures(&baked)
+        .unwrap_or_else(|| panic!("bake says nothing of the install it saves:\n{baked}"));
+    assert!(installed[1].parse::<u64>().unwrap() > 0, "{baked}");
+    let profile = std::fs::read_to_string(
+        lab.dir
+            .path()
+            .join("boxes/debian-libvirt-plain-docker.toml"),
+    )
+    .unwrap();
+    assert!(profile.contains("docker_preinstalled = true"), "{profile}");
+    assert!(
+        profile.contains("box_file = \"boxes/debian-libvirt-plain-docker-libvirt.box\""),
+        "{profile}"
+    );
+    // Nothing of the bake machine is left in libvirt.
+    assert_eq!(
+        libvirt_things(&format!("{}-bake", lab.name)),
+        Vec::<String>::new()
+    );
 
+    lab.use_box("debian-libvirt-plain-docker");
+    let _probe = lab.run_from_pack();
+    let plan = lab.timed(&["up", "--dry-run"]);
+    assert!(
+        plan.contains("vagrant box add --name lab/debian-12-plain-docker --provider libvirt"),
+        "{plan}"
+    );
     lab.timed(&["up"]);
     assert_eq!(lab.nodes(), ready(&["swarm-master", "swarm-node01"]));
     // The stand-in really reached each VM over SSH with the settings lab
-    // handed it: the hostname it read there is the machine's. docker-machine
+    // handed it: the hostname it read there is the machine's, and Docker
+    // was there, so the generic driver's install was skipped. docker-machine
     // names each entry after the lab as well, as other labs share its store.
-    let store = lab.path().join("dm");
+    let store = lab.dir.path().join("dm");
     let entries: Vec<String> = ["swarm-master", "swarm-node01"]
         .iter()
         .map(|m| format!("{}-{m}", lab.name))
         .collect();
     assert_eq!(support::stored_machines(&store), entries);
     for (entry, machine) in entries.iter().zip(["swarm-master", "swarm-node01"]) {
-        let proof =
-            std::fs::read_to_string(store.join("machines").join(entry).join("ssh-proof")).unwrap();
+        let dir = store.join("machines").join(entry);
+        let proof = std::fs::read_to_string(dir.join("ssh-proof")).unwrap();
         assert_eq!(proof.trim(), machine, "{entry}");
+        let install = std::fs::read_to_string(dir.join("install-proof")).unwrap();
+        assert_eq!(install.trim(), "skipped: docker was there", "{entry}");
     }
+    support::assert_swarm_verified(&lab.timed(&["verify"]));
 
     lab.destroy_leaves_nothing();
     assert!(support::stored_machines(&store).is_empty());

@@ -43,7 +43,9 @@ pub fn bake_lab(lab: &Lab, profile: &boxes::BoxProfile) -> Lab {
 /// install took, for lab to tell what the baked box saves.
 pub fn install_script(install_url: &str, packages: bool) -> String {
     let install = if packages {
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/lab-bake-packages/*.deb".to_string()
+        // docker-machine's systemd drop-in starts /usr/bin/dockerd (the
+        // docker-ce layout); Debian's docker.io has it in /usr/sbin only.
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/lab-bake-packages/*.deb\n  [ -e /usr/bin/dockerd ] || ln -s /usr/sbin/dockerd /usr/bin/dockerd".to_string()
     } else {
         format!("curl -sSL {} | sh -", shell_words::quote(install_url))
     };
@@ -53,14 +55,20 @@ pub fn install_script(install_url: &str, packages: bool) -> String {
 }
 
 /// Makes the machine anonymous again before it is packaged: each machine
-/// of the baked box makes its own machine-id and host keys on first boot.
+/// of the baked box makes its own machine-id and host keys on first boot
+/// (with the box's own first-boot unit where it has one: `ssh-keygen -A`
+/// makes an RSA key too, a minute's work under software emulation), and
+/// its engine its own ID (classic Swarm refuses two engines of one ID).
 pub fn clean_script() -> String {
     format!(
         "set -e\n\
+         systemctl stop docker.service docker.socket >/dev/null 2>&1 || true\n\
+         rm -f /etc/docker/key.json\n\
          apt-get clean\n\
          rm -rf /var/lib/apt/lists/* /tmp/lab-bake-packages\n\
          truncate -s 0 /etc/machine-id\n\
          rm -f /var/lib/dbus/machine-id\n\
+         if [ ! -e /etc/systemd/system/lab-host-keys.service ]; then\n\
          cat > /etc/systemd/system/lab-host-keys.service <<'UNIT'\n\
          [Unit]\n\
          Description=Host keys for sshd, made on this machine's first boot (lab box bake)\n\
@@ -73,6 +81,7 @@ pub fn clean_script() -> String {
          WantedBy=multi-user.target\n\
          UNIT\n\
          systemctl enable lab-host-keys.service >/dev/null 2>&1\n\
+         fi\n\
          rm -f /etc/ssh/ssh_host_*\n\
          home=$(getent passwd vagrant | cut -d: -f6)\n\
          printf '%s\\n' '{}' > \"$home/.ssh/authorized_keys\"\n\
@@ -163,20 +172,6 @@ pub async fn run(
             bail!("--packages {}: no .deb files in it\nhint: `apt-get download` docker.io and what it depends on into it", dir.display());
         }
     }
-    if lab.provider == Provider::Libvirt {
-        // vagrant-libvirt's `vagrant package` runs both, and fails without
-        // them only after the machine was booted and baked.
-        let missing: Vec<&str> = ["virt-sysprep", "virt-sparsify"]
-            .into_iter()
-            .filter(|p| which::which(p).is_err())
-            .collect();
-        if !missing.is_empty() {
-            bail!(
-                "vagrant-libvirt packages a box with {}, which this host lacks\nhint: `apt-get install libguestfs-tools`, then `lab box bake` again",
-                missing.join(" and ")
-            );
-        }
-    }
     if lab.provider == Provider::Libvirt && lab.state_dir().exists() {
         bail!(
             "lab `{}` is built, and its bake machine would use the same subnet\nhint: bake before `lab up`, or after `lab destroy`",
@@ -197,7 +192,15 @@ pub async fn run(
             out.display()
         );
     }
-    let runner = session.reader(&[Tool::Vagrant])?;
+    // On libvirt lab packages the box itself: vagrant-libvirt's `vagrant
+    // package` needs libguestfs (virt-sysprep, virt-sparsify), which needs
+    // a kernel in the host's /boot, and cleans nothing lab's clean misses.
+    let tools: &[Tool] = if lab.provider == Provider::Libvirt {
+        &[Tool::Vagrant, Tool::Virsh, Tool::QemuImg]
+    } else {
+        &[Tool::Vagrant]
+    };
+    let runner = session.reader(tools)?;
     let listed = vagrant::parse_box_list(&runner.query(&vagrant::box_list()).await?.stdout);
     let Some(installed) = vagrant::installed_box(&profile, lab.provider, &listed).cloned() else {
         bail!(
@@ -245,10 +248,10 @@ pub async fn run(
     let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     crate::outln!(
         "baked {} ({:.0} MiB) in {:.0}s; its profile is {} (box = \"{}-docker\" in lab.toml)",
-        out.display(),
+        relative(&out, &lab.root),
         bytes as f64 / 1048576.0,
         started.elapsed().as_secs_f64(),
-        profile_path.display(),
+        relative(&profile_path, &lab.root),
         profile.name
     );
     let machines = lab.machines.len() as u64;
@@ -270,6 +273,127 @@ fn relative(path: &Path, root: &Path) -> String {
         |_| absolute.display().to_string(),
         |p| p.display().to_string(),
     )
+}
+
+/// `vagrant package` with the installed box's Vagrantfile and the files it
+/// names (VirtualBox).
+async fn package(runner: &Runner, bake: &Lab, dir: &Path, out: &Path) -> anyhow::Result<()> {
+    let mut args = vec![
+        "package".to_string(),
+        MACHINE.into(),
+        "--output".into(),
+        std::path::absolute(out)?.display().to_string(),
+    ];
+    if dir.join("Vagrantfile").is_file() {
+        args.extend([
+            "--vagrantfile".into(),
+            dir.join("Vagrantfile").display().to_string(),
+        ]);
+    }
+    let extras = box_extras(dir);
+    if !extras.is_empty() {
+        args.push("--include".into());
+        args.push(
+            extras
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let say = |line: &str| crate::errln!("  {line}");
+    runner.run(&vagrant::vagrant(bake, &args), &say).await?;
+    Ok(())
+}
+
+/// A folder removed when dropped, whatever happened.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A vagrant-libvirt box from the halted machine's disk, as vagrant-libvirt
+/// lays one out: `box.img` (the disk, its backing box folded in),
+/// `metadata.json`, and the installed box's Vagrantfile with the files it
+/// names (a kernel it boots directly). Written beside `out`, then renamed.
+async fn package_libvirt(
+    runner: &Runner,
+    bake: &Lab,
+    dir: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use crate::tools::libvirt;
+    let domain = libvirt::domain(&bake.name, MACHINE);
+    let listing = runner.query(&libvirt::disks(&domain)).await?.stdout;
+    let disk = libvirt::first_disk(&listing).with_context(|| {
+        format!("`virsh domblklist {domain}` shows no disk of the bake machine:\n{listing}")
+    })?;
+    let info = runner.query(&libvirt::info(&disk)).await?.stdout;
+    let gib = libvirt::virtual_size_gib(&info).with_context(|| {
+        format!(
+            "`qemu-img info` of {} shows no virtual size",
+            disk.display()
+        )
+    })?;
+    let parent = out.parent().unwrap_or(Path::new("."));
+    let file = out.file_name().unwrap_or_default().to_string_lossy();
+    let pid = std::process::id();
+    let scratch = Scratch(parent.join(format!(".{file}.bake-{pid}")));
+    std::fs::create_dir_all(&scratch.0)
+        .with_context(|| format!("making {}", scratch.0.display()))?;
+    let say = |line: &str| crate::errln!("  {line}");
+    runner
+        .run(&libvirt::flatten(&disk, &scratch.0.join("box.img")), &say)
+        .await
+        .with_context(|| {
+            format!(
+                "copying the bake machine's disk {}\nhint: libvirt's pool is root's: run `lab box bake` as root, or as a user who may read it",
+                disk.display()
+            )
+        })?;
+    let mut files = vec![(scratch.0.join("box.img"), "box.img".to_string())];
+    let metadata = scratch.0.join("metadata.json");
+    std::fs::write(
+        &metadata,
+        serde_json::json!({"provider": "libvirt", "format": "qcow2", "virtual_size": gib})
+            .to_string(),
+    )?;
+    files.push((metadata, "metadata.json".into()));
+    if dir.join("Vagrantfile").is_file() {
+        files.push((dir.join("Vagrantfile"), "Vagrantfile".into()));
+    }
+    for extra in box_extras(dir) {
+        let name = extra
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        files.push((extra, name));
+    }
+    let partial = parent.join(format!(".{file}.partial-{pid}"));
+    let written = write_tar(&partial, &files)
+        .and_then(|()| std::fs::rename(&partial, out).map_err(Into::into))
+        .with_context(|| format!("writing {}", out.display()));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// A plain tar of `files` (a box is one; Vagrant also reads it gzipped).
+fn write_tar(to: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()> {
+    let mut tar = tar::Builder::new(std::fs::File::create(to)?);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for (path, name) in files {
+        tar.append_path_with_name(path, name)
+            .with_context(|| format!("adding {}", path.display()))?;
+    }
+    tar.into_inner()?.sync_all()?;
+    Ok(())
 }
 
 /// Boot, install, clean, halt, package; the install's seconds.
@@ -312,35 +436,14 @@ async fn bake_in(
         .await?;
     crate::errln!("[5/5] packaging {}", out.display());
     let dir = installed_dir(&installed.name, &installed.version, lab.provider.as_str());
-    let mut args = vec![
-        "package".to_string(),
-        MACHINE.into(),
-        "--output".into(),
-        std::path::absolute(out)?.display().to_string(),
-    ];
-    if dir.join("Vagrantfile").is_file() {
-        args.extend([
-            "--vagrantfile".into(),
-            dir.join("Vagrantfile").display().to_string(),
-        ]);
-    }
-    let extras = box_extras(&dir);
-    if !extras.is_empty() {
-        args.push("--include".into());
-        args.push(
-            extras
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-    }
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let package = vagrant::vagrant(bake, &args);
-    runner.run(&package, &say).await?;
+    if lab.provider == Provider::Libvirt {
+        package_libvirt(runner, bake, &dir, out).await?;
+    } else {
+        package(runner, bake, &dir, out).await?;
+    }
     Ok(seconds)
 }
 
@@ -382,6 +485,8 @@ mod tests {
         assert!(script.contains("rm -f /etc/ssh/ssh_host_*"));
         assert!(script.contains("ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key"));
         assert!(script.contains("truncate -s 0 /etc/machine-id"));
+        assert!(script.contains("rm -f /etc/docker/key.json"));
+        assert!(script.contains("if [ ! -e /etc/systemd/system/lab-host-keys.service ]"));
     }
 
     #[test]

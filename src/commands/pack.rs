@@ -358,7 +358,7 @@ pub async fn run(lab: &Lab, args: &PackArgs, session: &Session) -> anyhow::Resul
     for arch in args.arch.iter().flat_map(|a| a.split(',')).map(str::trim) {
         if arch != host {
             bail!(
-                "--arch {arch}: this host is {host}, and Vagrant keeps boxes for its own architecture\nhint: run `lab pack` on a {arch} machine for its box (Vagrant 2.4 or later: `vagrant box add --architecture {arch}` there first)"
+                "--arch {arch}: this host is {host}; a pack holds this host's box and the images of this host's engine, and {arch} machines need their own of both\nhint: run `lab pack` on a {arch} machine (Vagrant 2.4 or later: `vagrant box add --architecture {arch}` there first), and hand each kind of student machine its pack"
             );
         }
     }

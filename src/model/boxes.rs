@@ -108,6 +108,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "debian-libvirt",
         include_str!("../../boxes/debian-libvirt.toml"),
     ),
+    (
+        "debian-libvirt-plain",
+        include_str!("../../boxes/debian-libvirt-plain.toml"),
+    ),
 ];
 
 fn parse_profile(name: &str, text: &str, origin: &str) -> Result<BoxProfile, String> {

@@ -22,9 +22,24 @@ pub enum Tool {
     Docker,
     Ssh,
     VBoxManage,
+    /// libvirt's shell, for what vagrant-libvirt does not show: a domain's
+    /// disk (lab box bake).
+    Virsh,
+    QemuImg,
 }
 
 impl Tool {
+    /// Every tool, in the order `-v`'s summary lists them.
+    pub const ALL: [Tool; 7] = [
+        Tool::Vagrant,
+        Tool::Ssh,
+        Tool::Docker,
+        Tool::DockerMachine,
+        Tool::VBoxManage,
+        Tool::Virsh,
+        Tool::QemuImg,
+    ];
+
     pub fn program(self) -> &'static str {
         match self {
             Tool::Vagrant => "vagrant",
@@ -32,6 +47,8 @@ impl Tool {
             Tool::Docker => "docker",
             Tool::Ssh => "ssh",
             Tool::VBoxManage => "VBoxManage",
+            Tool::Virsh => "virsh",
+            Tool::QemuImg => "qemu-img",
         }
     }
 
@@ -45,6 +62,7 @@ impl Tool {
                 Tool::Docker => "install the Docker client, docker.exe, on PATH (Docker's static binaries for Windows, download.docker.com/win/static)",
                 Tool::Ssh => "install the OpenSSH client (Windows 10+: Settings > Optional features > OpenSSH Client)",
                 Tool::VBoxManage => "install VirtualBox 7 (virtualbox.org); lab finds VBoxManage.exe where the installer puts it",
+                Tool::Virsh | Tool::QemuImg => "libvirt runs on Linux only: bake a libvirt box there",
             };
         }
         match self {
@@ -55,6 +73,8 @@ impl Tool {
             Tool::Docker => "install the Docker client (Debian/Ubuntu: apt-get install docker.io)",
             Tool::Ssh => "install an OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)",
             Tool::VBoxManage => "install VirtualBox 6.1 or 7 (virtualbox.org), or use provider = \"docker\" on Linux",
+            Tool::Virsh => "install libvirt's client (Debian/Ubuntu: apt-get install libvirt-clients)",
+            Tool::QemuImg => "install qemu-img (Debian/Ubuntu: apt-get install qemu-utils)",
         }
     }
 }
@@ -429,7 +449,7 @@ pub use crate::model::Retry;
 
 /// How many commands of each tool a run of lab started, for `-v`'s summary.
 #[derive(Debug, Default)]
-pub struct Counts([std::sync::atomic::AtomicUsize; 5]);
+pub struct Counts([std::sync::atomic::AtomicUsize; Tool::ALL.len()]);
 
 impl Counts {
     fn add(&self, tool: Tool) {
@@ -439,14 +459,7 @@ impl Counts {
     /// How many commands ran, per program, and lab's own CPU time (not its
     /// children's): what lab itself costs beside the programs it drives.
     pub fn summary(&self) -> String {
-        let tools = [
-            Tool::Vagrant,
-            Tool::Ssh,
-            Tool::Docker,
-            Tool::DockerMachine,
-            Tool::VBoxManage,
-        ];
-        let counts: Vec<String> = tools
+        let counts: Vec<String> = Tool::ALL
             .iter()
             .map(|t| {
                 format!(

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod faults;
 pub mod http;
 pub mod images;
+pub mod libvirt;
 pub mod ssh;
 pub mod stack;
 pub mod swarm;

@@ -527,9 +527,95 @@ pub fn installed_box<'a>(
     })
 }
 
+/// The docker provider's containers, asked of this host's engine in one
+/// call: what Vagrant's docker provider asks itself for `vagrant status`
+/// and `vagrant ssh-config`, without Vagrant's Ruby start-up.
+pub fn inspect_containers(ids: &[String]) -> Cmd {
+    let mut args = vec![
+        "inspect".to_string(),
+        "--type".into(),
+        "container".into(),
+        "--format".into(),
+        "{{.Id}}|{{.State.Running}}|{{.NetworkSettings.IPAddress}}|{{json .NetworkSettings.Ports}}"
+            .into(),
+    ];
+    args.extend(ids.iter().cloned());
+    Cmd::new(Tool::Docker, args).query()
+}
+
+/// One container as the docker provider sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    pub running: bool,
+    /// Where SSH answers: a published port 22 (its host address and port),
+    /// else the container's address and port 22.
+    pub ssh: Option<(String, u16)>,
+}
+
+/// Parses [`inspect_containers`]'s lines.
+pub fn parse_containers(text: &str) -> Vec<Container> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(4, '|');
+            let id = fields.next()?.trim().to_string();
+            let running = fields.next()? == "true";
+            let ip = fields.next()?.trim().to_string();
+            let ports: serde_json::Value =
+                serde_json::from_str(fields.next().unwrap_or("{}")).unwrap_or_default();
+            let published = ports
+                .get("22/tcp")
+                .and_then(|p| p.as_array())
+                .and_then(|p| p.first())
+                .and_then(|p| {
+                    let host = p.get("HostIp")?.as_str()?.to_string();
+                    let port = p.get("HostPort")?.as_str()?.parse().ok()?;
+                    Some((host, port))
+                });
+            let ssh = published.or_else(|| (!ip.is_empty()).then_some((ip, 22)));
+            (!id.is_empty()).then_some(Container { id, running, ssh })
+        })
+        .collect()
+}
+
+/// The docker provider's state of a machine from its record (`id`, which
+/// reads "preparing" during a create) and its container: Vagrant 2.3's
+/// `DockerProvider::Provider#state`.
+pub fn docker_state(id: Option<&str>, containers: &[Container]) -> VmState {
+    match id {
+        None => VmState::NotCreated,
+        Some("preparing") => VmState::Preparing,
+        Some(id) => match containers.iter().find(|c| c.id == id) {
+            Some(c) if c.running => VmState::Running,
+            Some(_) => VmState::Other("stopped".into()),
+            None => VmState::NotCreated,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containers_read_as_the_docker_provider_reads_them() {
+        let text = "aaa|true|172.17.0.2|{}\nbbb|false||{}\nccc|true|172.17.0.4|{\"22/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"2200\"}]}\nddd|true|172.17.0.5|{\"22/tcp\":null}\n";
+        let c = parse_containers(text);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c[0].ssh, Some(("172.17.0.2".into(), 22)));
+        assert!(!c[1].running && c[1].ssh.is_none());
+        assert_eq!(c[2].ssh, Some(("127.0.0.1".into(), 2200)));
+        assert_eq!(c[3].ssh, Some(("172.17.0.5".into(), 22)));
+        assert_eq!(docker_state(Some("aaa"), &c), VmState::Running);
+        assert_eq!(
+            docker_state(Some("bbb"), &c),
+            VmState::Other("stopped".into())
+        );
+        assert_eq!(docker_state(Some("gone"), &c), VmState::NotCreated);
+        assert_eq!(docker_state(None, &c), VmState::NotCreated);
+        assert_eq!(docker_state(Some("preparing"), &c), VmState::Preparing);
+        assert!(parse_containers("garbage\n|true|x|{}").is_empty());
+    }
     use crate::testdata::vagrant_stdout;
 
     #[test]
