@@ -134,11 +134,93 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     if !lab.state_dir().join("Vagrantfile").exists() {
         return Ok(made_without_vagrantfile(lab));
     }
+    if let Some((ids, containers)) = docker_record(runner, lab).await {
+        return Ok(lab
+            .machines
+            .iter()
+            .map(|m| VmStatus {
+                name: m.name.clone(),
+                provider: lab.provider.to_string(),
+                state: vagrant::docker_state(ids.get(&m.name).map(String::as_str), &containers),
+            })
+            .collect());
+    }
     let out = runner
         .query(&vagrant::status(lab))
         .await
         .context("asking Vagrant for the machines' state")?;
     Ok(vagrant::parse_status(&out.stdout))
+}
+
+/// The docker provider's machines as Vagrant itself would find them, without
+/// its Ruby start-up: the container ids of Vagrant's record
+/// (`.vagrant/machines/NAME/docker/id`) and one `docker inspect` of them.
+/// None where that cannot answer (another provider, an unreadable record,
+/// a container gone behind Vagrant's back): then Vagrant is asked.
+async fn docker_record(
+    runner: &Runner,
+    lab: &Lab,
+) -> Option<(BTreeMap<String, String>, Vec<vagrant::Container>)> {
+    if lab.provider != crate::model::Provider::Docker {
+        return None;
+    }
+    let data = lab.state_dir().join(".vagrant").join("machines");
+    let mut ids = BTreeMap::new();
+    for m in &lab.machines {
+        match std::fs::read_to_string(data.join(&m.name).join("docker").join("id")) {
+            Ok(id) if !id.trim().is_empty() => {
+                ids.insert(m.name.clone(), id.trim().to_string());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return None,
+        }
+    }
+    let containers: Vec<String> = ids
+        .values()
+        .filter(|id| *id != "preparing")
+        .cloned()
+        .collect();
+    if containers.is_empty() {
+        return Some((ids, Vec::new()));
+    }
+    let out = runner
+        .query(&vagrant::inspect_containers(&containers))
+        .await
+        .ok()?;
+    Some((ids, vagrant::parse_containers(&out.stdout)))
+}
+
+/// `vagrant ssh-config` of running docker-provider machines, from the same
+/// record: the container's SSH address, Vagrant's default user and the key
+/// Vagrant put there (`private_key`); None when any of it is missing.
+async fn docker_ssh_configs(
+    runner: &Runner,
+    lab: &Lab,
+    running: &[&str],
+) -> Option<BTreeMap<String, SshConfig>> {
+    let (ids, containers) = docker_record(runner, lab).await?;
+    let data = std::path::absolute(lab.state_dir().join(".vagrant").join("machines")).ok()?;
+    let mut found = BTreeMap::new();
+    for name in running {
+        let key = data.join(name).join("docker").join("private_key");
+        let container = containers.iter().find(|c| Some(&c.id) == ids.get(*name))?;
+        let (hostname, port) = container.ssh.clone()?;
+        if !key.is_file() {
+            return None;
+        }
+        found.insert(
+            name.to_string(),
+            SshConfig {
+                host: name.to_string(),
+                hostname,
+                user: "vagrant".into(),
+                port,
+                identity_files: vec![key],
+            },
+        );
+    }
+    Some(found)
 }
 
 /// SSH settings of the running machines, with one `vagrant ssh-config` in
@@ -157,6 +239,9 @@ pub async fn ssh_configs(
     let mut found = BTreeMap::new();
     if running.is_empty() {
         return Ok(found);
+    }
+    if let Some(direct) = docker_ssh_configs(runner, lab, &running).await {
+        return Ok(direct);
     }
     let out = runner
         .output(&vagrant::ssh_config(lab, None).query(), &|_| {})
