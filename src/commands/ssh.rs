@@ -11,22 +11,24 @@ use crate::cli::SshArgs;
 use crate::model::Lab;
 use crate::process::runner::Tool;
 use crate::tools::ssh::{self, remote_command};
-use crate::tools::vagrant;
 
 pub async fn run(lab: &Lab, args: &SshArgs, session: &Session) -> anyhow::Result<()> {
     let machine = lab.known_machine(&args.machine)?;
     let runner = session.reader(&[Tool::Vagrant, Tool::Ssh])?;
-    let out = runner
-        .query(&vagrant::ssh_config(lab, Some(&machine.name)))
-        .await
-        .with_context(|| {
-            format!(
-                "{} is not reachable over SSH\nhint: `lab status` shows its state; `lab up` starts it",
-                machine.name
-            )
-        })?;
-    let config = vagrant::parse_ssh_config(&out.stdout)
-        .into_iter()
+    let configs = crate::reconcile::observe::ssh_configs_of(
+        &runner,
+        lab,
+        std::slice::from_ref(&machine.name),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "{} is not reachable over SSH\nhint: `lab status` shows its state; `lab up` starts it",
+            machine.name
+        )
+    })?;
+    let config = configs
+        .into_values()
         .next()
         .with_context(|| format!("vagrant printed no SSH settings for {}", machine.name))?;
     // As with ssh itself: one argument is a command line for the remote

@@ -283,19 +283,9 @@ impl<'a> Run<'a> {
             return;
         };
         self.ssh_busy += 1;
-        let cmd = vagrant::ssh_config_of(self.lab, &names);
-        let runner = self.runner.clone();
+        let (runner, lab) = (self.runner.clone(), self.lab.clone());
         self.spawn(async move {
-            let result = runner
-                .query(&cmd)
-                .await
-                .map_err(anyhow::Error::from)
-                .map(|out| {
-                    vagrant::parse_ssh_config(&out.stdout)
-                        .into_iter()
-                        .map(|block| (block.host.clone(), block))
-                        .collect()
-                });
+            let result = observe::ssh_configs_of(&runner, &lab, &names).await;
             Event::Ssh(names, result)
         });
     }
@@ -328,7 +318,7 @@ impl<'a> Run<'a> {
                     mine.ssh.get(&name).cloned().ok_or_else(|| {
                         anyhow::anyhow!("Vagrant gave no SSH settings for {name}")
                     })?;
-                let ip = crate::tools::ssh::address(&runner, &name, &ssh, &lab.interface).await?;
+                let ip = observe::address(&runner, &lab, &name, &ssh).await?;
                 mine.ips.insert(name.clone(), ip);
                 observe::engines_and_services(&runner, &lab, &mut mine).await?;
                 Ok(mine)

@@ -194,17 +194,18 @@ async fn docker_record(
 /// `vagrant ssh-config` of running docker-provider machines, from the same
 /// record: the container's SSH address, Vagrant's default user and the key
 /// Vagrant put there (`private_key`); None when any of it is missing.
-async fn docker_ssh_configs(
-    runner: &Runner,
+fn docker_ssh_configs(
     lab: &Lab,
+    (ids, containers): &(BTreeMap<String, String>, Vec<vagrant::Container>),
     running: &[&str],
 ) -> Option<BTreeMap<String, SshConfig>> {
-    let (ids, containers) = docker_record(runner, lab).await?;
     let data = std::path::absolute(lab.state_dir().join(".vagrant").join("machines")).ok()?;
     let mut found = BTreeMap::new();
     for name in running {
         let key = data.join(name).join("docker").join("private_key");
-        let container = containers.iter().find(|c| Some(&c.id) == ids.get(*name))?;
+        let container = containers
+            .iter()
+            .find(|c| Some(&c.id) == ids.get(*name) && c.running)?;
         let (hostname, port) = container.ssh.clone()?;
         if !key.is_file() {
             return None;
@@ -221,6 +222,67 @@ async fn docker_ssh_configs(
         );
     }
     Some(found)
+}
+
+/// The docker provider's machines' addresses on the lab's network, as
+/// Docker gave them (what `ip addr` shows on the private interface there);
+/// None when one of `names` has none, for SSH to look.
+fn docker_addresses(
+    lab: &Lab,
+    (ids, containers): &(BTreeMap<String, String>, Vec<vagrant::Container>),
+    names: &[&str],
+) -> Option<BTreeMap<String, Result<Ipv4Addr, String>>> {
+    let mut found = BTreeMap::new();
+    for name in names {
+        let container = containers.iter().find(|c| Some(&c.id) == ids.get(*name))?;
+        let ip = container
+            .addresses
+            .iter()
+            .find(|ip| lab.subnet.contains(**ip))?;
+        found.insert(name.to_string(), Ok(*ip));
+    }
+    Some(found)
+}
+
+/// SSH settings of these machines, all running: for the docker provider
+/// from Vagrant's record, else one `vagrant ssh-config` for all of them.
+pub async fn ssh_configs_of(
+    runner: &Runner,
+    lab: &Lab,
+    names: &[String],
+) -> anyhow::Result<BTreeMap<String, SshConfig>> {
+    let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
+    if let Some(record) = docker_record(runner, lab).await {
+        if let Some(found) = docker_ssh_configs(lab, &record, &wanted) {
+            return Ok(found);
+        }
+    }
+    let out = runner
+        .query(&vagrant::ssh_config_of(lab, names))
+        .await
+        .with_context(|| format!("reading the SSH settings of {}", names.join(", ")))?;
+    Ok(vagrant::parse_ssh_config(&out.stdout)
+        .into_iter()
+        .map(|block| (block.host.clone(), block))
+        .collect())
+}
+
+/// A machine's address on the private interface: from Docker for the
+/// docker provider, else read over SSH.
+pub async fn address(
+    runner: &Runner,
+    lab: &Lab,
+    name: &str,
+    ssh: &SshConfig,
+) -> anyhow::Result<Ipv4Addr> {
+    if let Some(record) = docker_record(runner, lab).await {
+        if let Some(Ok(ip)) =
+            docker_addresses(lab, &record, &[name]).and_then(|mut found| found.remove(name))
+        {
+            return Ok(ip);
+        }
+    }
+    discover::address(runner, name, ssh, &lab.interface).await
 }
 
 /// SSH settings of the running machines, with one `vagrant ssh-config` in
@@ -240,8 +302,10 @@ pub async fn ssh_configs(
     if running.is_empty() {
         return Ok(found);
     }
-    if let Some(direct) = docker_ssh_configs(runner, lab, &running).await {
-        return Ok(direct);
+    if let Some(record) = docker_record(runner, lab).await {
+        if let Some(direct) = docker_ssh_configs(lab, &record, &running) {
+            return Ok(direct);
+        }
     }
     let out = runner
         .output(&vagrant::ssh_config(lab, None).query(), &|_| {})
@@ -692,7 +756,15 @@ pub async fn read_only(
 )> {
     let vms = vms(runner, lab).await?;
     let ssh = ssh_configs(runner, lab, &vms).await?;
-    let ips = addresses_each(runner, lab, &ssh).await;
+    let names: Vec<&str> = ssh.keys().map(String::as_str).collect();
+    let from_docker = match docker_record(runner, lab).await {
+        Some(record) => docker_addresses(lab, &record, &names),
+        None => None,
+    };
+    let ips = match from_docker {
+        Some(ips) => ips,
+        None => addresses_each(runner, lab, &ssh).await,
+    };
     let mut seen = Observed {
         vms,
         ssh,

@@ -536,7 +536,7 @@ pub fn inspect_containers(ids: &[String]) -> Cmd {
         "--type".into(),
         "container".into(),
         "--format".into(),
-        "{{.Id}}|{{.State.Running}}|{{.NetworkSettings.IPAddress}}|{{json .NetworkSettings.Ports}}"
+        "{{.Id}}|{{.State.Running}}|{{.NetworkSettings.IPAddress}}|{{json .NetworkSettings.Ports}}|{{json .NetworkSettings.Networks}}"
             .into(),
     ];
     args.extend(ids.iter().cloned());
@@ -551,18 +551,29 @@ pub struct Container {
     /// Where SSH answers: a published port 22 (its host address and port),
     /// else the container's address and port 22.
     pub ssh: Option<(String, u16)>,
+    /// Its address on each Docker network it is on (a private network of
+    /// Vagrant's is one).
+    pub addresses: Vec<std::net::Ipv4Addr>,
 }
 
 /// Parses [`inspect_containers`]'s lines.
 pub fn parse_containers(text: &str) -> Vec<Container> {
     text.lines()
         .filter_map(|line| {
-            let mut fields = line.splitn(4, '|');
+            let mut fields = line.splitn(5, '|');
             let id = fields.next()?.trim().to_string();
             let running = fields.next()? == "true";
             let ip = fields.next()?.trim().to_string();
             let ports: serde_json::Value =
                 serde_json::from_str(fields.next().unwrap_or("{}")).unwrap_or_default();
+            let networks: serde_json::Value =
+                serde_json::from_str(fields.next().unwrap_or("{}")).unwrap_or_default();
+            let addresses = networks
+                .as_object()
+                .into_iter()
+                .flat_map(|n| n.values())
+                .filter_map(|n| n.get("IPAddress")?.as_str()?.parse().ok())
+                .collect();
             let published = ports
                 .get("22/tcp")
                 .and_then(|p| p.as_array())
@@ -573,7 +584,12 @@ pub fn parse_containers(text: &str) -> Vec<Container> {
                     Some((host, port))
                 });
             let ssh = published.or_else(|| (!ip.is_empty()).then_some((ip, 22)));
-            (!id.is_empty()).then_some(Container { id, running, ssh })
+            (!id.is_empty()).then_some(Container {
+                id,
+                running,
+                ssh,
+                addresses,
+            })
         })
         .collect()
 }
@@ -599,10 +615,18 @@ mod tests {
 
     #[test]
     fn containers_read_as_the_docker_provider_reads_them() {
-        let text = "aaa|true|172.17.0.2|{}\nbbb|false||{}\nccc|true|172.17.0.4|{\"22/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"2200\"}]}\nddd|true|172.17.0.5|{\"22/tcp\":null}\n";
+        let text = "aaa|true|172.17.0.2|{}|{\"bridge\":{\"IPAddress\":\"172.17.0.2\"},\"vagrant_network_10.9.8.0/24\":{\"IPAddress\":\"10.9.8.2\"}}\nbbb|false||{}|{}\nccc|true|172.17.0.4|{\"22/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"2200\"}]}\nddd|true|172.17.0.5|{\"22/tcp\":null}|null\n";
         let c = parse_containers(text);
         assert_eq!(c.len(), 4);
         assert_eq!(c[0].ssh, Some(("172.17.0.2".into(), 22)));
+        assert_eq!(
+            c[0].addresses,
+            [
+                "172.17.0.2".parse::<std::net::Ipv4Addr>().unwrap(),
+                "10.9.8.2".parse().unwrap()
+            ]
+        );
+        assert!(c[2].addresses.is_empty() && c[3].addresses.is_empty());
         assert!(!c[1].running && c[1].ssh.is_none());
         assert_eq!(c[2].ssh, Some(("127.0.0.1".into(), 2200)));
         assert_eq!(c[3].ssh, Some(("172.17.0.5".into(), 22)));
