@@ -172,8 +172,10 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
     let report = lab.ok(&["verify"]);
     assert!(report.contains("PASS  swarm nodes"), "{report}");
 
-    // SSH not up yet (sshd stopped, back in 3 s): lab's ssh calls are tried
-    // again with backoff, each attempt in the log, and `lab up` goes through.
+    // SSH not up yet (sshd stopped, and the engine too, so that lab must
+    // reach the machine over SSH; lab reads its state and address from
+    // Vagrant's record and Docker): lab's ssh calls are tried again with
+    // backoff, each attempt in the log, and `lab up` goes through.
     let container = format!("{}-swarm-node01", lab.name);
     docker(&[
         "exec",
@@ -182,6 +184,8 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
         "stop",
         "ssh.socket",
         "ssh.service",
+        "docker.socket",
+        "docker.service",
     ]);
     // sshd comes back once lab has met it down (its first failed attempt
     // is in the log), not after a fixed time that a slower or faster host

@@ -270,6 +270,46 @@ impl VmLab {
         out
     }
 
+    /// `lab status` runs no `vagrant`, and each machine's state in it is
+    /// the one `vagrant status` gives; says how long each took.
+    fn status_agrees_with_vagrant(&self) {
+        let started = Instant::now();
+        let out = self.lab(&["-v", "status", "--json"]);
+        let took = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("commands run: vagrant 0,"),
+            "{}",
+            text(&out.stderr)
+        );
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let state = self.path().join(format!(".lab-{}", self.name));
+        let started = Instant::now();
+        let vagrant = Command::new("vagrant")
+            .args(["status", "--machine-readable"])
+            .env("VAGRANT_CWD", &state)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        eprintln!(
+            "VM: {}: lab status took {took:.2}s, vagrant status {:.2}s",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+        for row in status["machines"].as_array().unwrap() {
+            let line = format!(
+                ",{},state,{}",
+                row["machine"].as_str().unwrap(),
+                row["vagrant"].as_str().unwrap()
+            );
+            assert!(
+                text(&vagrant.stdout).contains(&line),
+                "{line}: {}",
+                text(&vagrant.stdout)
+            );
+        }
+    }
+
     /// `docker node ls` on the master through `lab env`, as (host, status).
     fn nodes(&self) -> Vec<(String, String)> {
         let out = support::docker_after_env(
@@ -397,6 +437,16 @@ fn native_swarm_on_three_vms() {
     );
     let dry = lab.timed(&["up", "--dry-run"]);
     assert!(dry.starts_with("nothing to do"), "{dry}");
+    // status and a second up read Vagrant's record and ask libvirt
+    // (virsh), starting no Ruby, and say what Vagrant itself says.
+    lab.status_agrees_with_vagrant();
+    let again = lab.lab(&["-v", "up"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("commands run: vagrant 0,"),
+        "{}",
+        text(&again.stderr)
+    );
 
     // Probes on different VMs ping each other over the overlay, by
     // address and by name.

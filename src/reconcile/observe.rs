@@ -121,11 +121,12 @@ fn made_without_vagrantfile(lab: &Lab) -> Vec<VmStatus> {
     vms
 }
 
-/// `vagrant status`, or "nothing created" when Vagrant keeps nothing for
-/// the lab: no Vagrantfile yet, or no folder for any of its machines in
-/// Vagrant's data (`.vagrant/machines/NAME`, made by the first Vagrant
-/// command that loads the machine, before any create). A fresh lab's `up`
-/// saves a Ruby start-up so.
+/// The machines' state as `vagrant status` gives it: "nothing created" when
+/// Vagrant keeps nothing for the lab (no Vagrantfile yet, or no folder for
+/// any of its machines in Vagrant's data, `.vagrant/machines/NAME`, made by
+/// the first Vagrant command that loads the machine, before any create);
+/// else read as the provider reads it ([`super::direct`]); else Vagrant is
+/// asked.
 pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     let data = lab.state_dir().join(".vagrant").join("machines");
     if !lab.machines.iter().any(|m| data.join(&m.name).exists()) {
@@ -134,14 +135,14 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     if !lab.state_dir().join("Vagrantfile").exists() {
         return Ok(made_without_vagrantfile(lab));
     }
-    if let Some((ids, containers)) = docker_record(runner, lab).await {
+    if let Some(direct) = super::direct::read(runner, lab).await {
         return Ok(lab
             .machines
             .iter()
             .map(|m| VmStatus {
                 name: m.name.clone(),
                 provider: lab.provider.to_string(),
-                state: vagrant::docker_state(ids.get(&m.name).map(String::as_str), &containers),
+                state: direct.states.get(&m.name).cloned().unwrap_or_default(),
             })
             .collect());
     }
@@ -152,108 +153,16 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     Ok(vagrant::parse_status(&out.stdout))
 }
 
-/// The docker provider's machines as Vagrant itself would find them, without
-/// its Ruby start-up: the container ids of Vagrant's record
-/// (`.vagrant/machines/NAME/docker/id`) and one `docker inspect` of them.
-/// None where that cannot answer (another provider, an unreadable record,
-/// a container gone behind Vagrant's back): then Vagrant is asked.
-async fn docker_record(
-    runner: &Runner,
-    lab: &Lab,
-) -> Option<(BTreeMap<String, String>, Vec<vagrant::Container>)> {
-    if lab.provider != crate::model::Provider::Docker {
-        return None;
-    }
-    let data = lab.state_dir().join(".vagrant").join("machines");
-    let mut ids = BTreeMap::new();
-    for m in &lab.machines {
-        match std::fs::read_to_string(data.join(&m.name).join("docker").join("id")) {
-            Ok(id) if !id.trim().is_empty() => {
-                ids.insert(m.name.clone(), id.trim().to_string());
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(_) => return None,
-        }
-    }
-    let containers: Vec<String> = ids
-        .values()
-        .filter(|id| *id != "preparing")
-        .cloned()
-        .collect();
-    if containers.is_empty() {
-        return Some((ids, Vec::new()));
-    }
-    let out = runner
-        .query(&vagrant::inspect_containers(&containers))
-        .await
-        .ok()?;
-    Some((ids, vagrant::parse_containers(&out.stdout)))
-}
-
-/// `vagrant ssh-config` of running docker-provider machines, from the same
-/// record: the container's SSH address, Vagrant's default user and the key
-/// Vagrant put there (`private_key`); None when any of it is missing.
-fn docker_ssh_configs(
-    lab: &Lab,
-    (ids, containers): &(BTreeMap<String, String>, Vec<vagrant::Container>),
-    running: &[&str],
-) -> Option<BTreeMap<String, SshConfig>> {
-    let data = std::path::absolute(lab.state_dir().join(".vagrant").join("machines")).ok()?;
-    let mut found = BTreeMap::new();
-    for name in running {
-        let key = data.join(name).join("docker").join("private_key");
-        let container = containers
-            .iter()
-            .find(|c| Some(&c.id) == ids.get(*name) && c.running)?;
-        let (hostname, port) = container.ssh.clone()?;
-        if !key.is_file() {
-            return None;
-        }
-        found.insert(
-            name.to_string(),
-            SshConfig {
-                host: name.to_string(),
-                hostname,
-                user: "vagrant".into(),
-                port,
-                identity_files: vec![key],
-            },
-        );
-    }
-    Some(found)
-}
-
-/// The docker provider's machines' addresses on the lab's network, as
-/// Docker gave them (what `ip addr` shows on the private interface there);
-/// None when one of `names` has none, for SSH to look.
-fn docker_addresses(
-    lab: &Lab,
-    (ids, containers): &(BTreeMap<String, String>, Vec<vagrant::Container>),
-    names: &[&str],
-) -> Option<BTreeMap<String, Result<Ipv4Addr, String>>> {
-    let mut found = BTreeMap::new();
-    for name in names {
-        let container = containers.iter().find(|c| Some(&c.id) == ids.get(*name))?;
-        let ip = container
-            .addresses
-            .iter()
-            .find(|ip| lab.subnet.contains(**ip))?;
-        found.insert(name.to_string(), Ok(*ip));
-    }
-    Some(found)
-}
-
-/// SSH settings of these machines, all running: for the docker provider
-/// from Vagrant's record, else one `vagrant ssh-config` for all of them.
+/// SSH settings of these machines, all running: from Vagrant's record
+/// and the provider (docker, libvirt), else one `vagrant ssh-config` for all of them.
 pub async fn ssh_configs_of(
     runner: &Runner,
     lab: &Lab,
     names: &[String],
 ) -> anyhow::Result<BTreeMap<String, SshConfig>> {
     let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
-    if let Some(record) = docker_record(runner, lab).await {
-        if let Some(found) = docker_ssh_configs(lab, &record, &wanted) {
+    if let Some(direct) = super::direct::read(runner, lab).await {
+        if let Some(found) = direct.ssh_configs(lab, &wanted) {
             return Ok(found);
         }
     }
@@ -267,17 +176,18 @@ pub async fn ssh_configs_of(
         .collect())
 }
 
-/// A machine's address on the private interface: from Docker for the
-/// docker provider, else read over SSH.
+/// A machine's address on the private interface: as its provider gave it
+/// (Docker's network, libvirt's DHCP lease), else read over SSH.
 pub async fn address(
     runner: &Runner,
     lab: &Lab,
     name: &str,
     ssh: &SshConfig,
 ) -> anyhow::Result<Ipv4Addr> {
-    if let Some(record) = docker_record(runner, lab).await {
-        if let Some(Ok(ip)) =
-            docker_addresses(lab, &record, &[name]).and_then(|mut found| found.remove(name))
+    if let Some(direct) = super::direct::read(runner, lab).await {
+        if let Some(Ok(ip)) = direct
+            .addresses(lab, &[name])
+            .and_then(|mut found| found.remove(name))
         {
             return Ok(ip);
         }
@@ -302,9 +212,9 @@ pub async fn ssh_configs(
     if running.is_empty() {
         return Ok(found);
     }
-    if let Some(record) = docker_record(runner, lab).await {
-        if let Some(direct) = docker_ssh_configs(lab, &record, &running) {
-            return Ok(direct);
+    if let Some(direct) = super::direct::read(runner, lab).await {
+        if let Some(found) = direct.ssh_configs(lab, &running) {
+            return Ok(found);
         }
     }
     let out = runner
@@ -757,11 +667,11 @@ pub async fn read_only(
     let vms = vms(runner, lab).await?;
     let ssh = ssh_configs(runner, lab, &vms).await?;
     let names: Vec<&str> = ssh.keys().map(String::as_str).collect();
-    let from_docker = match docker_record(runner, lab).await {
-        Some(record) => docker_addresses(lab, &record, &names),
+    let direct = match super::direct::read(runner, lab).await {
+        Some(direct) => direct.addresses(lab, &names),
         None => None,
     };
-    let ips = match from_docker {
+    let ips = match direct {
         Some(ips) => ips,
         None => addresses_each(runner, lab, &ssh).await,
     };

@@ -80,6 +80,61 @@ pub fn flatten(from: &Path, to: &Path) -> Cmd {
     )
 }
 
+/// `virsh list --uuid`: every domain's UUID, or the running ones'.
+pub fn list_uuids(running_only: bool) -> Cmd {
+    let filter = if running_only {
+        "--state-running"
+    } else {
+        "--all"
+    };
+    Cmd::new(Tool::Virsh, ["-c", SYSTEM, "list", "--uuid", filter]).query()
+}
+
+pub fn parse_uuids(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `virsh domstate`: a domain's state, as virsh words it.
+pub fn domstate(uuid: &str) -> Cmd {
+    Cmd::new(Tool::Virsh, ["-c", SYSTEM, "domstate", uuid]).query()
+}
+
+/// vagrant-libvirt's state id for virsh's word (fog's names, `-` as `_`).
+pub fn state_id(domstate: &str) -> String {
+    match domstate.trim() {
+        "shut off" => "shutoff".into(),
+        "in shutdown" => "shutting_down".into(),
+        "idle" => "blocked".into(),
+        "no state" => "nostate".into(),
+        other => other.replace([' ', '-'], "_"),
+    }
+}
+
+/// `virsh domifaddr --source lease`: the DHCP leases of the domain's
+/// interfaces, from libvirt's own DHCP servers.
+pub fn leases(uuid: &str) -> Cmd {
+    Cmd::new(
+        Tool::Virsh,
+        ["-c", SYSTEM, "domifaddr", uuid, "--source", "lease"],
+    )
+    .query()
+}
+
+/// The IPv4 addresses of [`leases`]' table, in its order.
+pub fn parse_leases(text: &str) -> Vec<std::net::Ipv4Addr> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "ipv4")?;
+            words.get(at + 1)?.split('/').next()?.parse().ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +149,21 @@ mod tests {
         assert_eq!(first_disk(" Type Device Target Source\n"), None);
         assert_eq!(first_disk(""), None);
         assert_eq!(domain("class-bake", "bake"), "class-bake-bake");
+    }
+
+    #[test]
+    fn states_and_leases_read_as_vagrant_libvirt_names_them() {
+        assert_eq!(state_id("shut off\n\n"), "shutoff");
+        assert_eq!(state_id("running\n"), "running");
+        assert_eq!(state_id("in shutdown"), "shutting_down");
+        assert_eq!(state_id("paused"), "paused");
+        let table = " Name       MAC address          Protocol     Address\n-------------------------------------------------------------------------------\n vnet0      52:54:00:5a:3b:1c    ipv4         10.237.5.200/25\n -          -                    ipv4         10.237.5.201/25\n vnet1      52:54:00:aa:bb:cc    ipv4         10.237.5.45/25\n vnet2      52:54:00:aa:bb:cd    ipv6         fe80::1/64\n\n";
+        let ips: Vec<String> = parse_leases(table).iter().map(|i| i.to_string()).collect();
+        assert_eq!(ips, ["10.237.5.200", "10.237.5.201", "10.237.5.45"]);
+        assert_eq!(
+            parse_uuids("a-b\n\nc-d\n"),
+            ["a-b".to_string(), "c-d".to_string()]
+        );
     }
 
     #[test]
