@@ -2,7 +2,8 @@
 //! own node count, and probe containers on two machines pinging each other
 //! over the overlay network.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::checks::verify::{self, on, words, Check};
 use crate::model::{Lab, Mode};
@@ -11,9 +12,52 @@ use crate::reconcile::observe::Observed;
 use crate::tools::engine::Engine;
 
 /// Prints each check as it is made (or all as JSON at the end).
+#[derive(Default)]
 pub struct Report {
     pub json: bool,
     pub checks: Vec<Check>,
+    /// Where verify's time went, step by step (`lab -v verify` prints it).
+    pub timings: Timings,
+}
+
+/// verify's steps and how long each took, and its floor: the slowest
+/// probe's start plus one ping round, what no verify of this lab can beat.
+#[derive(Debug, Default)]
+pub struct Timings {
+    pub steps: Vec<(String, Duration)>,
+    pub slowest_start: Option<Duration>,
+    pub ping_round: Option<Duration>,
+}
+
+impl Timings {
+    fn step(&mut self, name: impl Into<String>, took: Duration) {
+        self.steps.push((name.into(), took));
+    }
+
+    pub fn floor(&self) -> Option<Duration> {
+        Some(self.slowest_start? + self.ping_round?)
+    }
+
+    /// One line per step, then the floor and the whole against it.
+    pub fn lines(&self, total: Duration) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .steps
+            .iter()
+            .map(|(name, took)| format!("verify: {name}: {:.2}s", took.as_secs_f64()))
+            .collect();
+        match self.floor() {
+            Some(floor) => lines.push(format!(
+                "verify: all of it {:.2}s; its floor {:.2}s (slowest probe start {:.2}s + one ping round {:.2}s): {:.2}x",
+                total.as_secs_f64(),
+                floor.as_secs_f64(),
+                self.slowest_start.unwrap_or_default().as_secs_f64(),
+                self.ping_round.unwrap_or_default().as_secs_f64(),
+                total.as_secs_f64() / floor.as_secs_f64().max(0.001)
+            )),
+            None => lines.push(format!("verify: all of it {:.2}s", total.as_secs_f64())),
+        }
+        lines
+    }
 }
 
 impl Report {
@@ -48,9 +92,9 @@ pub async fn classic_nodes(runner: &Runner, lab: &Lab) -> Check {
 /// What the probes started, to be removed afterwards.
 #[derive(Default)]
 struct Started {
-    probes: Vec<(Engine, String)>,
+    probes: Mutex<Vec<(Engine, String)>>,
     /// verify made the overlay network (classic mode, where none was).
-    network: bool,
+    network: std::sync::atomic::AtomicBool,
 }
 
 /// Probe containers on two machines, pinging each other over the overlay
@@ -68,32 +112,31 @@ pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Re
             crate::reconcile::observe::engine_of(lab, seen, &b),
         ),
     ];
-    let mut started = Started::default();
+    let started = Started::default();
     let image_file = lab.state_dir().join("probe-image.tar");
 
-    probe_steps(
-        runner,
-        lab,
-        &master,
-        &pair,
-        &image_file,
-        &mut started,
-        report,
-    )
-    .await;
+    probe_steps(runner, lab, &master, &pair, &image_file, &started, report).await;
 
-    let mut leftovers = Vec::new();
-    for (engine, name) in &started.probes {
-        if let Err(e) = on(runner, engine, &words(&["rm", "-f", name])).await {
-            leftovers.push(format!("{name} on {}: {e:#}", engine.machine()));
-        }
-    }
-    if started.network {
+    let clean = Instant::now();
+    let probes = started.probes.lock().map(|p| p.clone()).unwrap_or_default();
+    let removals = probes.iter().map(|(engine, name)| async move {
+        on(runner, engine, &words(&["rm", "-f", name]))
+            .await
+            .err()
+            .map(|e| format!("{name} on {}: {e:#}", engine.machine()))
+    });
+    let mut leftovers: Vec<String> = futures_util::future::join_all(removals)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    if started.network.load(std::sync::atomic::Ordering::Relaxed) {
         if let Err(e) = on(runner, &master, &words(&["network", "rm", &lab.network])).await {
             leftovers.push(format!("network {}: {e:#}", lab.network));
         }
     }
     let _ = std::fs::remove_file(&image_file);
+    report.timings.step("probes removed", clean.elapsed());
     if !leftovers.is_empty() {
         report.add(Check::fail("clean up", leftovers.join("\n")));
     }
@@ -107,14 +150,16 @@ async fn start_probe(
     lab: &Lab,
     machine: &str,
     engine: &Engine,
-    started: &mut Started,
+    started: &Started,
 ) -> Result<(Check, String, String), Check> {
     let name = verify::probe_name(lab, machine);
     let tries = match run_probe(runner, engine, lab, machine, &name).await {
         Ok(retried) => crate::tools::swarm::tries_note(&retried),
         Err(e) => return Err(Check::fail(format!("probe on {machine}"), format!("{e:#}"))),
     };
-    started.probes.push((engine.clone(), name.clone()));
+    if let Ok(mut probes) = started.probes.lock() {
+        probes.push((engine.clone(), name.clone()));
+    }
     let inspect = words(&[
         "inspect",
         "--format",
@@ -179,7 +224,7 @@ async fn probe_steps(
     master: &Engine,
     pair: &[(String, Engine); 2],
     image_file: &std::path::Path,
-    started: &mut Started,
+    started: &Started,
     report: &mut Report,
 ) {
     if lab.mode == Mode::Classic {
@@ -189,11 +234,16 @@ async fn probe_steps(
         if listed.is_ok_and(|t| crate::tools::swarm::network_driver(&t, &lab.network).is_none()) {
             let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
             match on(runner, master, &args).await {
-                Ok(_) => started.network = true,
+                Ok(_) => started
+                    .network
+                    .store(true, std::sync::atomic::Ordering::Relaxed),
                 Err(e) => return report.add(Check::fail("overlay network", format!("{e:#}"))),
             }
         }
     }
+    // One after the other: a missing image is saved once, to one file, and
+    // loaded from it; an image already there costs one inspect.
+    let images = Instant::now();
     for (machine, engine) in pair {
         let check =
             crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file)
@@ -204,9 +254,24 @@ async fn probe_steps(
             return;
         }
     }
+    report
+        .timings
+        .step("probe image on both machines", images.elapsed());
+    // Both probes start at once, each on its own engine.
+    let starts = Instant::now();
+    let results = futures_util::future::join_all(pair.iter().map(|(machine, engine)| async move {
+        let begun = Instant::now();
+        let result = start_probe(runner, lab, machine, engine, started).await;
+        (result, begun.elapsed())
+    }))
+    .await;
     let mut ips = Vec::new();
-    for (machine, engine) in pair {
-        match start_probe(runner, lab, machine, engine, started).await {
+    for ((machine, _), (result, took)) in pair.iter().zip(results) {
+        report
+            .timings
+            .step(format!("probe on {machine} started"), took);
+        report.timings.slowest_start = report.timings.slowest_start.max(Some(took));
+        match result {
             Ok((check, name, ip)) => {
                 report.add(check);
                 ips.push((name, ip));
@@ -214,17 +279,39 @@ async fn probe_steps(
             Err(check) => return report.add(check),
         }
     }
+    report.timings.step("both probes started", starts.elapsed());
+    // The four pings at once: each way, by address and by name.
+    let pings = Instant::now();
+    let mut wanted = Vec::new();
     for (from, to) in [(0, 1), (1, 0)] {
-        let (engine, from_name) = (&pair[from].1, &ips[from].0);
-        for (how, target) in [("by IP", &ips[to].1), ("by name", &ips[to].0)] {
-            let check_name = format!("ping {how}");
-            let detail = format!("{} -> {} ({target})", pair[from].0, pair[to].0);
-            report.add(match ping(runner, engine, from_name, target).await {
-                Ok(()) => Check::pass(check_name, detail),
-                Err(e) => Check::fail(check_name, format!("{detail}: {e:#}")),
-            });
+        for (how, target) in [("by IP", ips[to].1.clone()), ("by name", ips[to].0.clone())] {
+            wanted.push((from, to, how, target));
         }
     }
+    let results = futures_util::future::join_all(wanted.iter().map(|(from, _, _, target)| {
+        let (engine, from_name) = (&pair[*from].1, &ips[*from].0);
+        async move {
+            let begun = Instant::now();
+            let result = ping(runner, engine, from_name, target).await;
+            (result, begun.elapsed())
+        }
+    }))
+    .await;
+    for ((from, to, how, target), (result, took)) in wanted.iter().zip(results) {
+        let check_name = format!("ping {how}");
+        let detail = format!("{} -> {} ({target})", pair[*from].0, pair[*to].0);
+        if let Ok(tries) = &result {
+            if *tries == 1 {
+                report.timings.ping_round =
+                    Some(report.timings.ping_round.map_or(took, |r| r.min(took)));
+            }
+        }
+        report.add(match result {
+            Ok(_) => Check::pass(check_name, detail),
+            Err(e) => Check::fail(check_name, format!("{detail}: {e:#}")),
+        });
+    }
+    report.timings.step("four pings", pings.elapsed());
 }
 
 /// `eth0 mtu 1450`, the overlay interface as the probe sees it.
@@ -246,13 +333,14 @@ async fn interface_line(runner: &Runner, engine: &Engine, probe: &str, ip: &str)
 }
 
 /// An overlay network takes a moment to reach a new container's peers.
-async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> anyhow::Result<()> {
+/// The number of tries it took.
+async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> anyhow::Result<u32> {
     const TRIES: u32 = 10;
     let args = words(&["exec", from, "ping", "-c", "1", "-W", "2", target]);
     let mut last = None;
     for attempt in 1..=TRIES {
         match on(runner, engine, &args).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(attempt),
             Err(e) => last = Some(e),
         }
         if attempt < TRIES {
@@ -265,6 +353,24 @@ async fn ping(runner: &Runner, engine: &Engine, from: &str, target: &str) -> any
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timings_name_each_step_and_the_floor() {
+        let mut t = Timings::default();
+        t.step("the lab read", Duration::from_millis(300));
+        t.slowest_start = Some(Duration::from_millis(1500));
+        t.ping_round = Some(Duration::from_millis(500));
+        let lines = t.lines(Duration::from_secs(3));
+        assert_eq!(lines[0], "verify: the lab read: 0.30s");
+        assert_eq!(
+            lines[1],
+            "verify: all of it 3.00s; its floor 2.00s (slowest probe start 1.50s + one ping round 0.50s): 1.50x"
+        );
+        assert_eq!(
+            Timings::default().lines(Duration::from_secs(1)),
+            ["verify: all of it 1.00s"]
+        );
+    }
     use crate::process::runner::{Retry, Tool, Tools};
 
     /// What the libvirt lab under emulation did in CI: the first `docker

@@ -254,6 +254,9 @@ impl Up {
                 execute(&more, runner, &self.ui, RETRY).await?;
             }
         }
+        if done.steps > 0 {
+            self.ui.say(&done.timeline.line());
+        }
         Ok(())
     }
 }

@@ -14,11 +14,16 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
     } else {
         session.reader(&crate::process::runner::Tool::needed_by(lab))?
     };
+    let began = std::time::Instant::now();
     let (seen, _, problem) = observe::read_only(&runner, lab).await?;
     let mut report = Report {
         json: args.json,
-        checks: Vec::new(),
+        ..Report::default()
     };
+    report
+        .timings
+        .steps
+        .push(("the lab read".into(), began.elapsed()));
     for check in verify::static_checks(lab, &seen) {
         report.add(check);
     }
@@ -37,6 +42,11 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
         ));
     }
 
+    if session.verbose {
+        for line in report.timings.lines(began.elapsed()) {
+            crate::errln!("{line}");
+        }
+    }
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if args.json {
         crate::outln!(

@@ -117,6 +117,8 @@ pub struct Start {
 pub struct Done {
     pub seen: Observed,
     pub steps: usize,
+    /// Where the time went: phases, and the machine waited for last.
+    pub timeline: super::timeline::Report,
 }
 
 enum Event {
@@ -156,6 +158,8 @@ struct Run<'a> {
     admitted: BTreeMap<String, bool>,
     /// Background tasks that will still send their one last event.
     outstanding: usize,
+    /// When each booting machine was up, since the run began.
+    ups: BTreeMap<String, std::time::Duration>,
 }
 
 pub async fn up(
@@ -197,6 +201,7 @@ pub async fn up(
         observed: BTreeSet::new(),
         admitted: BTreeMap::new(),
         outstanding: 0,
+        ups: BTreeMap::new(),
     };
     run.ssh_wanted = lab
         .machines
@@ -341,6 +346,7 @@ impl<'a> Run<'a> {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Line(UpLine::Up(name)) if self.booting.contains(&name) => {
+                self.ups.insert(name.clone(), self.exec.elapsed());
                 for vm in self.seen.vms.iter_mut().filter(|v| v.name == name) {
                     vm.state = VmState::Running;
                 }
@@ -537,10 +543,12 @@ impl<'a> Run<'a> {
             }
         }
         let steps = self.exec.steps().len();
+        let timeline = super::timeline::report(self.exec.ran(), &self.ups, self.exec.elapsed());
         self.exec.finish(retry_hint)?;
         Ok(Done {
             seen: self.seen,
             steps,
+            timeline,
         })
     }
 }

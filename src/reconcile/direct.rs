@@ -44,10 +44,12 @@ fn recorded_ids(lab: &Lab) -> Option<BTreeMap<String, String>> {
     Some(ids)
 }
 
-pub async fn read(runner: &Runner, lab: &Lab) -> Option<Direct> {
+/// Every machine's state; where SSH answers and the addresses of the
+/// running machines among `wanted` (libvirt asks one lease table each).
+pub async fn read(runner: &Runner, lab: &Lab, wanted: &[&str]) -> Option<Direct> {
     match lab.provider {
         Provider::Docker => docker(runner, lab).await,
-        Provider::Libvirt => libvirt_domains(runner, lab).await,
+        Provider::Libvirt => libvirt_domains(runner, lab, wanted).await,
         Provider::Virtualbox => None,
     }
 }
@@ -86,7 +88,7 @@ async fn docker(runner: &Runner, lab: &Lab) -> Option<Direct> {
     Some(direct)
 }
 
-async fn libvirt_domains(runner: &Runner, lab: &Lab) -> Option<Direct> {
+async fn libvirt_domains(runner: &Runner, lab: &Lab, wanted: &[&str]) -> Option<Direct> {
     let ids = recorded_ids(lab)?;
     let (_, management) = crate::host::render::libvirt_halves(&lab.subnet);
     let listed = runner.query(&libvirt::list_uuids(false)).await.ok()?;
@@ -99,6 +101,9 @@ async fn libvirt_domains(runner: &Runner, lab: &Lab) -> Option<Direct> {
             None => VmState::NotCreated,
             Some("preparing") => VmState::Preparing,
             Some(id) if !existing.iter().any(|u| u == id) => VmState::NotCreated,
+            Some(id) if running.iter().any(|u| u == id) && !wanted.contains(&m.name.as_str()) => {
+                VmState::Running
+            }
             Some(id) if running.iter().any(|u| u == id) => {
                 let out = runner.query(&libvirt::leases(id)).await.ok()?;
                 let addresses = libvirt::parse_leases(&out.stdout);

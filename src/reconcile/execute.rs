@@ -79,6 +79,10 @@ pub struct Executor<'a> {
     running: JoinSet<Outcome>,
     started: HashMap<tokio::task::Id, usize>,
     failures: Vec<StepFailure>,
+    /// When this run began, and when each step began and ended since.
+    epoch: std::time::Instant,
+    began: HashMap<usize, std::time::Duration>,
+    ran: Vec<super::timeline::Ran>,
 }
 
 impl<'a> Executor<'a> {
@@ -93,7 +97,20 @@ impl<'a> Executor<'a> {
             running: JoinSet::new(),
             started: HashMap::new(),
             failures: Vec::new(),
+            epoch: std::time::Instant::now(),
+            began: HashMap::new(),
+            ran: Vec::new(),
         }
+    }
+
+    /// Time since this run began.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.epoch.elapsed()
+    }
+
+    /// The steps that ended well, with their times.
+    pub fn ran(&self) -> &[super::timeline::Ran] {
+        &self.ran
     }
 
     /// Adds steps after the ones there, and starts what can start.
@@ -181,6 +198,7 @@ impl<'a> Executor<'a> {
                     (task, shown, result)
                 });
                 self.started.insert(handle.id(), i);
+                self.began.insert(i, self.epoch.elapsed());
             }
         }
     }
@@ -200,6 +218,13 @@ impl<'a> Executor<'a> {
         match outcome {
             Ok((task, _, Ok(()))) => {
                 self.state[i] = State::Done;
+                let step = &self.plan.steps[i];
+                self.ran.push(super::timeline::Ran {
+                    stage: step.stage,
+                    machine: step.machine.clone(),
+                    began: self.began.get(&i).copied().unwrap_or_default(),
+                    ended: self.epoch.elapsed(),
+                });
                 let steps = &self.plan.steps;
                 let more = (i + 1..steps.len()).any(|j| {
                     self.state[j] == State::Waiting && steps[j].machine == steps[i].machine

@@ -11,3 +11,4 @@ pub mod observe;
 pub mod own;
 pub mod plan;
 pub mod planner;
+pub mod timeline;

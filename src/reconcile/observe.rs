@@ -135,7 +135,7 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     if !lab.state_dir().join("Vagrantfile").exists() {
         return Ok(made_without_vagrantfile(lab));
     }
-    if let Some(direct) = super::direct::read(runner, lab).await {
+    if let Some(direct) = super::direct::read(runner, lab, &[]).await {
         return Ok(lab
             .machines
             .iter()
@@ -161,7 +161,7 @@ pub async fn ssh_configs_of(
     names: &[String],
 ) -> anyhow::Result<BTreeMap<String, SshConfig>> {
     let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
-    if let Some(direct) = super::direct::read(runner, lab).await {
+    if let Some(direct) = super::direct::read(runner, lab, &wanted).await {
         if let Some(found) = direct.ssh_configs(lab, &wanted) {
             return Ok(found);
         }
@@ -184,7 +184,7 @@ pub async fn address(
     name: &str,
     ssh: &SshConfig,
 ) -> anyhow::Result<Ipv4Addr> {
-    if let Some(direct) = super::direct::read(runner, lab).await {
+    if let Some(direct) = super::direct::read(runner, lab, &[name]).await {
         if let Some(Ok(ip)) = direct
             .addresses(lab, &[name])
             .and_then(|mut found| found.remove(name))
@@ -212,7 +212,7 @@ pub async fn ssh_configs(
     if running.is_empty() {
         return Ok(found);
     }
-    if let Some(direct) = super::direct::read(runner, lab).await {
+    if let Some(direct) = super::direct::read(runner, lab, &running).await {
         if let Some(found) = direct.ssh_configs(lab, &running) {
             return Ok(found);
         }
@@ -237,6 +237,22 @@ pub async fn ssh_configs(
         }
     }
     Ok(found)
+}
+
+/// The running machines' addresses on the private interface, as their
+/// provider gave them ([`super::direct`]), else read over SSH.
+pub async fn addresses(
+    runner: &Runner,
+    lab: &Lab,
+    ssh: &BTreeMap<String, SshConfig>,
+) -> BTreeMap<String, Result<Ipv4Addr, String>> {
+    let names: Vec<&str> = ssh.keys().map(String::as_str).collect();
+    if let Some(direct) = super::direct::read(runner, lab, &names).await {
+        if let Some(found) = direct.addresses(lab, &names) {
+            return found;
+        }
+    }
+    addresses_each(runner, lab, ssh).await
 }
 
 /// Every machine's address on the private interface, or why it could not
@@ -666,15 +682,7 @@ pub async fn read_only(
 )> {
     let vms = vms(runner, lab).await?;
     let ssh = ssh_configs(runner, lab, &vms).await?;
-    let names: Vec<&str> = ssh.keys().map(String::as_str).collect();
-    let direct = match super::direct::read(runner, lab).await {
-        Some(direct) => direct.addresses(lab, &names),
-        None => None,
-    };
-    let ips = match direct {
-        Some(ips) => ips,
-        None => addresses_each(runner, lab, &ssh).await,
-    };
+    let ips = addresses(runner, lab, &ssh).await;
     let mut seen = Observed {
         vms,
         ssh,
@@ -750,7 +758,7 @@ async fn addresses_if_any(
     notes: &mut Vec<String>,
 ) {
     if let Ok(ssh) = ssh_configs(runner, lab, &seen.vms).await {
-        for (name, result) in addresses_each(runner, lab, &ssh).await {
+        for (name, result) in addresses(runner, lab, &ssh).await {
             match result {
                 Ok(ip) => {
                     seen.ips.insert(name, ip);

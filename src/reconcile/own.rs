@@ -121,7 +121,7 @@ pub async fn half_made_machines(
     seen: &Observed,
 ) -> anyhow::Result<Vec<String>> {
     let ssh = observe::ssh_configs(runner, lab, &seen.vms).await?;
-    Ok(observe::addresses_each(runner, lab, &ssh)
+    Ok(observe::addresses(runner, lab, &ssh)
         .await
         .into_iter()
         .filter(|(_, r)| r.as_ref().is_err_and(|e| e.contains("has no interface")))
