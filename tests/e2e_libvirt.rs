@@ -466,7 +466,13 @@ fn native_swarm_on_three_vms() {
     // The first `up` with nothing to do runs doctor's checks (Vagrant's
     // plugins and boxes) and keeps their passing; the next runs no Vagrant.
     lab.timed(&["up"]);
+    let started = Instant::now();
     let again = lab.lab(&["-v", "up"]);
+    eprintln!(
+        "VM: {}: lab -v up with nothing to do took {:.1}s",
+        lab.name,
+        started.elapsed().as_secs_f64()
+    );
     assert!(again.status.success(), "{}", text(&again.stderr));
     let said = text(&again.stderr);
     assert!(said.contains("commands run: vagrant 0,"), "{said}");

@@ -241,18 +241,19 @@ async fn probe_steps(
             }
         }
     }
-    // One after the other: a missing image is saved once, to one file, and
-    // loaded from it; an image already there costs one inspect.
+    // Both machines at once: a missing image is loaded from this host's
+    // `docker save` (kept for the next verify while the lab lives).
     let images = Instant::now();
-    for (machine, engine) in pair {
-        let check =
-            crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file)
-                .await;
-        let ok = check.passed;
+    let checks = futures_util::future::join_all(pair.iter().map(|(machine, engine)| {
+        crate::checks::images::ensure_on(runner, machine, engine, &lab.probe_image, image_file)
+    }))
+    .await;
+    let all_passed = checks.iter().all(|c| c.passed);
+    for check in checks {
         report.add(check);
-        if !ok {
-            return;
-        }
+    }
+    if !all_passed {
+        return;
     }
     report
         .timings

@@ -447,15 +447,15 @@ pub async fn swarm_view(
         return Ok((None, None));
     }
     let engine = engine_of(lab, seen, master);
-    let out = runner
-        .query(&engine.docker(runner, &swarm::node_ls_args()).await?)
-        .await
-        .with_context(|| format!("listing the swarm's nodes on {master}"))?;
+    // Both questions at once: under software emulation each is a second.
+    let (node_ls, network_ls) = (
+        engine.docker(runner, &swarm::node_ls_args()).await?,
+        engine.docker(runner, &swarm::network_ls_args()).await?,
+    );
+    let (nodes, networks) = tokio::join!(runner.query(&node_ls), runner.query(&network_ls));
+    let out = nodes.with_context(|| format!("listing the swarm's nodes on {master}"))?;
     let nodes = swarm::parse_node_ls(&out.stdout).map_err(anyhow::Error::msg)?;
-    let out = runner
-        .query(&engine.docker(runner, &swarm::network_ls_args()).await?)
-        .await
-        .with_context(|| format!("listing the networks on {master}"))?;
+    let out = networks.with_context(|| format!("listing the networks on {master}"))?;
     Ok((
         Some(nodes),
         swarm::network_driver(&out.stdout, &lab.network),

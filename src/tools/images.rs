@@ -35,9 +35,20 @@ pub async fn copy_if_missing(
     }
     let archive_arg = archive.display().to_string();
     if !archive.exists() {
-        runner
-            .quiet(&Cmd::new(Tool::Docker, ["save", "-o", &archive_arg, image]))
-            .await?;
+        // Machines are served at once: each save goes to a file of its own,
+        // renamed into place whole, so that no load reads a half-written one.
+        static SAVES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial = archive.with_extension(format!("{}-{n}.partial", std::process::id()));
+        let partial_arg = partial.display().to_string();
+        let saved = runner
+            .quiet(&Cmd::new(Tool::Docker, ["save", "-o", &partial_arg, image]))
+            .await;
+        if let Err(e) = saved {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+        std::fs::rename(&partial, archive)?;
     }
     let load = engine
         .docker(runner, &["load".to_string(), "-i".to_string(), archive_arg])
