@@ -381,31 +381,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
     );
     // status reads Vagrant's own record and asks Docker, starting no Ruby,
     // and says what Vagrant itself says.
-    let verbose = lab.lab(&["-v", "status"]);
-    assert!(verbose.status.success(), "{}", text(&verbose.stderr));
-    assert!(
-        text(&verbose.stderr).contains("commands run: vagrant 0,"),
-        "{}",
-        text(&verbose.stderr)
-    );
-    let vagrant = Command::new("vagrant")
-        .args(["status", "--machine-readable"])
-        .current_dir(lab.state_dir())
-        .envs(lab.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    for row in rows {
-        let line = format!(
-            ",{},state,{}",
-            row["machine"].as_str().unwrap(),
-            row["vagrant"].as_str().unwrap()
-        );
-        assert!(
-            text(&vagrant.stdout).contains(&line),
-            "{line}: {}",
-            text(&vagrant.stdout)
-        );
-    }
+    support::status_agrees_with_vagrant(lab.path(), &lab.env, &lab.state_dir());
 
     // A create that fails (stored, unprovisioned, as the real one leaves it)...
     let rm = Command::new("docker-machine")

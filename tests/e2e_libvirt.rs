@@ -270,44 +270,15 @@ impl VmLab {
         out
     }
 
-    /// `lab status` runs no `vagrant`, and each machine's state in it is
-    /// the one `vagrant status` gives; says how long each took.
+    /// `lab status` runs no `vagrant` and agrees with it; says how long
+    /// each took.
     fn status_agrees_with_vagrant(&self) {
-        let started = Instant::now();
-        let out = self.lab(&["-v", "status", "--json"]);
-        let took = started.elapsed().as_secs_f64();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(
-            text(&out.stderr).contains("commands run: vagrant 0,"),
-            "{}",
-            text(&out.stderr)
-        );
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let state = self.path().join(format!(".lab-{}", self.name));
-        let started = Instant::now();
-        let vagrant = Command::new("vagrant")
-            .args(["status", "--machine-readable"])
-            .env("VAGRANT_CWD", &state)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap();
+        let (_, lab, vagrant) = support::status_agrees_with_vagrant(self.path(), &self.env, &state);
         eprintln!(
-            "VM: {}: lab status took {took:.2}s, vagrant status {:.2}s",
-            self.name,
-            started.elapsed().as_secs_f64()
+            "VM: {}: lab status took {lab:.2}s, vagrant status {vagrant:.2}s",
+            self.name
         );
-        for row in status["machines"].as_array().unwrap() {
-            let line = format!(
-                ",{},state,{}",
-                row["machine"].as_str().unwrap(),
-                row["vagrant"].as_str().unwrap()
-            );
-            assert!(
-                text(&vagrant.stdout).contains(&line),
-                "{line}: {}",
-                text(&vagrant.stdout)
-            );
-        }
     }
 
     /// `lab -v ARGS`, which must succeed: its stdout; what `-v` said of
@@ -318,7 +289,8 @@ impl VmLab {
         all.extend_from_slice(args);
         let out = self.lab(&all);
         assert!(out.status.success(), "lab {all:?}: {}", text(&out.stderr));
-        for line in text(&out.stderr)
+        let said = text(&out.stderr);
+        for line in said
             .lines()
             .filter(|l| l.starts_with("verify:") || l.starts_with("lab: commands run"))
         {
@@ -724,7 +696,8 @@ fn docker_machine_on_two_vms_of_a_baked_box() {
         let install = std::fs::read_to_string(dir.join("install-proof")).unwrap();
         assert_eq!(install.trim(), "skipped: docker was there", "{entry}");
     }
-    support::assert_swarm_verified(&lab.timed(&["verify"]));
+    // `lab verify` on VMs runs in the test above (76 s here): CI's time
+    // is better spent on what only this test shows.
 
     lab.destroy_leaves_nothing();
     assert!(support::stored_machines(&store).is_empty());

@@ -131,9 +131,12 @@ pub fn probe_name(lab: &Lab, machine: &str) -> String {
 
 pub fn probe_run_args(lab: &Lab, machine: &str) -> Vec<String> {
     let name = probe_name(lab, machine);
+    // Never a pull: an image the engine lacks is loaded from this host
+    // and the run tried again; a registry may not be there at all.
     vec![
         "run".into(),
         "-d".into(),
+        "--pull=never".into(),
         "--name".into(),
         name.clone(),
         "--hostname".into(),

@@ -253,3 +253,44 @@ impl Drop for ImageTag {
         let _ = Command::new("docker").args(["rmi", &self.0]).output();
     }
 }
+
+/// `lab -v status --json` in `dir` starts no `vagrant`, and each machine's
+/// state in it is the one `vagrant status` of the lab's state directory
+/// gives. Returns the status and how long lab and Vagrant took.
+pub fn status_agrees_with_vagrant(
+    dir: &Path,
+    env: &[(&str, String)],
+    state_dir: &Path,
+) -> (serde_json::Value, f64, f64) {
+    let started = std::time::Instant::now();
+    let out = run_lab(dir, env, &["-v", "status", "--json"]);
+    let lab_took = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("commands run: vagrant 0,"),
+        "{}",
+        text(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let started = std::time::Instant::now();
+    let vagrant = Command::new("vagrant")
+        .args(["status", "--machine-readable"])
+        .env("VAGRANT_CWD", state_dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let vagrant_took = started.elapsed().as_secs_f64();
+    for row in status["machines"].as_array().unwrap() {
+        let line = format!(
+            ",{},state,{}",
+            row["machine"].as_str().unwrap(),
+            row["vagrant"].as_str().unwrap()
+        );
+        assert!(
+            text(&vagrant.stdout).contains(&line),
+            "{line}: {}",
+            text(&vagrant.stdout)
+        );
+    }
+    (status, lab_took, vagrant_took)
+}
