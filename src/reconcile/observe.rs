@@ -257,7 +257,7 @@ pub async fn addresses(
 
 /// Every machine's address on the private interface, or why it could not
 /// be read; all machines are asked at once.
-pub async fn addresses_each(
+async fn addresses_each(
     runner: &Runner,
     lab: &Lab,
     ssh: &BTreeMap<String, SshConfig>,
