@@ -128,6 +128,23 @@ fn made_without_vagrantfile(lab: &Lab) -> Vec<VmStatus> {
 /// else read as the provider reads it ([`super::direct`]); else Vagrant is
 /// asked.
 pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
+    vms_seen(runner, lab, None).await
+}
+
+/// Whether Vagrant keeps anything of the lab: its folder for a machine
+/// and the Vagrantfile.
+fn vagrant_has_machines(lab: &Lab) -> bool {
+    let data = lab.state_dir().join(".vagrant").join("machines");
+    lab.machines.iter().any(|m| data.join(&m.name).exists())
+        && lab.state_dir().join("Vagrantfile").exists()
+}
+
+/// [`vms`], from `known` where the caller has already read the provider.
+async fn vms_seen(
+    runner: &Runner,
+    lab: &Lab,
+    known: Option<&super::direct::Direct>,
+) -> anyhow::Result<Vec<VmStatus>> {
     let data = lab.state_dir().join(".vagrant").join("machines");
     if !lab.machines.iter().any(|m| data.join(&m.name).exists()) {
         return Ok(none_created(lab));
@@ -135,7 +152,15 @@ pub async fn vms(runner: &Runner, lab: &Lab) -> anyhow::Result<Vec<VmStatus>> {
     if !lab.state_dir().join("Vagrantfile").exists() {
         return Ok(made_without_vagrantfile(lab));
     }
-    if let Some(direct) = super::direct::read(runner, lab, &[]).await {
+    let read;
+    let direct = match known {
+        Some(direct) => Some(direct),
+        None => {
+            read = super::direct::read(runner, lab, &[]).await;
+            read.as_ref()
+        }
+    };
+    if let Some(direct) = direct {
         return Ok(lab
             .machines
             .iter()
@@ -203,6 +228,15 @@ pub async fn ssh_configs(
     lab: &Lab,
     vms: &[VmStatus],
 ) -> anyhow::Result<BTreeMap<String, SshConfig>> {
+    ssh_configs_seen(runner, lab, vms, None).await
+}
+
+async fn ssh_configs_seen(
+    runner: &Runner,
+    lab: &Lab,
+    vms: &[VmStatus],
+    known: Option<&super::direct::Direct>,
+) -> anyhow::Result<BTreeMap<String, SshConfig>> {
     let running: Vec<&str> = vms
         .iter()
         .filter(|v| v.is_running())
@@ -210,6 +244,9 @@ pub async fn ssh_configs(
         .collect();
     let mut found = BTreeMap::new();
     if running.is_empty() {
+        return Ok(found);
+    }
+    if let Some(found) = known.and_then(|direct| direct.ssh_configs(lab, &running)) {
         return Ok(found);
     }
     if let Some(direct) = super::direct::read(runner, lab, &running).await {
@@ -246,7 +283,19 @@ pub async fn addresses(
     lab: &Lab,
     ssh: &BTreeMap<String, SshConfig>,
 ) -> BTreeMap<String, Result<Ipv4Addr, String>> {
+    addresses_seen(runner, lab, ssh, None).await
+}
+
+async fn addresses_seen(
+    runner: &Runner,
+    lab: &Lab,
+    ssh: &BTreeMap<String, SshConfig>,
+    known: Option<&super::direct::Direct>,
+) -> BTreeMap<String, Result<Ipv4Addr, String>> {
     let names: Vec<&str> = ssh.keys().map(String::as_str).collect();
+    if let Some(found) = known.and_then(|direct| direct.addresses(lab, &names)) {
+        return found;
+    }
     if let Some(direct) = super::direct::read(runner, lab, &names).await {
         if let Some(found) = direct.addresses(lab, &names) {
             return found;
@@ -680,9 +729,17 @@ pub async fn read_only(
     BTreeMap<String, Result<Ipv4Addr, String>>,
     Option<String>,
 )> {
-    let vms = vms(runner, lab).await?;
-    let ssh = ssh_configs(runner, lab, &vms).await?;
-    let ips = addresses(runner, lab, &ssh).await;
+    // One read of the provider answers all three where it can; where it
+    // cannot (a VM without its lease yet), each asks again its own way.
+    let direct = if vagrant_has_machines(lab) {
+        let all: Vec<&str> = lab.machines.iter().map(|m| m.name.as_str()).collect();
+        super::direct::read(runner, lab, &all).await
+    } else {
+        None
+    };
+    let vms = vms_seen(runner, lab, direct.as_ref()).await?;
+    let ssh = ssh_configs_seen(runner, lab, &vms, direct.as_ref()).await?;
+    let ips = addresses_seen(runner, lab, &ssh, direct.as_ref()).await;
     let mut seen = Observed {
         vms,
         ssh,
