@@ -140,6 +140,13 @@ pub enum Command {
     /// images; nothing is downloaded.
     Pack(PackArgs),
 
+    /// Draw the lab: its machines (role, address, engine and node state,
+    /// faults), its private network and the swarm's overlay networks, and
+    /// each service's running tasks on their nodes. By default a
+    /// self-contained HTML page, .lab/graph.html (its path is printed);
+    /// `--watch` redraws it every few seconds and the page reloads itself.
+    Graph(GraphArgs),
+
     /// Open a shell on a machine, or run a command there:
     /// `lab ssh swarm-node01 -- docker ps`. Exits with the remote command's code.
     Ssh(SshArgs),
@@ -237,6 +244,53 @@ pub struct StatusArgs {
     /// subnet and names until then, in case the directory comes back).
     #[arg(long, requires = "all")]
     pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// html: one page that needs no network (the SVG inline); svg; dot
+    /// (Graphviz); mermaid; json (schema lab.graph/1, for scripts).
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: GraphFormat,
+
+    /// Where to write it; `-o -` for stdout. Default: html to the lab's
+    /// folder (.lab/graph.html), the other formats to stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Open the file with the desktop's opener (xdg-open, open, start).
+    #[arg(long)]
+    pub open: bool,
+
+    /// Redraw every --interval seconds, replacing the file whole, until
+    /// Ctrl-C; the HTML page reloads itself as often (no server runs).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// With --watch: seconds between drawings.
+    #[arg(long, default_value_t = 3, value_name = "SECONDS", requires = "watch")]
+    pub interval: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Html,
+    Svg,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+impl GraphFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            GraphFormat::Html => "html",
+            GraphFormat::Svg => "svg",
+            GraphFormat::Dot => "dot",
+            GraphFormat::Mermaid => "mmd",
+            GraphFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -456,5 +510,16 @@ fn seconds(text: &str) -> Result<u64, String> {
         Ok(0) => Err("0 would mean no limit at all; give a number of seconds from 1 up, or leave --timeout out for lab's own limits".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{text}` is not a number of seconds")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every command's flags (two flags with one
+    /// short name, say), which otherwise fire only when that command runs.
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

@@ -40,7 +40,7 @@ pub fn code(error: &anyhow::Error) -> u8 {
             DOCTOR_FAILED
         } else if cause.is::<VerifyFailed>() || cause.is::<CheckFailed>() {
             VERIFY_FAILED
-        } else if cause.is::<UnknownMachine>() {
+        } else if cause.is::<UnknownMachine>() || cause.is::<Usage>() {
             USAGE
         } else if cause.is::<Unsupported>() {
             UNSUPPORTED
@@ -53,6 +53,11 @@ pub fn code(error: &anyhow::Error) -> u8 {
     }
     FAILED
 }
+
+/// Flags that make no sense together, found after they were parsed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
 
 /// A file of a pack (`lab pack`) that is missing or is not what was packed.
 #[derive(Debug, thiserror::Error)]

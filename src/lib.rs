@@ -33,6 +33,7 @@ pub mod session;
 pub mod shell;
 pub mod tools;
 pub mod ui;
+pub mod view;
 
 #[cfg(test)]
 mod testdata;

@@ -44,10 +44,12 @@ fn run(cli: lab::cli::Cli) -> ExitCode {
         // signal ends lab at once.
         tokio::spawn(async {
             let first = lab::process::children::next_signal().await;
-            say(&format!(
-                "lab: {}: stopping the running commands (again to quit at once)",
-                name(first)
-            ));
+            if !lab::process::children::ends_by_interrupt() {
+                say(&format!(
+                    "lab: {}: stopping the running commands (again to quit at once)",
+                    name(first)
+                ));
+            }
             tokio::spawn(async {
                 let again = lab::process::children::next_signal().await;
                 lab::process::children::kill_all();
@@ -60,7 +62,9 @@ fn run(cli: lab::cli::Cli) -> ExitCode {
     if let Some(summary) = session.summary() {
         lab::errln!("{summary}");
     }
-    if lab::process::children::interrupted() {
+    let expected = lab::process::children::ends_by_interrupt()
+        && lab::process::children::signal() == Some(lab::process::children::SIGINT);
+    if lab::process::children::interrupted() && !expected {
         say("lab: interrupted; nothing is left running. `lab up` finishes the job, `lab destroy` removes what exists");
         let signal = lab::process::children::signal().unwrap_or(lab::process::children::SIGINT);
         return ExitCode::from(u8::try_from(128 + signal).unwrap_or(lab::error::INTERRUPTED));

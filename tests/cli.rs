@@ -612,3 +612,73 @@ fn a_pack_for_another_architecture_is_refused_with_the_reason_and_nothing_writte
     );
     assert!(!usb.exists());
 }
+
+/// `lab graph` of a lab never built: every machine is drawn, as not
+/// created, in each format, and no program is run to draw it.
+#[cfg(unix)]
+#[test]
+fn graph_of_a_lab_never_built_draws_every_machine_and_runs_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = lab_dir(
+        "name = \"g\"\nprovider = \"docker\"\nbox = \"debian-systemd\"\nengine = \"native\"\nmode = \"swarm\"\n\
+         [network]\nsubnet = \"10.250.3.0/24\"\n[consul]\nenabled = false\n[swarm]\nnodes = 2\n",
+    );
+    // Programs that would say so if they were run.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    for tool in ["vagrant", "docker", "ssh"] {
+        let path = bin.join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$0 $*\" >> '{}'\nexit 97\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let env = [("PATH", bin.display().to_string())];
+
+    let out = run_lab(dir.path(), &env, &["graph", "--format", "dot"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dot = text(&out.stdout);
+    assert!(dot.starts_with("graph \"lab g\" {"), "{dot}");
+    for m in ["swarm-master", "swarm-node01", "swarm-node02"] {
+        assert!(dot.contains(&format!("\"machine:{m}\"")), "{m}:\n{dot}");
+    }
+    assert!(dot.contains("private network\\n10.250.3.0/24"), "{dot}");
+    assert!(dot.contains("vagrant not_created"), "{dot}");
+
+    let out = run_lab(dir.path(), &env, &["graph", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], "lab.graph/1");
+    assert_eq!(json["machines"].as_array().unwrap().len(), 3);
+    assert_eq!(json["machines"][0]["vagrant"], "not_created");
+
+    let mermaid = run_lab(dir.path(), &env, &["graph", "--format", "mermaid"]);
+    assert!(text(&mermaid.stdout).starts_with("flowchart TB\n"));
+
+    // The page goes to the lab's folder; its path is what stdout says.
+    let out = run_lab(dir.path(), &env, &["graph"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = dir.path().join(".lab-g/graph.html");
+    assert_eq!(text(&out.stdout).trim(), page.display().to_string());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("data-machine=\"swarm-node02\""), "{html}");
+
+    // --watch needs a file to rewrite; a missing folder is named.
+    let out = run_lab(dir.path(), &env, &["graph", "--watch", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--watch rewrites a file"));
+    let out = run_lab(dir.path(), &env, &["graph", "-o", "nowhere/g.html"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the folder nowhere does not exist"));
+
+    assert!(
+        !calls.exists(),
+        "{}",
+        std::fs::read_to_string(&calls).unwrap()
+    );
+}

@@ -346,7 +346,13 @@ fn fault_drills(lab: &Lab) {
             .iter()
             .all(|n| tasks.lines().any(|l| l.starts_with(n)))
     });
+    graph_follows_the_swarm(lab);
     lab.ok(&["fault", "stop", "swarm-node02"]);
+    let picture: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["graph", "--format", "json"])).unwrap();
+    let node02 = &picture["machines"][2];
+    assert_eq!(node02["name"], "swarm-node02", "{picture:#}");
+    assert_eq!(node02["faults"][0], "stop: powered off", "{picture:#}");
     let listed = lab.ok(&["fault", "list"]);
     assert!(listed.contains("swarm-node02  stop"), "{listed}");
     let status = lab.ok(&["status"]);
@@ -431,6 +437,97 @@ fn fault_drills(lab: &Lab) {
         &["deploy", "--rm", &example.display().to_string()],
     );
     support::succeeded(&out, &["deploy", "--rm", "examples/failover"]);
+}
+
+/// `lab graph` of the failover stack, as Chromium shows it: every machine
+/// and both tasks on their nodes; then `--watch` redraws the page after
+/// `docker service scale` (the third task appears) and ends on Ctrl-C,
+/// leaving the page whole. The stack is scaled back to two.
+fn graph_follows_the_swarm(lab: &Lab) {
+    let Some(chromium) = support::browser::chromium() else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let page = std::path::PathBuf::from(lab.ok(&["graph"]).trim());
+    assert_eq!(
+        page,
+        lab.path().join(format!(".lab-{}/graph.html", lab.name))
+    );
+    let dom = support::browser::dom(&chromium, &page);
+    for m in ["swarm-master", "swarm-node01", "swarm-node02"] {
+        assert!(
+            dom.contains(&format!("<g class=\"machine\" data-machine=\"{m}\"")),
+            "{m}:\n{dom}"
+        );
+    }
+    for t in ["failover_web.1", "failover_web.2"] {
+        assert!(
+            dom.contains(&format!("<tr data-task=\"{t}\"><td>failover_web</td>")),
+            "{t}:\n{dom}"
+        );
+        assert!(dom.contains(&format!(
+            "data-task=\"{t}\" data-service=\"failover_web\" data-state=\"Running\""
+        )));
+    }
+    let shot = support::browser::screenshot(&chromium, &page, "graph-failover.png");
+    eprintln!(
+        "GRAPH: lab graph and Chromium's DOM took {:.1}s; screenshot {}",
+        started.elapsed().as_secs_f64(),
+        shot.display()
+    );
+
+    let watched = lab.path().join("watched.html");
+    let shown = watched.display().to_string();
+    let watch = support::lab_command(
+        lab.path(),
+        &[],
+        &["graph", "--watch", "--interval", "1", "-o", &shown],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let has = |needle: &str| std::fs::read_to_string(&watched).is_ok_and(|p| p.contains(needle));
+    within(60, "the watched page", || {
+        has("data-task=\"failover_web.2\"")
+    });
+    assert!(has("<meta http-equiv=\"refresh\" content=\"1\">"));
+    lab.docker_ok("swarm-master", "service scale --detach failover_web=3");
+    let scaled = within(120, "the third task on the watched page", || {
+        has("data-task=\"failover_web.3\" data-service=\"failover_web\" data-state=\"Running\"")
+    });
+    let dom = support::browser::dom(&chromium, &watched);
+    assert!(dom.contains("<tr data-task=\"failover_web.3\">"), "{dom}");
+    let ctrl_c = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ctrl_c.success());
+    let out = watch.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("stopped watching"), "{err}");
+    assert_eq!(text(&out.stdout).trim(), shown);
+    assert!(has("</html>"));
+    let left: Vec<_> = std::fs::read_dir(lab.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("watched.html.tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    eprintln!("GRAPH: the watched page showed the third task {scaled:.1}s after the scale");
+
+    lab.docker_ok("swarm-master", "service scale --detach failover_web=2");
+    within(90, "two tasks again", || {
+        lab.docker_ok(
+            "swarm-master",
+            "service ps failover_web --filter desired-state=running --format '{{.Node}}'",
+        )
+        .lines()
+        .count()
+            == 2
+    });
 }
 
 /// Waits (up to 240 s from `since`) until `url` serves a page with `needle`.

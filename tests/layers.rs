@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("model", 0),
     ("process", 1),
     ("ui", 1),
+    ("view", 1),
     ("tools", 2),
     ("shell", 2),
     ("host", 3),

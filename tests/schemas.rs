@@ -280,3 +280,29 @@ fn pack_manifest() {
     };
     holds(schema::PACK, &serde_json::to_value(&manifest).unwrap());
 }
+
+#[test]
+fn graph_pictures() {
+    use lab::view::{MachineView, Picture, TaskView};
+    let task = TaskView::new("web.1", "Running 2 minutes ago");
+    let picture = Picture {
+        schema: schema::GRAPH,
+        lab: "lab".into(),
+        drawn_at: "2026-12-03T10:00:00Z".into(),
+        subnet: "10.0.0.0/24".into(),
+        overlays: vec!["lab-overlay".into()],
+        machines: vec![MachineView {
+            name: "swarm-master".into(),
+            role: "master".into(),
+            address: Some("10.0.0.3".into()),
+            vagrant: "running".into(),
+            engine: "Running".into(),
+            node: Some("Ready leader".into()),
+            faults: vec!["stop: powered off".into()],
+            tasks: vec![task.clone()],
+        }],
+        unplaced: vec![task],
+        problem: Some("p".into()),
+    };
+    holds(schema::GRAPH, &serde_json::to_value(&picture).unwrap());
+}

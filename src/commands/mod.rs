@@ -10,6 +10,7 @@ pub mod dry_run;
 pub mod env;
 pub mod fault;
 pub mod grade;
+pub mod graph;
 pub mod halt;
 pub mod pack;
 pub mod snapshot;
@@ -80,7 +81,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
     // Machines the lab made stay its own until `up` retires them or
     // `destroy` takes the lab down: they are shown and halted too.
     let lab = match &cli.command {
-        Command::Status(_) | Command::Halt(_) => with_recorded_machines(lab),
+        Command::Status(_) | Command::Halt(_) | Command::Graph(_) => with_recorded_machines(lab),
         _ => lab,
     };
     match cli.command {
@@ -96,6 +97,7 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Command::Snapshot(command) => snapshot::run(&lab, &command, session).await,
         Command::Reset => snapshot::reset(&lab, session).await,
         Command::Ssh(args) => ssh::run(&lab, &args, session).await,
+        Command::Graph(args) => graph::run(&lab, &args, session).await,
         Command::Doctor(args) => doctor::run(&lab, &args, session).await,
         Command::Deploy(args) => deploy::run(&lab, &args, session).await,
         Command::Pack(args) => pack::run(&lab, &args, session).await,

@@ -83,7 +83,7 @@ pub fn report_all(registry: &std::path::Path, rows: &[LabRow]) -> serde_json::Va
     })
 }
 
-fn row(
+pub fn row(
     lab: &Lab,
     seen: &Observed,
     address: Option<&Result<Ipv4Addr, String>>,

@@ -30,9 +30,12 @@ pub const SNAPSHOTS: &str = "lab.snapshots/1";
 /// A pack's manifest, `lab-pack.json` (`lab pack`).
 pub const PACK: &str = "lab.pack/1";
 
+/// `lab graph --format json`: the picture of the lab.
+pub const GRAPH: &str = "lab.graph/1";
+
 /// Every schema, for the tests and the docs.
-pub const ALL: [&str; 11] = [
-    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS, SNAPSHOTS, PACK,
+pub const ALL: [&str; 12] = [
+    DOCTOR, VERIFY, STATUS, STATUS_ALL, PLAN, CHECK, LABS, RECORD, FAULTS, SNAPSHOTS, PACK, GRAPH,
 ];
 
 /// The shape of a JSON value: objects keep their keys (sorted) with the

@@ -492,6 +492,46 @@ pub fn service_ps_args(service: &str) -> Vec<String> {
     .to_vec()
 }
 
+/// The tasks the swarm wants running for all these services at once
+/// (`lab graph`), one JSON object a line.
+pub fn services_ps_args(services: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = ["service", "ps"].map(String::from).to_vec();
+    args.extend(services.iter().cloned());
+    args.extend(
+        [
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{json .}}",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// The swarm's overlay networks by name, without `ingress` (every swarm
+/// has it; the routing mesh, not a network a student made).
+pub fn overlay_ls_args() -> Vec<String> {
+    [
+        "network",
+        "ls",
+        "--filter",
+        "driver=overlay",
+        "--format",
+        "{{.Name}}",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+pub fn parse_overlays(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "ingress")
+        .map(String::from)
+        .collect()
+}
+
 pub fn service_inspect_args(service: &str) -> Vec<String> {
     ["service", "inspect", service, "--format", "{{json .Spec}}"]
         .map(String::from)

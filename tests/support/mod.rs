@@ -47,6 +47,11 @@ pub fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 
 /// Runs lab in `dir` with `env` and returns what it did.
 pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+    lab_command(dir, env, args).output().expect("lab runs")
+}
+
+/// lab in `dir` with `env`, to run or to start.
+pub fn lab_command(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Command {
     let mut cmd = Command::new(lab_binary());
     // Each test's labs are recorded in its own list, not the host's.
     cmd.args(args)
@@ -56,7 +61,7 @@ pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("lab runs")
+    cmd
 }
 
 /// `docker ARGS` with the real client, in a bash (in `dir`, with `env`)

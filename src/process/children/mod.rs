@@ -22,6 +22,18 @@ pub use os::{cpu_seconds, prepare};
 static LIVE: Mutex<BTreeMap<u32, os::Group>> = Mutex::new(BTreeMap::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static ENDS_BY_INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// This command runs until Ctrl-C (`lab graph --watch`): the interrupt
+/// is how it ends, not a failure.
+pub fn end_by_interrupt() {
+    ENDS_BY_INTERRUPT.store(true, Ordering::SeqCst);
+}
+
+/// Whether Ctrl-C is this command's normal end.
+pub fn ends_by_interrupt() -> bool {
+    ENDS_BY_INTERRUPT.load(Ordering::SeqCst)
+}
 
 /// Ctrl-C was pressed (or lab was told to stop): no new command starts.
 pub fn interrupted() -> bool {
