@@ -95,7 +95,7 @@ fn noted(lab: &Lab, machine: &str, kind: &str, detail: &str) -> anyhow::Result<(
         machine: machine.to_string(),
         kind: kind.to_string(),
         detail: detail.to_string(),
-        since: super::check::rfc3339(std::time::SystemTime::now()),
+        since: crate::model::time::rfc3339(std::time::SystemTime::now()),
     };
     crate::host::record::update(&lab.state_dir(), |r| r.faults.push(fault))
 }

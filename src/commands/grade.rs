@@ -98,7 +98,7 @@ pub async fn run(lab: &Lab, args: &GradeArgs, session: &Session) -> anyhow::Resu
         Source::Graded {
             lab: lab.name.clone(),
         },
-        super::check::rfc3339(started),
+        crate::model::time::rfc3339(started),
     );
     let limit = Duration::from_secs(args.timeout);
     for (i, submission) in submissions.iter().enumerate() {
@@ -143,7 +143,7 @@ pub fn merge(args: &GradeArgs) -> anyhow::Result<()> {
     let mut sheet = Sheet::new(
         &exercise,
         Source::Reports,
-        super::check::rfc3339(SystemTime::now()),
+        crate::model::time::rfc3339(SystemTime::now()),
     );
     let mut problems = Vec::new();
     for file in &args.reports {

@@ -142,7 +142,7 @@ pub async fn look(runner: &Runner, lab: &Lab) -> anyhow::Result<Picture> {
     let mut picture = Picture {
         schema: crate::model::schema::GRAPH,
         lab: lab.name.clone(),
-        drawn_at: super::check::rfc3339(std::time::SystemTime::now()),
+        drawn_at: crate::model::time::rfc3339(std::time::SystemTime::now()),
         subnet: lab.subnet.to_string(),
         problem,
         ..Picture::default()

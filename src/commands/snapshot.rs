@@ -167,7 +167,7 @@ pub async fn save(runner: &Runner, lab: &Lab, name: &str, ui: &Ui) -> anyhow::Re
     crate::host::record::update(&lab.state_dir(), |r| {
         r.snapshots.push(Snapshot {
             name: name.to_string(),
-            taken: super::check::rfc3339(SystemTime::now()),
+            taken: crate::model::time::rfc3339(SystemTime::now()),
             machines: machines.clone(),
             seconds,
             faults: r.faults.clone(),

@@ -16,6 +16,7 @@ pub mod exercise;
 mod parse;
 pub mod schema;
 mod source;
+pub mod time;
 pub mod version;
 
 pub use parse::{load, parse};
