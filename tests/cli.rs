@@ -682,3 +682,63 @@ fn graph_of_a_lab_never_built_draws_every_machine_and_runs_nothing() {
         std::fs::read_to_string(&calls).unwrap()
     );
 }
+
+/// The exit codes `lab --help` lists, those docs/commands.md lists and
+/// the constants lab exits with are the same codes.
+#[test]
+fn exit_codes_agree_in_help_docs_and_the_code() {
+    use lab::error::*;
+    let mut code: Vec<u8> = vec![
+        0,
+        FAILED,
+        USAGE,
+        CONFIG,
+        MISSING_TOOL,
+        VERIFY_FAILED,
+        DOCTOR_FAILED,
+        BUSY,
+        UNSUPPORTED,
+        CORRUPT,
+        128 + 1,
+        INTERRUPTED,
+        128 + 15,
+    ];
+    code.sort();
+    let numbers = |text: &str| -> Vec<u8> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    };
+    let mut help: Vec<u8> = lab::cli::EXIT_CODES
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("  ") && l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .flat_map(|l| {
+            let codes = l
+                .trim_start()
+                .split("  ")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            numbers(&codes)
+        })
+        .collect();
+    // "129  stopped by SIGHUP ..., 130 by Ctrl-C, 143 by SIGTERM"
+    if let Some(l) = lab::cli::EXIT_CODES.lines().find(|l| l.contains("SIGHUP")) {
+        let signals: Vec<u8> = numbers(l).into_iter().filter(|n| *n > 128).collect();
+        help.extend(signals);
+    }
+    help.sort();
+    help.dedup();
+    assert_eq!(help, code, "lab --help:\n{}", lab::cli::EXIT_CODES);
+
+    let docs = std::fs::read_to_string(repo().join("docs/commands.md")).unwrap();
+    let table = &docs[docs.find("## Exit codes").unwrap()..];
+    let mut listed: Vec<u8> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| code") && !l.starts_with("| ---"))
+        .flat_map(|l| numbers(l.split('|').nth(1).unwrap_or_default()))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, code, "docs/commands.md:\n{table}");
+}

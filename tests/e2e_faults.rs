@@ -26,12 +26,9 @@ fn spawn_lab(lab: &Lab, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Polls every 100 ms: these waits are for a process, not a machine.
+fn wait_for(what: &str, limit: Duration, ready: impl FnMut() -> bool) {
+    support::wait_for(what, limit, Duration::from_millis(100), ready);
 }
 
 /// Processes whose command line or environment mention `needle`: what lab,
@@ -195,17 +192,16 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
         let log = state.join("lab.log");
         let before = std::fs::read_to_string(&log).map_or(0, |t| t.len());
         std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            while started.elapsed() < Duration::from_secs(120) {
-                let seen = std::fs::read_to_string(&log).unwrap_or_default();
-                if seen
-                    .get(before..)
-                    .is_some_and(|new| new.contains("attempt 1 of 4 failed"))
-                {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_for(
+                "lab's first SSH attempt to fail",
+                Duration::from_secs(120),
+                || {
+                    std::fs::read_to_string(&log)
+                        .unwrap_or_default()
+                        .get(before..)
+                        .is_some_and(|new| new.contains("attempt 1 of 4 failed"))
+                },
+            );
             docker(&["exec", &container, "systemctl", "start", "ssh.service"]);
         })
     };

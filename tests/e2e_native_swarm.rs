@@ -304,15 +304,13 @@ fn grade_three_submissions(lab: &Lab) {
 /// Polls `look` every 2 s until it holds, up to `limit` seconds; the time
 /// it took.
 fn within(limit: u64, what: &str, look: impl Fn() -> bool) -> f64 {
-    let started = std::time::Instant::now();
-    while !look() {
-        assert!(
-            started.elapsed().as_secs() < limit,
-            "{what}: not within {limit}s"
-        );
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
-    started.elapsed().as_secs_f64()
+    support::wait_for(
+        what,
+        std::time::Duration::from_secs(limit),
+        std::time::Duration::from_secs(2),
+        look,
+    )
+    .as_secs_f64()
 }
 
 fn node_status(lab: &Lab, node: &str) -> String {
@@ -532,22 +530,21 @@ fn graph_follows_the_swarm(lab: &Lab) {
 
 /// Waits (up to 240 s from `since`) until `url` serves a page with `needle`.
 fn wait_for_page(url: &str, needle: &str, since: std::time::Instant, what: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
-    loop {
-        let page = http_get(url);
-        if page.contains(needle) {
-            eprintln!(
-                "STACK: {what} at {url}, {:.1}s after it began",
-                since.elapsed().as_secs_f64()
-            );
-            return page;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{url} does not show {needle:?}:\n{page}"
-        );
-        std::thread::sleep(std::time::Duration::from_secs(2));
-    }
+    let mut page = String::new();
+    support::wait_for(
+        &format!("{url} to show {needle:?}"),
+        std::time::Duration::from_secs(240),
+        std::time::Duration::from_secs(2),
+        || {
+            page = http_get(url);
+            page.contains(needle)
+        },
+    );
+    eprintln!(
+        "STACK: {what} at {url}, {:.1}s after it began",
+        since.elapsed().as_secs_f64()
+    );
+    page
 }
 
 /// A laptop closes: `lab halt` stops every machine and keeps the rest;
@@ -572,19 +569,12 @@ fn halt_and_resume(lab: &Lab, marker: &str) {
     eprintln!("RESUME: addresses before {before:?}, after {after:?}");
     // The overlay network between the nodes takes a while after every
     // engine restarted: verify passes once it has.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let out = lab.lab(&["verify"]);
-        if out.status.success() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "verify still fails after the resume:\n{}",
-            text(&out.stdout)
-        );
-        std::thread::sleep(std::time::Duration::from_secs(5));
-    }
+    support::wait_for(
+        "verify to pass after the resume",
+        std::time::Duration::from_secs(300),
+        std::time::Duration::from_secs(5),
+        || lab.lab(&["verify"]).status.success(),
+    );
     eprintln!(
         "RESUME: verify passed {:.1}s after `lab up` began",
         started.elapsed().as_secs_f64()

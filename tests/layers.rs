@@ -3,11 +3,19 @@
 //! round about. Rust accepts cycles between modules of one crate; this
 //! test is what refuses them.
 //!
-//! It reads the sources as text: every `crate::a::b` path, in `use` lines
-//! (braces included) and in code, outside `#[cfg(test)]` modules.
+//! It parses each file with `syn` and follows every path that names a
+//! module of the crate: `crate::`, `super::` and `self::` paths, in `use`
+//! trees (groups nested at any depth) and in code, and inside macro calls
+//! (`crate::outln!("{}", crate::x::y())`) as tokens. Test code (items under
+//! `#[cfg(test)]` or `#[cfg(all(test, ...))]`, wherever they stand in the
+//! file) is checked by the same rule, apart from production code, so a
+//! test helper cannot hide the code after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::Visit;
 
 /// Each room of `src/` and its layer, lowest first.
 const LAYERS: &[(&str, u8)] = &[
@@ -56,56 +64,190 @@ fn module_of(src: &Path, file: &Path) -> String {
     parts.join("::")
 }
 
-/// The code of a file without its test modules (`#[cfg(test)]`, or
-/// `#[cfg(all(test, unix))]` for tests of one platform).
-fn code(text: &str) -> &str {
-    ["#[cfg(test)]", "#[cfg(all(test"]
-        .iter()
-        .filter_map(|marker| text.find(marker))
-        .min()
-        .map_or(text, |at| &text[..at])
+/// Whether a `#[cfg(...)]` holds only under test: `test`, or `all(...)`
+/// with `test` among its terms.
+fn test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if !a.path().is_ident("cfg") {
+            return false;
+        }
+        let Ok(meta) = a.parse_args::<syn::Meta>() else {
+            return false;
+        };
+        match meta {
+            syn::Meta::Path(p) => p.is_ident("test"),
+            syn::Meta::List(list) if list.path.is_ident("all") => list
+                .tokens
+                .into_iter()
+                .any(|t| matches!(t, TokenTree::Ident(i) if i == "test")),
+            _ => false,
+        }
+    })
 }
 
-/// Every `crate::...` path the code names, brace lists expanded one level.
-fn paths(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let bytes: Vec<char> = code.chars().collect();
-    let text: String = bytes.iter().collect();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if let Some(inner) = rest.strip_prefix('{') {
-            let end = inner.find('}').unwrap_or(inner.len());
-            for item in inner[..end].split(',') {
-                let item = item.trim();
-                if !item.is_empty() {
-                    found.insert(path_start(item));
+/// The paths a file names, production and test code apart, each made
+/// absolute (`a::b::c`, from the crate's root).
+#[derive(Default, Debug)]
+struct Named {
+    code: BTreeSet<String>,
+    tests: BTreeSet<String>,
+}
+
+struct Reader<'a> {
+    /// The module being read: the file's, then `::inner` for inline modules.
+    at: Vec<String>,
+    in_test: usize,
+    named: &'a mut Named,
+}
+
+impl Reader<'_> {
+    fn add(&mut self, segments: &[String]) {
+        let Some(first) = segments.first() else {
+            return;
+        };
+        let mut absolute: Vec<String> = match first.as_str() {
+            "crate" => Vec::new(),
+            "self" => self.at.clone(),
+            "super" => self.at.clone(),
+            _ => return,
+        };
+        let mut rest = &segments[1..];
+        if first == "super" {
+            absolute.pop();
+            while rest.first().is_some_and(|s| s == "super") {
+                absolute.pop();
+                rest = &rest[1..];
+            }
+        }
+        absolute.extend(rest.iter().cloned());
+        let path = absolute.join("::");
+        if self.in_test > 0 {
+            self.named.tests.insert(path);
+        } else {
+            self.named.code.insert(path);
+        }
+    }
+
+    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                prefix.push(n.ident.to_string());
+                self.add(&prefix.clone());
+                prefix.pop();
+            }
+            syn::UseTree::Rename(r) => {
+                prefix.push(r.ident.to_string());
+                self.add(&prefix.clone());
+                prefix.pop();
+            }
+            syn::UseTree::Glob(_) => self.add(&prefix.clone()),
+            syn::UseTree::Group(g) => {
+                for item in &g.items {
+                    self.use_tree(prefix, item);
                 }
             }
-        } else {
-            found.insert(path_start(rest));
         }
     }
-    found
+
+    /// `crate::a::b` written as tokens, in a macro's arguments.
+    fn tokens(&mut self, stream: TokenStream) {
+        let tokens: Vec<TokenTree> = stream.into_iter().collect();
+        let mut i = 0;
+        while i < tokens.len() {
+            match &tokens[i] {
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                TokenTree::Ident(id)
+                    if ["crate", "super", "self"].contains(&id.to_string().as_str()) =>
+                {
+                    let mut segments = vec![id.to_string()];
+                    let mut j = i + 1;
+                    loop {
+                        let colons = matches!(
+                            (&tokens.get(j), &tokens.get(j + 1)),
+                            (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+                                if a.as_char() == ':' && b.as_char() == ':'
+                        );
+                        match tokens.get(j + 2) {
+                            Some(TokenTree::Ident(next)) if colons => {
+                                segments.push(next.to_string());
+                                j += 3;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if segments.len() > 1 {
+                        self.add(&segments);
+                    }
+                    i = j;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
 }
 
-/// `a::b::Thing;...` → `a::b` (the module part: lowercase segments).
-fn path_start(text: &str) -> String {
-    let mut segments = Vec::new();
-    for segment in text.split("::") {
-        let word: String = segment
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if word.is_empty() || !word.starts_with(|c: char| c.is_ascii_lowercase()) {
-            break;
-        }
-        segments.push(word.clone());
-        if word.len() != segment.len() {
-            break;
-        }
+impl<'ast> Visit<'ast> for Reader<'_> {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            syn::Item::Type(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            _ => &[],
+        };
+        let test = test_only(attrs);
+        self.in_test += usize::from(test);
+        syn::visit::visit_item(self, item);
+        self.in_test -= usize::from(test);
     }
-    segments.join("::")
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        self.at.push(m.ident.to_string());
+        syn::visit::visit_item_mod(self, m);
+        self.at.pop();
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.use_tree(&mut Vec::new(), &u.tree);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segments: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.add(&segments);
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        syn::visit::visit_macro(self, m);
+    }
+}
+
+/// What `text`, the source of `module`, names.
+fn named(module: &str, text: &str) -> Named {
+    let file = syn::parse_file(text).unwrap_or_else(|e| panic!("{module}: {e}"));
+    let mut named = Named::default();
+    let mut reader = Reader {
+        at: module.split("::").map(String::from).collect(),
+        in_test: 0,
+        named: &mut named,
+    };
+    reader.visit_file(&file);
+    named
 }
 
 /// The module a path names: the longest known module that starts it.
@@ -124,49 +266,53 @@ fn target(modules: &BTreeSet<String>, path: &str) -> Option<String> {
     best
 }
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Each module's uses of the others: by its code, and by its tests.
+fn graphs() -> (Graph, Graph) {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);
     let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
-    let mut edges = BTreeMap::new();
+    let (mut code, mut tests) = (Graph::new(), Graph::new());
     for file in &files {
         let module = module_of(&src, file);
         if matches!(module.as_str(), "lib" | "main" | "testdata") {
             continue;
         }
-        let text = std::fs::read_to_string(file).unwrap();
-        let uses: BTreeSet<String> = paths(code(&text))
-            .iter()
-            .filter_map(|p| target(&modules, p))
-            .filter(|t| *t != module)
-            .collect();
-        edges.insert(module, uses);
+        let found = named(&module, &std::fs::read_to_string(file).unwrap());
+        let resolve = |paths: &BTreeSet<String>| -> BTreeSet<String> {
+            paths
+                .iter()
+                .filter_map(|p| target(&modules, p))
+                .filter(|t| *t != module && !matches!(t.as_str(), "lib" | "testdata"))
+                .collect()
+        };
+        let (mine, test_uses) = (resolve(&found.code), resolve(&found.tests));
+        code.insert(module.clone(), mine);
+        tests.insert(module, test_uses);
     }
-    edges
+    (code, tests)
 }
 
-#[test]
-fn no_module_uses_a_layer_above_its_own() {
-    let mut upward = Vec::new();
-    for (module, uses) in graph() {
-        let mine = layer(&module)
+fn upward(edges: &Graph, what: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (module, uses) in edges {
+        let mine = layer(module)
             .unwrap_or_else(|| panic!("{module} is in no layer: add its room to LAYERS"));
         for used in uses {
-            let theirs = layer(&used).unwrap_or_else(|| panic!("{used} is in no layer"));
+            let theirs = layer(used).unwrap_or_else(|| panic!("{used} is in no layer"));
             if theirs > mine {
-                upward.push(format!(
-                    "{module} (layer {mine}) uses {used} (layer {theirs})"
+                found.push(format!(
+                    "{module} (layer {mine}) uses {used} (layer {theirs}) in its {what}"
                 ));
             }
         }
     }
-    assert!(upward.is_empty(), "upward edges:\n{}", upward.join("\n"));
+    found
 }
 
-#[test]
-fn no_modules_use_each_other_round_about() {
-    let edges = graph();
+fn cycles(edges: &Graph) -> BTreeSet<String> {
     let mut cycles = BTreeSet::new();
     for start in edges.keys() {
         // A path from `start` back to itself.
@@ -186,24 +332,89 @@ fn no_modules_use_each_other_round_about() {
             }
         }
     }
+    cycles
+}
+
+#[test]
+fn no_module_uses_a_layer_above_its_own() {
+    let (code, tests) = graphs();
+    let mut found = upward(&code, "code");
+    found.extend(upward(&tests, "tests"));
+    assert!(found.is_empty(), "upward edges:\n{}", found.join("\n"));
+}
+
+#[test]
+fn no_modules_use_each_other_round_about() {
+    let (code, tests) = graphs();
+    // Tests count too: a module's tests that reach back into a module
+    // using it tie the two together as much as code does.
+    let mut both = code.clone();
+    for (module, uses) in tests {
+        both.entry(module).or_default().extend(uses);
+    }
+    let found = cycles(&both);
     assert!(
-        cycles.is_empty(),
+        found.is_empty(),
         "cycles:\n{}",
-        cycles.into_iter().collect::<Vec<_>>().join("\n")
+        found.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
 
-/// The test itself can fail: a made-up upward edge is found.
+/// The reader itself: what it must find, it finds.
 #[test]
-fn the_reader_finds_paths_in_braces_and_code() {
-    let found = paths("use crate::{tools::engine::Engine, host::tls};\nlet x = crate::reconcile::plan::Plan::default();");
-    assert!(found.contains("tools::engine"), "{found:?}");
-    assert!(found.contains("host::tls"), "{found:?}");
-    assert!(found.contains("reconcile::plan"), "{found:?}");
-    assert_eq!(layer("reconcile::plan"), Some(4));
-    assert_eq!(code("a\n#[cfg(test)]\nmod tests { crate::x }"), "a\n");
+fn the_reader_follows_groups_super_macros_and_sees_past_test_items() {
+    let text = r#"
+        use crate::{tools::{engine::Engine, swarm}, host::tls as t};
+        use super::sibling::*;
+        #[cfg(test)]
+        fn helper() { crate::checks::verify::on(); }
+        #[cfg(all(test, unix))]
+        mod unix_tests { use super::super::up; }
+        pub fn after_the_test_items() {
+            let x = crate::reconcile::plan::Plan::default();
+            crate::outln!("{}", crate::commands::status::table());
+            self::inner::f();
+        }
+    "#;
+    let found = named("process::runner", text);
+    for wanted in [
+        "tools::engine::Engine",
+        "tools::swarm",
+        "host::tls",
+        "process::sibling",
+        "reconcile::plan::Plan::default",
+        "commands::status::table",
+        "process::runner::inner::f",
+    ] {
+        assert!(found.code.contains(wanted), "{wanted}: {found:?}");
+    }
+    assert!(found.tests.contains("checks::verify::on"), "{found:?}");
+    assert!(found.tests.contains("process::up"), "{found:?}");
+    assert!(!found.code.contains("checks::verify::on"), "{found:?}");
+
+    // A planted upward edge after a test-only item fails the rule.
+    let modules: BTreeSet<String> = ["process::runner", "commands::status", "checks::verify"]
+        .map(String::from)
+        .into();
+    let edges: Graph = [(
+        "process::runner".to_string(),
+        found
+            .code
+            .iter()
+            .filter_map(|p| target(&modules, p))
+            .collect(),
+    )]
+    .into();
+    let up = upward(&edges, "code");
     assert_eq!(
-        code("a\n#[cfg(all(test, unix))]\nmod tests { crate::x }"),
-        "a\n"
+        up,
+        ["process::runner (layer 1) uses commands::status (layer 6) in its code"]
     );
+    assert_eq!(layer("reconcile::plan"), Some(4));
+    let looped: Graph = [
+        ("a".to_string(), ["b".to_string()].into()),
+        ("b".to_string(), ["a".to_string()].into()),
+    ]
+    .into();
+    assert_eq!(cycles(&looped).len(), 2);
 }

@@ -15,7 +15,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{repo, text};
 
@@ -735,15 +735,12 @@ fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
             .spawn()
             .unwrap();
         let pid_file = lab.path().join("vagrant-up.pid");
-        let started = Instant::now();
-        while !pid_file.exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "vagrant up never started:\n{}",
-                lab.calls()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        support::wait_for(
+            "vagrant up to start",
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            || pid_file.exists(),
+        );
         let vagrant: i32 = std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()
@@ -765,13 +762,11 @@ fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(id), which).unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(code(&out), Some(expected), "{}", all(&out));
-        let gone = Instant::now();
-        while alive(vagrant) && gone.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert!(
-            !alive(vagrant),
-            "vagrant up outlived lab after signal {signal}"
+        support::wait_for(
+            &format!("vagrant up to end after signal {signal}"),
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            || !alive(vagrant),
         );
     }
 }

@@ -50,22 +50,30 @@ pub async fn run(lab: &Lab, args: &UpArgs, session: &Session) -> anyhow::Result<
     }
     let (up, _lock) = Up::prepare(lab, args, session).await?;
     let vms = up.repair().await?;
+    // A swarm whose every machine this run made has no node entry from
+    // before it: nothing stale for a last look to find.
+    let fresh = vms.iter().all(|v| !v.is_created());
     let seen = up.bring_up(vms).await?;
-    up.finish(seen).await?;
+    up.finish(seen, fresh).await?;
     let has_reset_point = crate::host::record::of(lab)
         .snapshots
         .iter()
-        .any(|s| s.name == super::snapshot::AFTER_UP);
+        .any(|s| s.name == crate::reconcile::checkpoint::AFTER_UP);
     if lab.snapshot_after_up && !has_reset_point {
         // What `lab reset` goes back to. The lab is up without it: a failed
         // snapshot is a warning, not a failed `up`.
-        if let Err(e) =
-            super::snapshot::save(&up.runner, lab, super::snapshot::AFTER_UP, &up.ui).await
+        if let Err(e) = crate::reconcile::checkpoint::save(
+            &up.runner,
+            lab,
+            crate::reconcile::checkpoint::AFTER_UP,
+            &up.ui,
+        )
+        .await
         {
             up.ui.warn(&format!(
                 "warning: the lab is up, but its `{}` snapshot for `lab reset` failed: {e:#}\nhint: `lab snapshot save {}` tries again; `[snapshots] after_up = false` in lab.toml stops it",
-                super::snapshot::AFTER_UP,
-                super::snapshot::AFTER_UP
+                crate::reconcile::checkpoint::AFTER_UP,
+                crate::reconcile::checkpoint::AFTER_UP
             ));
         }
     }
@@ -235,15 +243,16 @@ impl Up {
 
     /// What the engines this run set up show now is finished (a node's
     /// stale swarm entry, say).
-    async fn finish(&self, done: bringup::Done) -> anyhow::Result<()> {
+    async fn finish(&self, done: bringup::Done, fresh: bool) -> anyhow::Result<()> {
         let (lab, runner) = (&self.lab, &self.runner);
         let mut seen = done.seen;
         if done.steps == 0 {
             self.ui
                 .say("every engine, service and swarm member is in place: nothing to do");
-        } else if lab.mode == crate::model::Mode::Swarm {
+        } else if lab.mode == crate::model::Mode::Swarm && !fresh {
             // A swarm's manager is planned before every node is seen; its
-            // view after the joins shows what is left (a stale entry).
+            // view after the joins shows what is left (a stale entry of a
+            // node that was there before and joined again).
             for _ in 0..2 {
                 observe::engines_again(runner, lab, &mut seen).await?;
                 let more = planner::create_hooks(lab, &seen, &self.hooks);

@@ -3,6 +3,7 @@
 //! lifecycle hooks live here.
 
 pub mod bringup;
+pub mod checkpoint;
 pub mod direct;
 pub mod execute;
 pub mod graph;

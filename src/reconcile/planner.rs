@@ -123,3 +123,304 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     }
     Plan::from_steps(steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::observe::ContainerState;
+    use crate::reconcile::plan::*;
+    // Only the tests with Unix paths use it.
+    #[cfg(unix)]
+    use crate::tools::vagrant::VmStatus;
+    use std::path::Path;
+
+    fn lab() -> Lab {
+        crate::model::parse(
+            Path::new("/nonexistent/lab.toml"),
+            "box = \"x/y\"\n[swarm]\nnodes = 1\n",
+        )
+        .unwrap()
+    }
+
+    use crate::testdata::all_done;
+
+    fn commands(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|s| format!("{} {}", s.machine.as_deref().unwrap_or("-"), s.action))
+            .collect()
+    }
+
+    #[test]
+    fn a_finished_lab_plans_nothing() {
+        let lab = lab();
+        assert!(up(&lab, &all_done(&lab), &crate::reconcile::hooks::standard()).is_empty());
+    }
+
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
+    #[test]
+    fn a_fresh_lab_builds_consul_first_then_the_swarm_together() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
+        let stages: Vec<Vec<String>> = plan
+            .stages()
+            .iter()
+            .map(|s| s.iter().map(|st| st.machine.clone().unwrap()).collect())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                // consul's create; the others' Docker, which needs no Consul
+                vec!["consul", "swarm-master", "swarm-node01"],
+                vec!["consul", "consul"],
+                vec!["swarm-master", "swarm-node01"]
+            ]
+        );
+        let shown = commands(&plan);
+        assert_eq!(shown[0], "consul docker-machine create -d generic --generic-ip-address 10.0.0.2 --generic-ssh-key /k/consul --generic-ssh-port 22 --generic-ssh-user vagrant consul");
+        // Docker on the master and the node while Consul comes up.
+        assert!(shown[1].contains("curl -fsSL"), "{}", shown[1]);
+        assert!(shown[2].contains("curl -fsSL"), "{}", shown[2]);
+        // Consul's image from this host first, for machines without a registry.
+        assert!(
+            shown[3].starts_with("consul docker save progrium/consul | "),
+            "{}",
+            shown[3]
+        );
+        assert!(shown[5].ends_with("--swarm --swarm-master --swarm-discovery consul://10.0.0.2:8500 --engine-opt cluster-store=consul://10.0.0.2:8500 --engine-opt cluster-advertise=eth1:2376 swarm-master"), "{}", shown[5]);
+    }
+
+    fn parse(text: &str) -> Lab {
+        crate::model::parse(Path::new("/nonexistent/lab.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn docker_machine_in_swarm_mode_registers_every_engine_plainly_then_forms_the_swarm() {
+        let lab = parse("box = \"x/y\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
+        let by_stage: Vec<(Stage, String)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.stage, s.action.to_string()))
+            .collect();
+        let creates: Vec<&(Stage, String)> = by_stage
+            .iter()
+            .filter(|(_, a)| a.starts_with("docker-machine create"))
+            .collect();
+        assert_eq!(creates.len(), 3, "{by_stage:#?}");
+        assert!(creates.iter().all(|(stage, a)| *stage == Stage::Engines
+            && !a.contains("--swarm")
+            && !a.contains("cluster-store")));
+        let consul_run = by_stage
+            .iter()
+            .find(|(_, a)| a.contains(" run -d --name consul"))
+            .unwrap();
+        assert_eq!(consul_run.0, Stage::ConsulService);
+        assert!(
+            consul_run
+                .1
+                .starts_with("docker $(docker-machine config consul)"),
+            "{}",
+            consul_run.1
+        );
+        assert!(
+            by_stage.contains(&(
+                Stage::Swarm,
+                "docker $(docker-machine config swarm-master) swarm init --advertise-addr 10.0.0.3"
+                    .into()
+            )),
+            "{by_stage:#?}"
+        );
+        assert!(by_stage
+            .iter()
+            .any(|(stage, a)| *stage == Stage::Join && a.contains("swarm join")));
+    }
+
+    #[test]
+    fn native_swarm_with_consul_runs_it_over_tls_after_the_engines() {
+        let lab =
+            parse("box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n");
+        let mut seen = all_done(&lab);
+        seen.dm.clear();
+        seen.consul_container = ContainerState::Unknown;
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
+        let consul: Vec<&Step> = plan.steps.iter().filter(|s| s.hook == "consul").collect();
+        assert_eq!(consul.len(), 2);
+        assert!(matches!(consul[0].action, Action::CopyImage { .. }));
+        assert_eq!(consul[1].stage, Stage::ConsulService);
+        assert!(
+            consul[1]
+                .action
+                .to_string()
+                .contains("docker --tlsverify -H tcp://10.0.0.2:2376 run -d --name consul"),
+            "{}",
+            consul[1].action
+        );
+        assert!(plan
+            .steps
+            .iter()
+            .all(|s| !s.action.to_string().contains("docker-machine")));
+        let first_engine_step = plan
+            .steps
+            .iter()
+            .position(|s| s.stage == Stage::Engines)
+            .unwrap();
+        assert_eq!(plan.steps[first_engine_step - 1].stage, Stage::Ca);
+    }
+
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
+    #[test]
+    fn containers_vagrant_lost_are_removed_before_up_and_on_destroy() {
+        let lab = parse(
+            "name = \"c\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[swarm]\nnodes = 1\n",
+        );
+        let mut seen = Observed::default();
+        for m in &lab.machines {
+            seen.vms.push(VmStatus {
+                name: m.name.clone(),
+                provider: "docker".into(),
+                state: crate::tools::vagrant::VmState::Running,
+            });
+        }
+        seen.vms[2].state = crate::tools::vagrant::VmState::Preparing;
+        seen.host_containers = vec![
+            "c-consul".into(),
+            "c-swarm-master".into(),
+            "c-swarm-node01".into(),
+        ];
+        let shown = commands(&machines_up(&lab, &seen));
+        assert_eq!(
+            shown,
+            [
+                "- docker rm -f -v c-swarm-node01",
+                "- rm -rf /nonexistent/.lab-c/.vagrant/machines/swarm-node01",
+                "- VAGRANT_CWD=/nonexistent/.lab-c vagrant up --provider=docker --machine-readable swarm-node01",
+            ]
+        );
+        let shown = commands(&destroy(&lab, &seen, &[]));
+        assert_eq!(shown[0], "- docker rm -f -v c-swarm-node01", "{shown:?}");
+        assert!(
+            shown.iter().any(|s| s.contains("vagrant destroy")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_create_is_removed_and_redone_alone() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        let node = seen.dm.get_mut("swarm-node01").unwrap();
+        node.docker = "Unknown".into();
+        node.error =
+            "Unable to query docker version: Cannot connect to the docker engine endpoint".into();
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
+        let shown = commands(&plan);
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0], "swarm-node01 docker-machine rm -y swarm-node01");
+        assert!(
+            shown[1].starts_with("swarm-node01 docker-machine create")
+                && shown[1].ends_with(" swarm-node01")
+        );
+        assert!(plan.steps[0]
+            .reason
+            .contains("Unable to query docker version"));
+    }
+
+    #[test]
+    fn a_machine_at_a_new_address_is_registered_again() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.ips
+            .insert("swarm-master".into(), "10.0.0.99".parse().unwrap());
+        let shown = commands(&up(&lab, &seen, &crate::reconcile::hooks::standard()));
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[1].contains("--generic-ip-address 10.0.0.99"));
+    }
+
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
+    #[test]
+    fn a_stopped_machine_is_brought_up_and_a_stopped_consul_started() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.vms[2].state = crate::tools::vagrant::VmState::parse("poweroff");
+        seen.consul_container = ContainerState::Stopped;
+        let plan = up(&lab, &seen, &crate::reconcile::hooks::standard());
+        let shown = commands(&plan);
+        assert_eq!(
+            shown[0],
+            "- VAGRANT_CWD=/nonexistent/.lab vagrant up --provider=virtualbox --machine-readable swarm-node01"
+        );
+        assert_eq!(plan.steps[0].reason, "swarm-node01 poweroff");
+        assert_eq!(
+            shown[1],
+            "consul docker $(docker-machine config consul) start consul"
+        );
+    }
+
+    // The expected lines hold Unix paths.
+    #[cfg(unix)]
+    #[test]
+    fn destroy_unregisters_only_what_is_registered() {
+        let lab = lab();
+        let mut seen = all_done(&lab);
+        seen.dm.remove("swarm-node01");
+        let shown = commands(&destroy(&lab, &seen, &crate::reconcile::hooks::standard()));
+        assert_eq!(
+            shown,
+            [
+                "consul docker-machine rm -y consul",
+                "swarm-master docker-machine rm -y swarm-master",
+                "- VAGRANT_CWD=/nonexistent/.lab vagrant destroy -f",
+            ]
+        );
+        let nothing = Observed {
+            vms: crate::reconcile::observe::none_created(&lab),
+            ..Observed::default()
+        };
+        assert!(destroy(&lab, &nothing, &crate::reconcile::hooks::standard()).is_empty());
+    }
+
+    // The lab's lock lives in its state directory: leaving the list after
+    // that directory went would leave it without the lock, where an `up`
+    // that started meanwhile could lose its new entry.
+    #[test]
+    fn destroy_leaves_the_list_of_labs_before_its_state_directory_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("lab.toml");
+        std::fs::write(&file, "box = \"x/y\"\n").unwrap();
+        let lab = crate::model::parse(&file, "box = \"x/y\"\n").unwrap();
+        std::fs::create_dir_all(lab.state_dir()).unwrap();
+        let mut seen = all_done(&lab);
+        seen.listed = Some(crate::host::registry::Listing {
+            list: tmp.path().join("labs.json"),
+            file: file.clone(),
+            id: Some("abc".into()),
+        });
+        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        let kinds: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Unlist { .. } => Some("unlist"),
+                Action::RemoveDir { .. } => Some("remove"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["unlist", "remove"]);
+        seen.listed = None;
+        let plan = destroy(&lab, &seen, &crate::reconcile::hooks::standard());
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Unlist { .. })));
+    }
+}

@@ -151,6 +151,32 @@ mod tests {
     use crate::testdata::{vagrant_stderr, vagrant_stdout};
     use std::path::PathBuf;
 
+    #[test]
+    fn ssh_not_up_and_apt_busy_pass_by_themselves_and_nothing_else_does() {
+        for (stderr, why) in [
+            (
+                "ssh: connect to host 10.0.0.3 port 22: Connection refused",
+                "SSH is not up yet",
+            ),
+            (
+                "kex_exchange_identification: read: Connection reset by peer",
+                "SSH is not up yet",
+            ),
+            (
+                "ssh: connect to host 10.0.0.3 port 22: No route to host",
+                "the machine's network is not up yet",
+            ),
+            (
+                "E: Could not get lock /var/lib/dpkg/lock-frontend",
+                "apt is busy (first boot)",
+            ),
+        ] {
+            assert_eq!(transient(stderr), Some(why), "{stderr}");
+        }
+        assert_eq!(transient("Permission denied (publickey)."), None);
+        assert_eq!(transient(""), None);
+    }
+
     /// Vagrant's settings for a machine `m` at 10.0.0.2.
     fn machine() -> SshConfig {
         SshConfig {

@@ -45,6 +45,23 @@ pub fn one_lab_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Polls `ready` every `every` until it holds, failing the test once
+/// `limit` has passed; how long it took, for the test to print. The one
+/// poll-until loop of the tests.
+pub fn wait_for(
+    what: &str,
+    limit: std::time::Duration,
+    every: std::time::Duration,
+    mut ready: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(every);
+    }
+    started.elapsed()
+}
+
 /// Runs lab in `dir` with `env` and returns what it did.
 pub fn run_lab(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     lab_command(dir, env, args).output().expect("lab runs")
