@@ -152,6 +152,13 @@ pub fn dot(p: &Picture) -> String {
             .collect();
         format!("\"{}\"", escaped.join("\\n"))
     }
+    let task = |t: &TaskView, style: &str| {
+        format!(
+            "    {} [label={}, style={style}];\n",
+            q(&format!("task:{}", t.name)),
+            lines(&[&t.name, &t.state])
+        )
+    };
     let mut out = String::new();
     out.push_str(&format!("graph {} {{\n", q(&format!("lab {}", p.lab))));
     out.push_str(&format!(
@@ -187,11 +194,7 @@ pub fn dot(p: &Picture) -> String {
             q(&m.name)
         ));
         for t in &m.tasks {
-            out.push_str(&format!(
-                "    {} [label={}, style=rounded];\n",
-                q(&format!("task:{}", t.name)),
-                lines(&[&t.name, &t.state])
-            ));
+            out.push_str(&task(t, "rounded"));
         }
         out.push_str("  }\n");
         out.push_str(&format!(
@@ -211,11 +214,7 @@ pub fn dot(p: &Picture) -> String {
     if !p.unplaced.is_empty() {
         out.push_str("  subgraph \"cluster_unplaced\" {\n    label=\"not placed\";\n");
         for t in &p.unplaced {
-            out.push_str(&format!(
-                "    {} [label={}, style=\"rounded,dashed\"];\n",
-                q(&format!("task:{}", t.name)),
-                lines(&[&t.name, &t.state])
-            ));
+            out.push_str(&task(t, "\"rounded,dashed\""));
         }
         out.push_str("  }\n");
     }
