@@ -350,7 +350,12 @@ fn fault_drills(lab: &Lab) {
         serde_json::from_str(&lab.ok(&["graph", "--format", "json"])).unwrap();
     let node02 = &picture["machines"][2];
     assert_eq!(node02["name"], "swarm-node02", "{picture:#}");
-    assert_eq!(node02["faults"][0], "stop: powered off", "{picture:#}");
+    assert!(
+        node02["faults"][0]
+            .as_str()
+            .is_some_and(|f| f.starts_with("stop: powered off")),
+        "{picture:#}"
+    );
     let listed = lab.ok(&["fault", "list"]);
     assert!(listed.contains("swarm-node02  stop"), "{listed}");
     let status = lab.ok(&["status"]);
