@@ -706,7 +706,7 @@ fn exit_codes_agree_in_help_docs_and_the_code() {
     code.sort();
     let numbers = |text: &str| -> Vec<u8> {
         text.split(|c: char| !c.is_ascii_digit())
-            .filter_map(|n| n.parse().ok())
+            .filter_map(|n| n.parse::<u8>().ok())
             .collect()
     };
     let mut help: Vec<u8> = lab::cli::EXIT_CODES
