@@ -1,5 +1,5 @@
 //! The errors lab classifies, each with the exit code it means, and the
-//! codes themselves, documented in `lab --help` and README.md. Any other
+//! codes themselves, documented in `lab --help` and docs/commands.md. Any other
 //! error (a step that failed, with its command and stderr) is exit 1.
 //!
 //! Layer 0: plain data, used by every layer, using none.
@@ -19,52 +19,126 @@ pub const CORRUPT: u8 = 9;
 /// As shells report a command ended by SIGINT.
 pub const INTERRUPTED: u8 = 130;
 
-/// The exit code for an error, from the first cause lab recognises.
-pub fn code(error: &anyhow::Error) -> u8 {
-    for cause in error.chain() {
-        if let Some(RemoteExit(code)) = cause.downcast_ref() {
-            return u8::try_from(*code).unwrap_or(FAILED);
-        }
-        let code = if cause.is::<ConfigError>()
-            || cause.is::<ConfigMissing>()
-            || cause.is::<Clash>()
-            || cause.is::<Invalid>()
-            || cause.is::<NotOurs>()
-        {
-            CONFIG
-        } else if cause.is::<MissingTools>() {
-            MISSING_TOOL
-        } else if cause.is::<Busy>() {
-            BUSY
-        } else if cause.is::<DoctorFailed>() {
-            DOCTOR_FAILED
-        } else if cause.is::<VerifyFailed>() || cause.is::<CheckFailed>() {
-            VERIFY_FAILED
-        } else if cause.is::<UnknownMachine>() || cause.is::<Usage>() {
-            USAGE
-        } else if cause.is::<Unsupported>() {
-            UNSUPPORTED
-        } else if cause.is::<Corrupt>() {
-            CORRUPT
-        } else {
-            continue;
-        };
-        return code;
-    }
-    FAILED
+/// Every error lab classifies: the user's input, the host, or a check's
+/// verdict, each with the exit code it means. An error that is none of
+/// these (a step that failed, with its command and stderr) is exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Flags that make no sense together, found after they were parsed.
+    #[error("{0}")]
+    Usage(String),
+    /// A machine name that is not in lab.toml.
+    #[error("`{name}` is not a machine of this lab; its machines are: {known}")]
+    UnknownMachine { name: String, known: String },
+    /// A problem in lab.toml or an exercise file, at a line and column.
+    #[error("{0}")]
+    Config(ConfigError),
+    /// lab.toml could not be read at all.
+    #[error("cannot read {}: {source}\nhint: run lab in the directory that holds lab.toml, or pass --file PATH", file.display())]
+    ConfigMissing {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another lab on this host already has this lab's name, one of its
+    /// machines' names, or its subnet.
+    #[error("{0}")]
+    Clash(String),
+    /// A file lab reads besides lab.toml (the list of labs, an exercise)
+    /// cannot be read, or has no home.
+    #[error("{0}")]
+    Invalid(String),
+    /// Things that bear the lab's names but are not the lab's stand in the way.
+    #[error("{0}")]
+    NotOurs(NotOurs),
+    /// Programs that a command needs but that are not on PATH.
+    #[error("{0}")]
+    MissingTools(MissingTools),
+    /// At least one verify check failed; each is in the report already printed.
+    #[error("{failed} of {total} checks failed\nhint: `lab up` redoes what is missing; `lab status` shows each machine")]
+    VerifyFailed { failed: usize, total: usize },
+    /// Checks of an exercise did not all pass (`lab check`).
+    #[error("{failed} of {total} checks failed: score {points}/{max_points}\nhint: each FAIL line says what was seen and, where the exercise has one, a hint")]
+    CheckFailed {
+        failed: usize,
+        total: usize,
+        points: u32,
+        max_points: u32,
+    },
+    /// Something blocks `lab up`; every check was printed.
+    #[error("{failed} check(s) failed: `lab up` cannot build this lab on this host yet\nhint: each FAIL line says what to do; `lab up --skip-doctor` goes ahead anyway")]
+    DoctorFailed { failed: usize },
+    /// Another lab command is working on this lab.
+    #[error("another lab command is working on this lab ({holder})\nhint: wait for it to finish, or stop it (Ctrl-C in its terminal); its lock is {}", path.display())]
+    Busy { holder: String, path: PathBuf },
+    /// What the lab's provider cannot do (snapshots of Vagrant's docker
+    /// provider); nothing was changed.
+    #[error(
+        "{what} is not possible with provider = \"{provider}\": nothing was changed\nhint: {hint}"
+    )]
+    Unsupported {
+        what: String,
+        provider: String,
+        hint: String,
+    },
+    /// A file of a pack (`lab pack`) that is missing or is not what was packed.
+    #[error("{}: {what}\nhint: copy the pack again from the instructor's copy (`sha256sum -c SHA256SUMS` in the pack names every damaged file)", file.display())]
+    Corrupt { file: PathBuf, what: String },
+    /// `lab ssh`: the remote command's exit code, handed on as lab's own.
+    #[error("the remote command exited with {0}")]
+    RemoteExit(i32),
 }
 
-/// Flags that make no sense together, found after they were parsed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Usage(pub String);
+impl Error {
+    /// The exit code this error means.
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::UnknownMachine { .. } => USAGE,
+            Error::Config(_)
+            | Error::ConfigMissing { .. }
+            | Error::Clash(_)
+            | Error::Invalid(_)
+            | Error::NotOurs(_) => CONFIG,
+            Error::MissingTools(_) => MISSING_TOOL,
+            Error::VerifyFailed { .. } | Error::CheckFailed { .. } => VERIFY_FAILED,
+            Error::DoctorFailed { .. } => DOCTOR_FAILED,
+            Error::Busy { .. } => BUSY,
+            Error::Unsupported { .. } => UNSUPPORTED,
+            Error::Corrupt { .. } => CORRUPT,
+            Error::RemoteExit(code) => u8::try_from(*code).unwrap_or(FAILED),
+        }
+    }
+}
 
-/// A file of a pack (`lab pack`) that is missing or is not what was packed.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {what}\nhint: copy the pack again from the instructor's copy (`sha256sum -c SHA256SUMS` in the pack names every damaged file)", file.display())]
-pub struct Corrupt {
-    pub file: PathBuf,
-    pub what: String,
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<NotOurs> for Error {
+    fn from(e: NotOurs) -> Self {
+        Error::NotOurs(e)
+    }
+}
+
+impl From<MissingTools> for Error {
+    fn from(e: MissingTools) -> Self {
+        Error::MissingTools(e)
+    }
+}
+
+/// The exit code for an error: that of the first [`Error`] among its
+/// causes, or 1.
+pub fn code(error: &anyhow::Error) -> u8 {
+    find(error).map_or(FAILED, Error::code)
+}
+
+/// The first of an error's causes that lab classifies.
+pub fn find(error: &anyhow::Error) -> Option<&Error> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Error>())
 }
 
 /// A program a command needs, not on PATH, with how to install it.
@@ -75,7 +149,7 @@ pub struct Missing {
 }
 
 /// Programs that a command needs but that are not on PATH.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub struct MissingTools(pub Vec<Missing>);
 
 impl fmt::Display for MissingTools {
@@ -91,7 +165,8 @@ impl fmt::Display for MissingTools {
 
 /// A problem in lab.toml, pointing at the line and column where it is,
 /// and showing that line with a `^` under the offending value.
-#[derive(Debug, thiserror::Error)]
+/// Not an error of its own: it reaches the user as [`Error::Config`].
+#[derive(Debug)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
@@ -134,40 +209,9 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// lab.toml could not be read at all.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {}: {source}\nhint: run lab in the directory that holds lab.toml, or pass --file PATH", file.display())]
-pub struct ConfigMissing {
-    pub file: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Another lab on this host already has this lab's name, one of its
-/// machines' names, or its subnet.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Clash {
-    pub message: String,
-}
-
-/// The list of labs cannot be read or has no home.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Invalid {
-    pub message: String,
-}
-
-/// Another lab command is working on this lab.
-#[derive(Debug, thiserror::Error)]
-#[error("another lab command is working on this lab ({holder})\nhint: wait for it to finish, or stop it (Ctrl-C in its terminal); its lock is {}", path.display())]
-pub struct Busy {
-    pub holder: String,
-    pub path: PathBuf,
-}
-
-/// Things that bear the lab's names but are not the lab's stand in the way.
-#[derive(Debug, thiserror::Error)]
+/// Things that bear the lab's names but are not the lab's, and the file
+/// whose names they bear.
+#[derive(Debug)]
 pub struct NotOurs {
     pub things: Vec<Foreign>,
     pub file: PathBuf,
@@ -223,50 +267,25 @@ fn removal(things: &[Foreign]) -> String {
     }
 }
 
-/// Something blocks `lab up`; every check was printed.
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} check(s) failed: `lab up` cannot build this lab on this host yet\nhint: each FAIL line says what to do; `lab up --skip-doctor` goes ahead anyway")]
-pub struct DoctorFailed {
-    pub failed: usize,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// At least one check failed; each is in the report already printed.
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} of {total} checks failed\nhint: `lab up` redoes what is missing; `lab status` shows each machine")]
-pub struct VerifyFailed {
-    pub failed: usize,
-    pub total: usize,
+    #[test]
+    fn the_code_is_that_of_the_first_classified_cause_under_any_context() {
+        use anyhow::Context as _;
+        let busy: anyhow::Result<()> = Err(Error::Busy {
+            holder: "`lab up`, pid 7".into(),
+            path: "lock".into(),
+        }
+        .into());
+        let wrapped = busy.context("taking the lab's lock").unwrap_err();
+        assert_eq!(code(&wrapped), BUSY);
+        assert_eq!(code(&anyhow::anyhow!("a step failed")), FAILED);
+        let exit: anyhow::Error = Error::RemoteExit(42).into();
+        assert_eq!(code(&exit), 42);
+        // A remote code no shell can hand on is still a failure.
+        assert_eq!(Error::RemoteExit(-1).code(), FAILED);
+        assert_eq!(Error::RemoteExit(256).code(), FAILED);
+    }
 }
-
-/// Checks of an exercise did not all pass (`lab check`).
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} of {total} checks failed: score {points}/{max_points}\nhint: each FAIL line says what was seen and, where the exercise has one, a hint")]
-pub struct CheckFailed {
-    pub failed: usize,
-    pub total: usize,
-    pub points: u32,
-    pub max_points: u32,
-}
-
-/// What the lab's provider cannot do (snapshots of Vagrant's docker
-/// provider); nothing was changed.
-#[derive(Debug, thiserror::Error)]
-#[error("{what} is not possible with provider = \"{provider}\": nothing was changed\nhint: {hint}")]
-pub struct Unsupported {
-    pub what: String,
-    pub provider: String,
-    pub hint: String,
-}
-
-/// A machine name that is not in lab.toml.
-#[derive(Debug, thiserror::Error)]
-#[error("`{name}` is not a machine of this lab; its machines are: {known}")]
-pub struct UnknownMachine {
-    pub name: String,
-    pub known: String,
-}
-
-/// The remote command's exit code, handed on as lab's own.
-#[derive(Debug, thiserror::Error)]
-#[error("the remote command exited with {0}")]
-pub struct RemoteExit(pub i32);

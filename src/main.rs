@@ -79,7 +79,10 @@ fn run(cli: lab::cli::Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // `lab ssh`: the remote command has said what went wrong.
-            if !error.is::<lab::commands::ssh::RemoteExit>() {
+            if !matches!(
+                lab::error::find(&error),
+                Some(lab::error::Error::RemoteExit(_))
+            ) {
                 lab::errln!("lab: error: {error:#}");
             }
             ExitCode::from(lab::error::code(&error))

@@ -68,7 +68,7 @@ fn parse_everything(text: &str) {
     let _ = lab::checks::verify::parse_probe_ip(text, "lab-overlay");
     let _ = lab::checks::verify::interface_of(text, "10.0.1.4");
     let _ = lab::checks::doctor::allowed_ranges(Some(text));
-    let _ = lab::checks::doctor::parse_version(text);
+    let _ = lab::model::version::parse_version(text);
     let _ = lab::tools::stack::parse(text, &|_| Some("x".into()));
     let _ = lab::model::parse(Path::new("lab.toml"), text);
     let _ = lab::model::parse_subnet(text);

@@ -3,7 +3,7 @@
 //! lab knows. Pure functions of version strings; `checks/host.rs` asks the
 //! programs and reports.
 
-pub use crate::model::version::Version;
+use crate::model::version::Version;
 
 /// Each VirtualBox release line and the first Vagrant release that drives
 /// it, from Vagrant's CHANGELOG (hashicorp/vagrant): 6.0 in 2.2.1, 6.1 in
@@ -45,14 +45,9 @@ pub fn pairing(vagrant: Version, virtualbox: Version) -> Pairing {
     }
 }
 
-/// The first `N.N.N` in a version line: `Vagrant 2.3.4`, `7.1.4r165100`.
-pub use super::doctor::parse_version;
-
 pub fn show(v: Version) -> String {
     format!("{}.{}.{}", v.0, v.1, v.2)
 }
-
-pub use crate::model::version::{arch_name, host_arch};
 
 /// docker-machine's own version line: the last Docker release (0.16.2), or
 /// GitLab's maintained fork (`0.16.2-gitlab.NN`). `None` when it is neither.
@@ -85,6 +80,7 @@ pub fn today() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::version::{arch_name, host_arch, parse_version};
 
     #[test]
     fn debians_vagrant_refuses_virtualbox_7_1_and_7_2() {

@@ -4,8 +4,6 @@
 use crate::model::overlaps;
 use crate::model::{parse_subnet, Subnet};
 
-pub use crate::model::version::parse_version;
-
 /// VirtualBox 6.1.28 and later allow host-only networks only in the ranges
 /// of /etc/vbox/networks.conf (192.168.56.0/21 when there is none).
 pub fn vbox_restricts_networks(version: (u32, u32, u32)) -> bool {
@@ -56,6 +54,7 @@ pub fn libvirt_plugin(plugin_list: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::version::parse_version;
 
     #[test]
     fn virtualbox_versions_and_their_network_rule() {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::checks::compat;
 use crate::checks::doctor::*;
 use crate::checks::report::Check;
+use crate::model::version::{self, Version};
 use crate::model::{Lab, Mode, Provider};
 use crate::process::runner::{Cmd, Runner, Tool};
 
@@ -55,7 +56,7 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
     let vagrant_version = vagrant
         .as_ref()
         .filter(|c| c.passed)
-        .and_then(|c| compat::parse_version(&c.detail));
+        .and_then(|c| version::parse_version(&c.detail));
     let dm = dm.map(|c| {
         if c.passed {
             docker_machine_check(&c.detail, compat::today())
@@ -69,7 +70,7 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
         checks.push(pairing_check(vagrant, vbox));
     }
     if lab.provider == Provider::Virtualbox {
-        checks.push(arch_check(lab, compat::host_arch(), vbox));
+        checks.push(arch_check(lab, version::host_arch(), vbox));
     }
     checks.extend(boxes);
     checks.extend(combination_checks(lab));
@@ -78,7 +79,7 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
 
 /// Vagrant and VirtualBox move together: each VirtualBox line needs a
 /// Vagrant that knows it (Debian's Vagrant 2.3.4 stops at 7.0).
-pub fn pairing_check(vagrant: compat::Version, vbox: compat::Version) -> Check {
+pub fn pairing_check(vagrant: Version, vbox: Version) -> Check {
     let (v, b) = (compat::show(vagrant), compat::show(vbox));
     match compat::pairing(vagrant, vbox) {
         compat::Pairing::Works => Check::pass("Vagrant and VirtualBox", format!("Vagrant {v} drives VirtualBox {b}")),
@@ -99,7 +100,7 @@ pub fn pairing_check(vagrant: compat::Version, vbox: compat::Version) -> Check {
 
 /// The box must come for the host's architecture (an Apple Silicon Mac
 /// runs arm64 boxes only, and those from VirtualBox 7.1 on).
-pub fn arch_check(lab: &Lab, host: &str, vbox: Option<compat::Version>) -> Check {
+pub fn arch_check(lab: &Lab, host: &str, vbox: Option<Version>) -> Check {
     let arches = &lab.profile.architectures;
     if !arches.iter().any(|a| a == host) {
         return Check::fail(
@@ -190,7 +191,7 @@ async fn provider_checks(
     runner: &Runner,
     lab: &Lab,
     present: &dyn Fn(Tool) -> bool,
-) -> (Vec<Check>, Option<compat::Version>) {
+) -> (Vec<Check>, Option<Version>) {
     let mut checks = Vec::new();
     let mut vbox = None;
     match lab.provider {
@@ -202,12 +203,14 @@ async fn provider_checks(
                 {
                     Ok(out) => {
                         let text = out.stdout.trim().to_string();
-                        vbox = compat::parse_version(&text);
+                        vbox = version::parse_version(&text);
                         checks.push(Check::pass("VirtualBox", text.clone()));
                         // Only VirtualBox on Linux and macOS keeps the list of
                         // allowed host-only ranges (networks.conf); on Windows
                         // any range may be used.
-                        if cfg!(unix) && parse_version(&text).is_some_and(vbox_restricts_networks) {
+                        if cfg!(unix)
+                            && version::parse_version(&text).is_some_and(vbox_restricts_networks)
+                        {
                             checks.push(network_check(lab));
                         }
                     }
@@ -554,8 +557,8 @@ mod tests {
 
     #[test]
     fn vagrant_and_virtualbox_pairs_from_recorded_versions() {
-        let debian = compat::parse_version("Vagrant 2.3.4\n").unwrap();
-        let check = pairing_check(debian, compat::parse_version("7.1.4r165100").unwrap());
+        let debian = version::parse_version("Vagrant 2.3.4\n").unwrap();
+        let check = pairing_check(debian, version::parse_version("7.1.4r165100").unwrap());
         assert!(!check.passed, "{}", check.line());
         assert!(
             check.detail.contains("needs Vagrant 2.4.2 or later"),

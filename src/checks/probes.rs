@@ -5,7 +5,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::checks::verify::{self, on, words, Check};
+use crate::checks::report::Check;
+use crate::checks::verify::{self, on, words};
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
 use crate::reconcile::observe::Observed;
@@ -391,7 +392,8 @@ mod tests {
             ["verify: all of it 1.00s"]
         );
     }
-    use crate::process::runner::{Retry, Tool, Tools};
+    use crate::model::Retry;
+    use crate::process::runner::{Tool, Tools};
 
     /// What the libvirt lab under emulation did in CI: the first `docker
     /// run` of a probe failed at the overlay attach's deadline after it had

@@ -2,8 +2,7 @@
 //! line a person reads and a record a script parses; probes lab starts are
 //! removed afterwards, also when a check fails.
 
-pub use crate::checks::report::Check;
-pub use crate::error::VerifyFailed;
+use crate::checks::report::Check;
 use crate::model::{Lab, Mode, Role};
 use crate::process::runner::Runner;
 use crate::reconcile::observe::Observed;

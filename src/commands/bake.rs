@@ -150,7 +150,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     if lab.provider == Provider::Docker {
-        return Err(crate::error::Unsupported {
+        return Err(crate::error::Error::Unsupported {
             what: "lab box bake".into(),
             provider: lab.provider.to_string(),
             hint: "the docker provider's images are built with Docker in them (boxes/docker/build-image.sh)".into(),

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::checks::exercise::{self, Outcome};
 use crate::cli::CheckArgs;
-use crate::error::CheckFailed;
+use crate::error::Error;
 use crate::model::exercise::Exercise;
 use crate::model::Lab;
 use crate::reconcile::observe;
@@ -55,7 +55,7 @@ pub async fn run(lab: &Lab, args: &CheckArgs, session: &Session) -> anyhow::Resu
     }
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     if failed > 0 {
-        return Err(CheckFailed {
+        return Err(Error::CheckFailed {
             failed,
             total: outcomes.len(),
             points,

@@ -166,8 +166,9 @@ async fn copy_images(
     let env = |k: &str| std::env::var(k).ok();
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let services =
-        stack::parse(&text, &env).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let services = stack::parse(&text, &env)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| file.display().to_string())?;
     let mut problems = Vec::new();
     for (i, (image, machines)) in stack::images_by_machine(&services, lab).iter().enumerate() {
         let archive = lab.state_dir().join(format!("deploy-image-{i}.tar"));

@@ -2,7 +2,6 @@
 //! this lab? Each check says what it found and, when something is wrong,
 //! what to do.
 
-pub use crate::error::DoctorFailed;
 use crate::session::Session;
 
 use crate::checks::host;
@@ -33,7 +32,7 @@ pub async fn run(lab: &Lab, args: &DoctorArgs, session: &Session) -> anyhow::Res
         }
     }
     if failed > 0 {
-        return Err(DoctorFailed { failed }.into());
+        return Err(crate::error::Error::DoctorFailed { failed }.into());
     }
     Ok(())
 }
@@ -68,7 +67,7 @@ pub async fn preflight(lab: &Lab, ui: &Ui, session: &Session) -> anyhow::Result<
     let failed = checks.iter().filter(|c| !c.passed).count();
     if failed > 0 {
         let _ = std::fs::remove_file(&cache);
-        return Err(DoctorFailed { failed }.into());
+        return Err(crate::error::Error::DoctorFailed { failed }.into());
     }
     if let (Some(key), true) = (key, lab.state_dir().is_dir()) {
         let text = serde_json::json!({"fingerprint": key, "warnings": warnings}).to_string();

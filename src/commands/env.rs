@@ -1,6 +1,5 @@
 //! `lab env`: docker-machine's environment for a machine, written for a shell.
 
-pub use crate::error::UnknownMachine;
 use crate::session::Session;
 use std::path::Path;
 

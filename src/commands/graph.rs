@@ -20,7 +20,7 @@ pub async fn run(lab: &Lab, args: &GraphArgs, session: &Session) -> anyhow::Resu
     let target = target(lab, args)?;
     if args.watch {
         let Some(file) = target else {
-            anyhow::bail!(crate::error::Usage(
+            anyhow::bail!(crate::error::Error::Usage(
                 "--watch rewrites a file: give one with -o FILE (not -o -)".into()
             ));
         };
@@ -47,7 +47,7 @@ fn target(lab: &Lab, args: &GraphArgs) -> anyhow::Result<Option<PathBuf>> {
     match &args.output {
         Some(p) if p.as_os_str() == "-" => {
             if args.open {
-                anyhow::bail!(crate::error::Usage(
+                anyhow::bail!(crate::error::Error::Usage(
                     "--open opens a file: leave out -o -, or give -o FILE".into()
                 ));
             }

@@ -48,11 +48,13 @@ pub async fn run(cli: Cli, session: &Session) -> anyhow::Result<()> {
         Ok(lab) => lab,
         // Taking a lab down, or looking at it, needs only its record.
         Err(e)
-            if e.is::<crate::error::ConfigMissing>()
-                && matches!(
-                    cli.command,
-                    Command::Destroy(_) | Command::Status(_) | Command::Halt(_)
-                ) =>
+            if matches!(
+                crate::error::find(&e),
+                Some(crate::error::Error::ConfigMissing { .. })
+            ) && matches!(
+                cli.command,
+                Command::Destroy(_) | Command::Status(_) | Command::Halt(_)
+            ) =>
         {
             let Some(lab) = crate::host::record::lab_without_file(&cli.file) else {
                 return Err(e);

@@ -97,7 +97,8 @@ pub fn images(lab: &Lab, stacks: &[PathBuf]) -> anyhow::Result<Vec<String>> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the stack file {}", file.display()))?;
         let services = crate::tools::stack::parse(&text, &|k| std::env::var(k).ok())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            .map_err(anyhow::Error::msg)
+            .with_context(|| file.display().to_string())?;
         for s in services {
             add(s.image);
         }
@@ -475,7 +476,7 @@ fn finish(
 fn lock_and_sweep(parent: &Path, base: &str) -> anyhow::Result<(std::fs::File, PathBuf)> {
     let path = parent.join(format!(".{base}.lab-pack.lock"));
     let Some(file) = crate::process::files::try_lock(&path)? else {
-        return Err(crate::error::Busy {
+        return Err(crate::error::Error::Busy {
             holder: format!("another `lab pack` into {base}"),
             path,
         }

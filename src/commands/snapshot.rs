@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 
 use crate::cli::SnapshotCommand;
-use crate::error::Unsupported;
+use crate::error::Error;
 use crate::host::record::Snapshot;
 use crate::model::{Lab, Provider};
 use crate::process::runner::{Runner, Tool};
@@ -76,7 +76,7 @@ fn valid_name(name: &str) -> anyhow::Result<()> {
 
 fn supported(lab: &Lab) -> anyhow::Result<()> {
     if lab.provider == Provider::Docker {
-        return Err(Unsupported {
+        return Err(Error::Unsupported {
             what: "a snapshot of the lab".into(),
             provider: lab.provider.as_str().into(),
             hint: "Vagrant's docker provider has no snapshots; `lab destroy` and `lab up` build the lab anew, or use provider = \"libvirt\" or \"virtualbox\"".into(),

@@ -1,7 +1,6 @@
 //! `lab ssh NAME [-- CMD...]`: Vagrant's SSH settings, plain ssh, the
 //! user's terminal.
 
-pub use crate::error::RemoteExit;
 use crate::session::Session;
 use std::io::IsTerminal as _;
 
@@ -46,6 +45,6 @@ pub async fn run(lab: &Lab, args: &SshArgs, session: &Session) -> anyhow::Result
     if code == 0 {
         Ok(())
     } else {
-        Err(RemoteExit(code).into())
+        Err(crate::error::Error::RemoteExit(code).into())
     }
 }

@@ -122,12 +122,10 @@ async fn retire(lab: &Lab, runner: &Runner, ui: &Ui, yes: bool) -> anyhow::Resul
             if made.len() == 1 { "it" } else { "them" }
         );
         if !crate::ui::confirm(&question) {
-            return Err(crate::error::Invalid {
-                message: format!(
+            return Err(crate::error::Error::Invalid(format!(
                     "{question} Not without a yes: nothing was changed\nhint: `lab up --yes` removes them (a script's way), or put them back in {}; `lab destroy` takes the whole lab down",
                     lab.file.display()
-                ),
-            }
+                ))
             .into());
         }
     }

@@ -3,8 +3,10 @@
 use crate::session::Session;
 
 use crate::checks::probes::{classic_nodes, probes, Report};
-use crate::checks::verify::{self, Check, VerifyFailed};
+use crate::checks::report::Check;
+use crate::checks::verify;
 use crate::cli::VerifyArgs;
+use crate::error::Error;
 use crate::model::{Lab, Mode};
 use crate::reconcile::observe;
 
@@ -64,7 +66,7 @@ pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Res
                 fault.machine
             );
         }
-        return Err(VerifyFailed {
+        return Err(Error::VerifyFailed {
             failed,
             total: report.checks.len(),
         }

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 pub const MANIFEST: &str = "lab-pack.json";
 pub const SUMS: &str = "SHA256SUMS";
 pub const SCHEMA: &str = crate::model::schema::PACK;
@@ -40,8 +42,6 @@ pub struct PackedImage {
     /// The archive, relative to the pack.
     pub file: String,
 }
-
-pub use crate::error::Corrupt;
 
 /// The SHA-256 of a file, in lower-case hex, and its size.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
@@ -81,19 +81,19 @@ pub fn load(root: &Path) -> anyhow::Result<Option<Manifest>> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(Corrupt {
+            return Err(Error::Corrupt {
                 file: path,
                 what: format!("cannot be read: {e}"),
             }
             .into())
         }
     };
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Corrupt {
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::Corrupt {
         file: path.clone(),
         what: format!("is not a pack's manifest: {e}"),
     })?;
     if manifest.schema != SCHEMA {
-        return Err(Corrupt {
+        return Err(Error::Corrupt {
             file: path,
             what: format!("is `{}`, and this lab reads `{SCHEMA}`", manifest.schema),
         }
@@ -106,7 +106,7 @@ pub fn load(root: &Path) -> anyhow::Result<Option<Manifest>> {
         .chain(manifest.images.iter().map(|i| &i.file))
     {
         if !is_inside(f) {
-            return Err(Corrupt {
+            return Err(Error::Corrupt {
                 file: path,
                 what: format!("names `{f}`, which is not a path inside the pack"),
             }
@@ -144,7 +144,7 @@ pub fn verify(
     manifest: &Manifest,
     state_dir: &Path,
     progress: &dyn Fn(&str),
-) -> Result<(), Corrupt> {
+) -> Result<(), Error> {
     let noted: Checked = std::fs::read_to_string(state_dir.join(CHECKED))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -152,7 +152,7 @@ pub fn verify(
     let mut checked = Checked::default();
     for f in &manifest.files {
         let path = root.join(&f.path);
-        let meta = std::fs::metadata(&path).map_err(|e| Corrupt {
+        let meta = std::fs::metadata(&path).map_err(|e| Error::Corrupt {
             file: path.clone(),
             what: format!("is missing from the pack ({e})"),
         })?;
@@ -167,7 +167,7 @@ pub fn verify(
             continue;
         }
         if meta.len() != f.bytes {
-            return Err(Corrupt {
+            return Err(Error::Corrupt {
                 file: path,
                 what: format!(
                     "has {} bytes, and the pack's {} were packed with {}",
@@ -178,12 +178,12 @@ pub fn verify(
             });
         }
         progress(&f.path);
-        let (sum, _) = sha256_file(&path).map_err(|e| Corrupt {
+        let (sum, _) = sha256_file(&path).map_err(|e| Error::Corrupt {
             file: path.clone(),
             what: format!("cannot be read: {e}"),
         })?;
         if sum != f.sha256 {
-            return Err(Corrupt {
+            return Err(Error::Corrupt {
                 file: path,
                 what: format!(
                     "does not match its SHA-256 (packed {}, now {sum}): the file is damaged",
@@ -258,7 +258,10 @@ mod tests {
         verify(dir.path(), &m, &state, &|_| {}).unwrap();
         std::fs::write(dir.path().join("images/a.tar"), b"0123456788").unwrap();
         let err = verify(dir.path(), &m, &state, &|_| {}).unwrap_err();
-        assert!(err.file.ends_with("images/a.tar"), "{err}");
+        let Error::Corrupt { file, .. } = &err else {
+            panic!("not a damaged file: {err}")
+        };
+        assert!(file.ends_with("images/a.tar"), "{err}");
         assert!(
             err.to_string().contains("does not match its SHA-256"),
             "{err}"

@@ -6,13 +6,14 @@
 //!
 //! One JSON file (see [`path_from`]), changed only under its lock.
 
-pub use crate::error::{Clash, Invalid};
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
 
 use crate::model::{overlaps, parse_subnet, Lab, Provider, Subnet, DEFAULT_SUBNET};
 use crate::process::files::absolute;
@@ -67,22 +68,18 @@ impl Entry {
 pub fn path_from(
     var: impl Fn(&str) -> Option<OsString>,
     platform: impl FnOnce() -> Option<PathBuf>,
-) -> Result<PathBuf, Invalid> {
+) -> Result<PathBuf, Error> {
     if let Some(p) = var("LAB_REGISTRY").filter(|v| !v.is_empty()) {
         let path = PathBuf::from(p);
         if !path.is_absolute() {
-            return Err(Invalid {
-                message: format!(
+            return Err(Error::Invalid(format!(
                     "LAB_REGISTRY={} is a relative path: each lab's directory would get a list of labs of its own, and two labs the same subnet\nhint: give the list's absolute path (LAB_REGISTRY=\"$HOME/labs.json\"), or unset it",
                     path.display()
-                ),
-            });
+                )));
         }
         return Ok(path);
     }
-    platform().map(|dir| dir.join("labs.json")).ok_or_else(|| Invalid {
-        message: "lab keeps its list of labs in your home directory, but this account has none\nhint: set HOME (Windows: USERPROFILE), or LAB_REGISTRY=/path/to/labs.json".into(),
-    })
+    platform().map(|dir| dir.join("labs.json")).ok_or_else(|| Error::Invalid("lab keeps its list of labs in your home directory, but this account has none\nhint: set HOME (Windows: USERPROFILE), or LAB_REGISTRY=/path/to/labs.json".into()))
 }
 
 /// lab's per-user directory for what it keeps between runs.
@@ -109,12 +106,10 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Entry>> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let invalid = |why: String| -> anyhow::Error {
-        Invalid {
-            message: format!(
+        Error::Invalid(format!(
                 "{} is not lab's list of labs ({why})\nhint: look at it and mend it, or move it away: `lab up` in each lab's directory records that lab again",
                 path.display()
-            ),
-        }
+            ))
         .into()
     };
     // Lists written before they carried a schema are a bare array.
@@ -147,7 +142,7 @@ struct Locked {
 
 fn lock(path: &Path) -> anyhow::Result<Locked> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    crate::host::state::private_dir(dir)?;
+    crate::process::files::private_dir(dir)?;
     let lock_path = path.with_extension("lock");
     let file = OpenOptions::new()
         .write(true)
@@ -226,29 +221,27 @@ pub fn global_names(lab: &Lab) -> Vec<String> {
 
 /// The lab as it stands among the others: its names checked, its subnet
 /// chosen when lab.toml leaves it open. Changes nothing on disk.
-pub fn settle(lab: Lab, entries: &[Entry]) -> Result<Lab, Clash> {
+pub fn settle(lab: Lab, entries: &[Entry]) -> Result<Lab, Error> {
     settle_avoiding(lab, entries, &[])
 }
 
 /// [`settle`], and a lab without a subnet of its own also keeps clear of
 /// `avoid`: networks the host already has that no lab made (VirtualBox's
 /// host-only interfaces of minikube or another tool, say).
-pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Result<Lab, Clash> {
+pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Result<Lab, Error> {
     let mine = is_mine(&lab);
     let others: Vec<&Entry> = entries.iter().filter(|e| !mine(e)).collect();
     if let Some(other) = others
         .iter()
         .find(|e| e.name.eq_ignore_ascii_case(&lab.name))
     {
-        return Err(Clash {
-            message: format!(
+        return Err(Error::Clash(format!(
                 "a lab named `{}` already exists on this host ({}), and names are global: its machines are `{}-...`\nhint: set another `name` in {}, or run `lab destroy` in that lab first",
                 other.name,
                 other.file.display(),
                 other.name,
                 lab.file.display()
-            ),
-        });
+            )));
     }
     names_free(&lab, &others)?;
     let taken: Vec<(Subnet, &Entry)> = others
@@ -257,15 +250,13 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
         .collect();
     if lab.subnet_configured {
         if let Some((subnet, other)) = taken.iter().find(|(s, _)| overlaps(s, &lab.subnet)) {
-            return Err(Clash {
-                message: format!(
+            return Err(Error::Clash(format!(
                     "subnet {} overlaps {subnet} of lab `{}` ({})\nhint: choose another [network] subnet in {}, or leave it out and lab picks a free one",
                     lab.subnet,
                     other.name,
                     other.file.display(),
                     lab.file.display()
-                ),
-            });
+                )));
         }
         return Ok(lab);
     }
@@ -289,8 +280,7 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
     lab.subnet = candidates(lab.provider)
         .into_iter()
         .find(|c| !taken.iter().any(|(s, _)| overlaps(s, c)) && !avoid.iter().any(|s| overlaps(s, c)))
-        .ok_or_else(|| Clash {
-            message: format!(
+        .ok_or_else(|| Error::Clash(format!(
                 "every subnet lab picks from ({}) is taken by another lab or the host\nhint: set [network] subnet in {}, or `lab status --all` to see them (`--prune` forgets labs whose directory is gone)",
                 if lab.provider == Provider::Virtualbox {
                     "192.168.57.0/24 to 192.168.63.0/24, but 59, as VirtualBox allows"
@@ -298,8 +288,7 @@ pub fn settle_avoiding(mut lab: Lab, entries: &[Entry], avoid: &[Subnet]) -> Res
                     "192.168.57.0/24 to 192.168.63.0/24, but 59, and 10.231.0.0/16"
                 },
                 lab.file.display()
-            ),
-        })?;
+            )))?;
     Ok(lab)
 }
 
@@ -322,19 +311,17 @@ fn same_lab(file: PathBuf, id: Option<String>) -> impl Fn(&Entry) -> bool {
 
 /// No name the lab would take on the host (docker-machine entries, VMs,
 /// containers) is another lab's.
-fn names_free(lab: &Lab, others: &[&Entry]) -> Result<(), Clash> {
+fn names_free(lab: &Lab, others: &[&Entry]) -> Result<(), Error> {
     let mine = global_names(lab);
     for other in others {
         let theirs = other.taken_names();
         if let Some(name) = mine.iter().find(|n| theirs.contains(n)) {
-            return Err(Clash {
-                message: format!(
+            return Err(Error::Clash(format!(
                     "this lab would take the name `{name}` on this host (a docker-machine entry, VM, container or libvirt network), which lab `{}` ({}) already takes\nhint: set another `name` in {}, or other machine names in its [swarm] and [consul]",
                     other.name,
                     other.file.display(),
                     lab.file.display()
-                ),
-            });
+                )));
         }
     }
     Ok(())
@@ -491,7 +478,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.message.contains("a lab named `class` already exists"),
+            err.to_string()
+                .contains("a lab named `class` already exists"),
             "{err}"
         );
         let err = settle(
@@ -503,7 +491,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.message.contains("overlaps 10.9.0.0/16 of lab `class`"),
+            err.to_string()
+                .contains("overlaps 10.9.0.0/16 of lab `class`"),
             "{err}"
         );
     }
@@ -524,7 +513,7 @@ mod tests {
             "name = \"swarm\"\nbox = \"x/y\"\n[swarm]\nmaster = \"master\"\nnode_prefix = \"node\"\n",
         );
         let err = settle(swarm, &load(&reg).unwrap()).unwrap_err();
-        assert!(err.message.contains("`swarm-master`"), "{err}");
+        assert!(err.to_string().contains("`swarm-master`"), "{err}");
         // Lab `a` with machine `b-c` and lab `a-b` with machine `c`: both `a-b-c`.
         claim(
             &reg,
@@ -702,7 +691,7 @@ mod tests {
             text.contains(&reg.display().to_string()) && text.contains("hint:"),
             "{text}"
         );
-        assert!(err.is::<Invalid>());
+        assert!(matches!(crate::error::find(&err), Some(Error::Invalid(_))));
     }
 
     #[test]
@@ -726,7 +715,7 @@ mod tests {
         );
         assert!(path_from(vars(&[]), || None)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("has none"));
         let absolute = if cfg!(windows) {
             "C:\\r.json"
@@ -740,7 +729,7 @@ mod tests {
         );
         // Issue 20: a relative one gave each lab's directory a list of its own.
         let err = path_from(vars(&[("LAB_REGISTRY", "labs.json")]), state).unwrap_err();
-        assert!(err.message.contains("relative path"), "{err}");
+        assert!(err.to_string().contains("relative path"), "{err}");
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! `deploy` at a time per lab. The lock is the operating system's (flock),
 //! so it goes with its process: a lab command that died leaves no stale lock.
 
-pub use crate::error::Busy;
 use std::fs::File;
 use std::io::{Seek as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use crate::error::Error;
 use crate::model::Lab;
 
 /// Held while a command changes the lab; released when dropped or when the
@@ -18,14 +18,12 @@ pub struct Lock {
     _file: File,
 }
 
-pub use crate::process::files::{private_dir, private_file};
-
 /// The lab's state directory, owner-only (it holds the CA key, Vagrant's
 /// private keys and a log), with a .gitignore so that a `git add -A` in
 /// the lab's directory never takes it.
 pub fn ensure(lab: &Lab) -> anyhow::Result<PathBuf> {
     let dir = lab.state_dir();
-    private_dir(&dir)?;
+    crate::process::files::private_dir(&dir)?;
     crate::process::files::owner_only(&dir)
         .with_context(|| format!("making {} private", dir.display()))?;
     let ignore = dir.join(".gitignore");
@@ -45,7 +43,7 @@ pub fn lock(lab: &Lab, command: &str) -> anyhow::Result<Lock> {
     let Some(mut file) = crate::process::files::try_lock(&path)? else {
         let holder = std::fs::read_to_string(&path).unwrap_or_default();
         let holder = holder.trim().to_string();
-        return Err(Busy {
+        return Err(Error::Busy {
             holder: if holder.is_empty() {
                 "unknown".into()
             } else {
@@ -80,8 +78,10 @@ mod tests {
         let lab = crate::model::parse(&file, "box = \"x/y\"\n").unwrap();
         let first = lock(&lab, "up").unwrap();
         let err = lock(&lab, "destroy").unwrap_err();
-        let busy = err.downcast_ref::<Busy>().expect("a Busy error");
-        assert!(busy.holder.starts_with("`lab up`, pid "), "{busy}");
+        let Some(Error::Busy { holder, .. }) = crate::error::find(&err) else {
+            panic!("not a Busy error: {err}")
+        };
+        assert!(holder.starts_with("`lab up`, pid "), "{err}");
         drop(first);
         // Released (as when its process dies): the next one gets it.
         let again = lock(&lab, "destroy");
@@ -105,7 +105,7 @@ mod tests {
         let log = state.join("lab.log");
         std::fs::write(&log, "old\n").unwrap();
         std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
-        drop(private_file(&log, true).unwrap());
+        drop(crate::process::files::private_file(&log, true).unwrap());
         assert_eq!(
             std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
             0o600

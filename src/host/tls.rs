@@ -55,10 +55,10 @@ pub fn ca_key_path(dir: &Path) -> PathBuf {
 }
 
 pub fn ensure_ca(dir: &Path, lab: &str) -> anyhow::Result<()> {
-    crate::host::state::private_dir(dir)?;
+    crate::process::files::private_dir(dir)?;
     let (ca, ca_key) = (dir.join(CA), ca_key_path(dir));
     if let Some(key_dir) = ca_key.parent() {
-        crate::host::state::private_dir(key_dir)?;
+        crate::process::files::private_dir(key_dir)?;
     }
     // Where an earlier lab kept it.
     let old = dir.join(CA_KEY);

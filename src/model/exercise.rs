@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::source::{with_suggestion, Source};
-use crate::error::{ConfigError, Invalid};
+use crate::error::{ConfigError, Error};
 
 /// How long a check may keep trying (`within`), at the most.
 const MAX_WITHIN: u64 = 3600;
@@ -161,13 +161,11 @@ struct RawExec {
 }
 
 pub fn load(file: &Path) -> anyhow::Result<Exercise> {
-    let text = std::fs::read_to_string(file).map_err(|e| Invalid {
-        message: format!(
+    let text = std::fs::read_to_string(file).map_err(|e| Error::Invalid(format!(
             "cannot read the exercise {}: {e}\nhint: give an exercise file's path, like examples/redmine/exercise.toml",
             file.display()
-        ),
-    })?;
-    Ok(parse(file, &text)?)
+        )))?;
+    Ok(parse(file, &text).map_err(Error::Config)?)
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<Exercise, ConfigError> {

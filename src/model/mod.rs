@@ -4,7 +4,6 @@
 //! Every error names the file, line and column of the offending value, so
 //! students can fix an instructor's file without reading Rust.
 
-pub use crate::error::{ConfigError, ConfigMissing};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -258,9 +257,9 @@ impl Lab {
     }
 
     /// The machine called `name`, or the error that lists the lab's machines.
-    pub fn known_machine(&self, name: &str) -> Result<&Machine, crate::error::UnknownMachine> {
+    pub fn known_machine(&self, name: &str) -> Result<&Machine, crate::error::Error> {
         self.machine(name)
-            .ok_or_else(|| crate::error::UnknownMachine {
+            .ok_or_else(|| crate::error::Error::UnknownMachine {
                 name: name.to_string(),
                 known: self
                     .machines

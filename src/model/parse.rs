@@ -13,7 +13,7 @@ use super::{
     parse_subnet, Consul, EngineDriver, Lab, LibvirtDriver, Machine, Mode, Provider, Retry, Role,
     Subnet, DEFAULT_INSTALL_URL, DEFAULT_NAME, DEFAULT_SUBNET,
 };
-use crate::error::{ConfigError, ConfigMissing};
+use crate::error::{ConfigError, Error};
 
 /// Machine names must be valid docker-machine names (its regex is
 /// `^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$`) and valid hostnames.
@@ -118,11 +118,11 @@ struct RawSwarm {
 }
 
 pub fn load(file: &Path) -> anyhow::Result<Lab> {
-    let text = std::fs::read_to_string(file).map_err(|source| ConfigMissing {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::ConfigMissing {
         file: file.to_path_buf(),
         source,
     })?;
-    Ok(parse(file, &text)?)
+    Ok(parse(file, &text).map_err(Error::Config)?)
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<Lab, ConfigError> {

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::error::{Error, MissingTools};
+use crate::model::Retry;
+
 /// The external programs lab drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,11 +99,9 @@ impl fmt::Display for Tool {
     }
 }
 
-pub use crate::error::MissingTools;
-
 /// The error for tools that are not on PATH, each with its install hint.
-pub fn missing(tools: &[Tool]) -> MissingTools {
-    MissingTools(
+pub fn missing(tools: &[Tool]) -> Error {
+    Error::MissingTools(MissingTools(
         tools
             .iter()
             .map(|t| crate::error::Missing {
@@ -108,7 +109,7 @@ pub fn missing(tools: &[Tool]) -> MissingTools {
                 hint: t.install_hint(),
             })
             .collect(),
-    )
+    ))
 }
 
 /// Where each tool was found; looked up once, before anything runs.
@@ -124,7 +125,7 @@ impl Tools {
         Tools { paths }
     }
 
-    pub fn locate(needed: &[Tool]) -> Result<Tools, MissingTools> {
+    pub fn locate(needed: &[Tool]) -> Result<Tools, Error> {
         let (tools, missing_tools) = Tools::available(needed);
         if missing_tools.is_empty() {
             Ok(tools)
@@ -444,8 +445,6 @@ const AIMING: [&str; 4] = [
 fn shell_is_aimed_at_a_machine() -> bool {
     AIMING[1..].iter().any(|v| std::env::var_os(v).is_some())
 }
-
-pub use crate::model::Retry;
 
 /// How many commands of each tool a run of lab started, for `-v`'s summary.
 #[derive(Debug, Default)]

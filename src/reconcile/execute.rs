@@ -6,6 +6,7 @@
 //! plans a machine's steps once that machine is up): a step added later
 //! waits for the earlier ones it needs, never the other way round.
 
+use anyhow::Context as _;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -342,7 +343,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         }
         Action::Upload { command, from } => {
             let bytes = std::fs::read(from)
-                .map_err(|e| anyhow::anyhow!("could not read {}: {e}", from.display()))?;
+                .with_context(|| format!("could not read {}", from.display()))?;
             runner.run_with_input(command, &bytes, &on_line).await?;
         }
         Action::WaitEngine { engine } => engine.wait(runner, &on_line).await?,
@@ -391,7 +392,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
         Action::RemoveDir { path } => {
             if path.exists() {
                 std::fs::remove_dir_all(path)
-                    .map_err(|e| anyhow::anyhow!("could not remove {}: {e}", path.display()))?;
+                    .with_context(|| format!("could not remove {}", path.display()))?;
             }
         }
     }

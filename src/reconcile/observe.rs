@@ -1,7 +1,6 @@
 //! What is there now: Vagrant's machines, their SSH settings and addresses,
 //! docker-machine's entries and the Consul container. Planning reads only this.
 
-pub use crate::error::{Foreign, NotOurs};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -9,6 +8,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::error::Foreign;
 use crate::host::record::Record;
 use crate::model::CONSUL_CONTAINER as CONTAINER;
 use crate::model::{EngineDriver, Lab, Mode};
@@ -1069,7 +1069,7 @@ mod tests {
         let found = sort_containers(&lab, &record, &ps);
         assert_eq!(found.ours, ["lab-consul"]);
         assert_eq!(found.foreign.len(), 2, "{:?}", found.foreign);
-        let err = NotOurs {
+        let err = crate::error::NotOurs {
             things: found.foreign,
             file: "lab.toml".into(),
         }

@@ -4,7 +4,7 @@
 
 use anyhow::Context as _;
 
-use crate::error::NotOurs;
+use crate::error::{Error, NotOurs};
 use crate::host::record::{self, Record};
 use crate::model::Lab;
 use crate::process::runner::Runner;
@@ -17,7 +17,7 @@ pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
     let Some(old) = record::elsewhere(lab).into_iter().next() else {
         return Ok(());
     };
-    Err(NotOurs {
+    Err(Error::NotOurs(NotOurs {
         things: vec![crate::error::Foreign {
             what: format!(
                 "lab `{}`, which this lab.toml built before its name changed (its machines are `{}-...`)",
@@ -26,7 +26,7 @@ pub fn not_renamed(lab: &Lab) -> anyhow::Result<()> {
             remove_with: None,
         }],
         file: lab.file.clone(),
-    })
+    }))
     .context("run `lab destroy` first: it takes the lab down under its old name too; then `lab up`")
 }
 
@@ -63,10 +63,10 @@ pub async fn claim(
         foreign.extend(observe::host_vms(vbox, lab, &record).await?.foreign);
     }
     if !foreign.is_empty() {
-        return Err(NotOurs {
+        return Err(Error::NotOurs(NotOurs {
             things: foreign,
             file: lab.file.clone(),
-        }
+        })
         .into());
     }
     record.claim(lab);

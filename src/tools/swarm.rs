@@ -643,7 +643,8 @@ mod tests {
         fails: u32,
         message: &str,
     ) -> crate::process::runner::Runner {
-        use crate::process::runner::{Retry, Runner, Tool, Tools};
+        use crate::model::Retry;
+        use crate::process::runner::{Runner, Tool, Tools};
         use std::os::unix::fs::PermissionsExt as _;
         let script = dir.join("docker");
         std::fs::write(

@@ -7,7 +7,9 @@ use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::swarm;
 
-use super::{ip_of, Hook};
+use crate::reconcile::observe::ip_of;
+
+use super::Hook;
 
 pub struct Cluster;
 
@@ -160,7 +162,7 @@ impl Cluster {
             reason,
             Action::SwarmJoin {
                 node: crate::reconcile::observe::engine_of(lab, seen, &m.name),
-                node_ssh: super::ssh_of(lab, seen, &m.name),
+                node_ssh: crate::reconcile::observe::ssh_of(lab, seen, &m.name),
                 master: master.name.clone(),
                 manager: crate::reconcile::observe::engine_of(lab, seen, &master.name),
                 advertise: ip_of(lab, seen, &m.name),

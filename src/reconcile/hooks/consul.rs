@@ -1,14 +1,11 @@
 //! Runs the Consul server on the consul machine's engine, as the seed's
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
-use crate::model::{Lab, Machine, Role};
+use crate::model::{Lab, Machine, Role, CONSUL_CONTAINER};
 use crate::reconcile::observe::{ContainerState, Observed};
 use crate::reconcile::plan::{Action, Stage, Step};
 
 use super::Hook;
-
-/// The container's name on the consul machine, so a re-run can find it.
-pub use crate::model::CONSUL_CONTAINER as CONTAINER;
 
 /// The port Consul's HTTP API listens on inside the container.
 const CONSUL_HTTP: u16 = 8500;
@@ -20,14 +17,14 @@ pub fn run_args(lab: &Lab) -> Vec<String> {
         "run".into(),
         "-d".into(),
         "--name".into(),
-        CONTAINER.into(),
+        CONSUL_CONTAINER.into(),
         // Comes back with the machine after `vagrant halt` + `lab up`.
         "--restart".into(),
         "always".into(),
         "-p".into(),
         format!("{}:{CONSUL_HTTP}", lab.consul.port),
         "-h".into(),
-        CONTAINER.into(),
+        CONSUL_CONTAINER.into(),
         lab.consul.image.clone(),
     ];
     args.extend(lab.consul.args.iter().cloned());
@@ -49,7 +46,7 @@ impl Hook for Server {
             ContainerState::Running if !engine_is_new => return Vec::new(),
             ContainerState::Stopped if !engine_is_new => (
                 "the Consul container is stopped".to_string(),
-                vec!["start".to_string(), CONTAINER.to_string()],
+                vec!["start".to_string(), CONSUL_CONTAINER.to_string()],
                 false,
             ),
             _ => (

@@ -64,5 +64,3 @@ pub fn standard() -> Vec<Box<dyn Hook>> {
         Box::new(cluster::Cluster),
     ]
 }
-
-pub use crate::reconcile::observe::{ip_of, key_of, ssh_of};

@@ -10,7 +10,9 @@ use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::ssh::{remote_command, ssh};
 
-use super::{ip_of, ssh_of, Hook};
+use crate::reconcile::observe::{ip_of, ssh_of};
+
+use super::Hook;
 
 pub struct Provision;
 

@@ -6,7 +6,9 @@ use crate::reconcile::observe::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
 
-use super::{ip_of, key_of, Hook};
+use crate::reconcile::observe::{ip_of, key_of};
+
+use super::Hook;
 
 pub struct Register;
 
