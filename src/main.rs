@@ -2,27 +2,13 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-/// The stack of the thread that runs lab: `lab up`'s future, unoptimised,
-/// is deeper than a main thread's 1 MiB (MSVC) or 2 MiB (MinGW), and than
-/// 1 MiB on Linux too; a thread of lab's own gets what it needs on every
-/// platform without a linker flag.
-const STACK: usize = 16 << 20;
-
+// lab runs on the main thread. It once needed a 16 MiB thread of its own:
+// two 8 KiB read buffers held across `.await` in every command's future
+// made `lab up`'s future 97 KB deep, unoptimised. Read on the heap
+// (process/read2.rs), it is 13 KB, and lab runs its e2e tests with a
+// 1 MiB stack, a Windows main thread's (docs/architecture.md).
 fn main() -> ExitCode {
-    let cli = lab::cli::Cli::parse();
-    let lab = std::thread::Builder::new()
-        .name("lab".into())
-        .stack_size(STACK)
-        .spawn(move || run(cli));
-    match lab.map(std::thread::JoinHandle::join) {
-        Ok(Ok(code)) => code,
-        // A panic has printed its message already.
-        Ok(Err(_)) => ExitCode::from(lab::error::FAILED),
-        Err(e) => {
-            lab::errln!("lab: error: cannot start: {e}");
-            ExitCode::from(lab::error::FAILED)
-        }
-    }
+    run(lab::cli::Cli::parse())
 }
 
 fn run(cli: lab::cli::Cli) -> ExitCode {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::Lab;
-use crate::process::runner::{Counts, Runner, Tool, Tools};
+use crate::process::runner::{Counts, Runner};
+use crate::process::tool::{Tool, Tools};
 use crate::ui::Ui;
 
 #[derive(Debug, Clone, Default)]
@@ -44,7 +45,11 @@ impl Session {
 
     /// A runner that reads only: nothing is logged, so nothing is written.
     pub fn reader(&self, tools: &[Tool]) -> anyhow::Result<Runner> {
-        Ok(self.runner_with(Tools::locate(tools)?))
+        let (found, missing) = Tools::available(tools);
+        if !missing.is_empty() {
+            return Err(crate::tools::catalogue::missing(&missing).into());
+        }
+        Ok(self.runner_with(found))
     }
 
     /// A runner for a command that changes the lab, logging to its `lab.log`.

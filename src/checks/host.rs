@@ -9,11 +9,13 @@ use crate::checks::doctor::*;
 use crate::checks::report::Check;
 use crate::model::version::{self, Version};
 use crate::model::{Lab, Mode, Provider};
-use crate::process::runner::{Cmd, Runner, Tool};
+use crate::process::process_builder::Cmd;
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 
 /// The programs doctor looks for: what the lab drives, and VirtualBox's.
 pub fn wanted(lab: &Lab) -> Vec<Tool> {
-    let mut wanted = Tool::needed_by(lab);
+    let mut wanted = crate::tools::catalogue::needed_by(lab);
     if lab.provider == Provider::Virtualbox {
         wanted.push(Tool::VBoxManage);
     }
@@ -29,7 +31,10 @@ pub async fn all(lab: &Lab, runner: &Runner, missing: &[Tool]) -> Vec<Check> {
         .map(|t| {
             Check::fail(
                 t.program(),
-                format!("not found on PATH\nfix: {}", t.install_hint()),
+                format!(
+                    "not found on PATH\nfix: {}",
+                    crate::tools::catalogue::install_hint(*t)
+                ),
             )
         })
         .collect();
@@ -159,7 +164,7 @@ pub fn docker_machine_check(text: &str, today: u64) -> Check {
             format!(
                 "{} is older than 0.16.2, the version lab is tested with\nfix: {}",
                 compat::show(v),
-                Tool::DockerMachine.install_hint()
+                crate::tools::catalogue::install_hint(Tool::DockerMachine)
             ),
         ),
         None => Check::warn(
@@ -167,7 +172,7 @@ pub fn docker_machine_check(text: &str, today: u64) -> Check {
             format!(
                 "`{}` is not a docker-machine version lab knows\nfix: {}",
                 text.trim(),
-                Tool::DockerMachine.install_hint()
+                crate::tools::catalogue::install_hint(Tool::DockerMachine)
             ),
         ),
     }

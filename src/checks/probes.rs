@@ -393,7 +393,7 @@ mod tests {
         );
     }
     use crate::model::Retry;
-    use crate::process::runner::{Tool, Tools};
+    use crate::process::tool::{Tool, Tools};
 
     /// What the libvirt lab under emulation did in CI: the first `docker
     /// run` of a probe failed at the overlay attach's deadline after it had

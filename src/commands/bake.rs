@@ -13,7 +13,8 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 
 use crate::model::{boxes, Lab, Machine, Provider, Role};
-use crate::process::runner::{Runner, Tool};
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 use crate::session::Session;
 use crate::tools::vagrant;
 

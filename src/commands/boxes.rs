@@ -4,7 +4,7 @@ use crate::session::Session;
 
 use crate::model::boxes;
 use crate::model::{Lab, Provider};
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 
 pub async fn add(lab: &Lab, profile: Option<&str>, session: &Session) -> anyhow::Result<()> {
     let profile = match profile {

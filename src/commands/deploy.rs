@@ -33,7 +33,7 @@ pub async fn run(lab: &Lab, args: &DeployArgs, session: &Session) -> anyhow::Res
         );
     }
     let _lock = crate::host::state::lock(lab, "deploy")?;
-    let runner = session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?;
+    let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {
         Mode::Swarm => swarm_mode(&runner, lab, &seen, &file, &name, args.rm).await,

@@ -7,7 +7,7 @@ use crate::session::Session;
 
 use crate::cli::PlanArgs;
 use crate::model::Lab;
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self};

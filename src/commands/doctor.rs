@@ -8,7 +8,7 @@ use crate::checks::host;
 use crate::checks::report::Check;
 use crate::cli::DoctorArgs;
 use crate::model::Lab;
-use crate::process::runner::{Tool, Tools};
+use crate::process::tool::{Tool, Tools};
 use crate::ui::Ui;
 
 /// Every check, and the programs that are missing.
@@ -54,7 +54,7 @@ pub async fn preflight(lab: &Lab, ui: &Ui, session: &Session) -> anyhow::Result<
     let (checks, missing) = checks(lab, session).await;
     if !missing.is_empty() {
         // The same error (and exit code 4) as any command that lacks a program.
-        return Err(crate::process::runner::missing(&missing).into());
+        return Err(crate::tools::catalogue::missing(&missing).into());
     }
     let warnings: Vec<String> = checks
         .iter()

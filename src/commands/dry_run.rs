@@ -1,7 +1,7 @@
 //! `--dry-run` of `up` and `destroy`: the plan from what can be seen, printed.
 
 use crate::model::Lab;
-use crate::process::runner::{Tool, Tools};
+use crate::process::tool::Tools;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
 use crate::reconcile::plan::Plan;
@@ -9,7 +9,7 @@ use crate::session::Session;
 
 /// What a dry run can see, with what it could not said as notes.
 pub async fn look(lab: &Lab, session: &Session) -> Observed {
-    let (tools, missing) = Tools::available(&Tool::needed_by(lab));
+    let (tools, missing) = Tools::available(&crate::tools::catalogue::needed_by(lab));
     for tool in &missing {
         crate::errln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"

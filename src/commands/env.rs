@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
 use crate::model::{Lab, Mode, Role};
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 use crate::shell::{self, Shell};
 use crate::tools::docker_machine;
 

@@ -10,7 +10,9 @@ use anyhow::{bail, Context as _};
 use crate::cli::FaultCommand;
 use crate::host::record::Fault;
 use crate::model::{Lab, Provider};
-use crate::process::runner::{Cmd, Runner, Tool};
+use crate::process::process_builder::Cmd;
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 use crate::reconcile::observe::{self, Observed};
 use crate::session::Session;
 use crate::tools::{faults, ssh, vagrant};
@@ -141,7 +143,7 @@ async fn as_root(
     seen: &Observed,
     machine: &str,
     script: &str,
-) -> Result<(), crate::process::runner::RunError> {
+) -> Result<(), crate::process::process_error::RunError> {
     let config = &seen.ssh[machine];
     let remote = ssh::remote_command(&["sudo", "sh", "-c", script]);
     runner

@@ -59,7 +59,7 @@ pub async fn run(lab: &Lab, args: &GradeArgs, session: &Session) -> anyhow::Resu
     }
     let out = out_dir(&args.out)?;
     let _lock = crate::host::state::lock(lab, "grade")?;
-    let runner = session.runner(lab, &crate::process::runner::Tool::needed_by(lab))?;
+    let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     if seen.nodes.is_none() {
         bail!(

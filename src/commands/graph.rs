@@ -9,14 +9,14 @@ use anyhow::Context as _;
 
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::model::{Lab, Mode};
-use crate::process::runner::{Runner, Tool};
+use crate::process::runner::Runner;
 use crate::reconcile::observe::{self, Observed};
 use crate::session::Session;
 use crate::tools::swarm;
 use crate::view::{self, MachineView, Picture, TaskView};
 
 pub async fn run(lab: &Lab, args: &GraphArgs, session: &Session) -> anyhow::Result<()> {
-    let runner = session.reader(&Tool::needed_by(lab))?;
+    let runner = session.reader(&crate::tools::catalogue::needed_by(lab))?;
     let target = target(lab, args)?;
     if args.watch {
         let Some(file) = target else {

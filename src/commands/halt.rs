@@ -4,7 +4,7 @@
 
 use crate::cli::PlanArgs;
 use crate::model::Lab;
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::{observe, plan};
 use crate::session::Session;

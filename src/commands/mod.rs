@@ -174,7 +174,7 @@ fn with_recorded_machines(lab: Lab) -> Lab {
 /// nothing of the lab exists, and a reader that writes nothing will do.
 pub fn on_existing_lab(
     lab: &Lab,
-    tools: &[crate::process::runner::Tool],
+    tools: &[crate::process::tool::Tool],
     verb: &str,
     session: &Session,
 ) -> anyhow::Result<(

@@ -14,7 +14,9 @@ use anyhow::{bail, Context as _};
 use crate::cli::PackArgs;
 use crate::host::pack::{self, Manifest, Packed, PackedImage};
 use crate::model::{boxes::BoxProfile, Lab, Mode, Provider};
-use crate::process::runner::{Cmd, Runner, Tool};
+use crate::process::process_builder::Cmd;
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 use crate::session::Session;
 use crate::tools::vagrant;
 

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::cli::SshArgs;
 use crate::model::Lab;
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 use crate::tools::ssh::{self, remote_command};
 
 pub async fn run(lab: &Lab, args: &SshArgs, session: &Session) -> anyhow::Result<()> {

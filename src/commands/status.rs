@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::StatusArgs;
 use crate::model::{EngineDriver, Lab, Mode, Role};
-use crate::process::runner::Tool;
+use crate::process::tool::Tool;
 use crate::reconcile::observe::{self, Observed};
 
 #[derive(Debug, Serialize)]

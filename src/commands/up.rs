@@ -6,7 +6,8 @@
 use crate::cli::UpArgs;
 use crate::host::state::Lock;
 use crate::model::Lab;
-use crate::process::runner::{Runner, Tool};
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe::{self, Observed};
@@ -90,7 +91,7 @@ async fn host_networks(lab: &Lab, session: &Session) -> Vec<crate::model::Subnet
     if lab.subnet_configured {
         return Vec::new();
     }
-    let (tools, _) = crate::process::runner::Tools::available(&[Tool::Docker, Tool::VBoxManage]);
+    let (tools, _) = crate::process::tool::Tools::available(&[Tool::Docker, Tool::VBoxManage]);
     let runner = session.runner_with(tools.clone());
     crate::host::networks::in_use(&runner, &tools, lab.provider).await
 }
@@ -143,7 +144,7 @@ fn vbox_runner(lab: &Lab, session: &Session) -> Option<Runner> {
     if lab.provider != crate::model::Provider::Virtualbox {
         return None;
     }
-    let (tools, _) = crate::process::runner::Tools::available(&[Tool::VBoxManage]);
+    let (tools, _) = crate::process::tool::Tools::available(&[Tool::VBoxManage]);
     tools
         .has(Tool::VBoxManage)
         .then(|| session.runner_with(tools))
@@ -167,7 +168,7 @@ impl Up {
         if !args.skip_doctor {
             super::doctor::preflight(lab, &ui, session).await?;
         }
-        let runner = session.runner(lab, &Tool::needed_by(lab))?;
+        let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
         let lock = crate::host::state::lock(lab, "up")?;
         own::not_renamed(lab)?;
         let avoid = host_networks(lab, session).await;

@@ -6,7 +6,9 @@
 use std::net::Ipv4Addr;
 
 use crate::model::{Provider, Subnet};
-use crate::process::runner::{Cmd, Runner, Tool, Tools};
+use crate::process::process_builder::Cmd;
+use crate::process::runner::Runner;
+use crate::process::tool::{Tool, Tools};
 
 /// Every network the host has that a lab without a subnet of its own must
 /// not get.

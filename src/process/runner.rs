@@ -1,362 +1,22 @@
-//! The one seam through which lab runs `vagrant`, `docker-machine`, `docker`
-//! and `ssh`: argument vectors only, never a shell line, each call logged
-//! with its full output, each failure carrying the command and its stderr.
+//! The one seam through which lab runs `vagrant`, `docker-machine`, `docker`,
+//! `ssh` and the rest: a [`Cmd`] is run as an argument vector, never a shell
+//! line, in a process group of its own, each call logged with its full
+//! output, each failure a [`RunError`] carrying the command and its stderr.
 
-use anyhow::Context as _;
-use std::fmt;
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use anyhow::Context as _;
 
-use crate::error::{Error, MissingTools};
+use super::process_builder::Cmd;
+use super::process_error::{exit_text, RunError};
+use super::read2::read2;
+use super::tool::{Tool, Tools};
 use crate::model::Retry;
-
-/// The external programs lab drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Tool {
-    Vagrant,
-    DockerMachine,
-    Docker,
-    Ssh,
-    VBoxManage,
-    /// libvirt's shell, for what vagrant-libvirt does not show: a domain's
-    /// disk (lab box bake).
-    Virsh,
-    QemuImg,
-}
-
-impl Tool {
-    /// Every tool, in the order `-v`'s summary lists them.
-    pub const ALL: [Tool; 7] = [
-        Tool::Vagrant,
-        Tool::Ssh,
-        Tool::Docker,
-        Tool::DockerMachine,
-        Tool::VBoxManage,
-        Tool::Virsh,
-        Tool::QemuImg,
-    ];
-
-    pub fn program(self) -> &'static str {
-        match self {
-            Tool::Vagrant => "vagrant",
-            Tool::DockerMachine => "docker-machine",
-            Tool::Docker => "docker",
-            Tool::Ssh => "ssh",
-            Tool::VBoxManage => "VBoxManage",
-            Tool::Virsh => "virsh",
-            Tool::QemuImg => "qemu-img",
-        }
-    }
-
-    pub fn install_hint(self) -> &'static str {
-        if cfg!(windows) {
-            return match self {
-                Tool::Vagrant => "install Vagrant 2.4.9 or later (the Windows installer from developer.hashicorp.com/vagrant)",
-                Tool::DockerMachine => {
-                    "install docker-machine.exe on PATH: GitLab's maintained fork (docker-machine-Windows-x86_64.exe from gitlab-org/ci-cd/docker-machine releases), or use engine = \"native\""
-                }
-                Tool::Docker => "install the Docker client, docker.exe, on PATH (Docker's static binaries for Windows, download.docker.com/win/static)",
-                Tool::Ssh => "install the OpenSSH client (Windows 10+: Settings > Optional features > OpenSSH Client)",
-                Tool::VBoxManage => "install VirtualBox 7 (virtualbox.org); lab finds VBoxManage.exe where the installer puts it",
-                Tool::Virsh | Tool::QemuImg => "libvirt runs on Linux only: bake a libvirt box there",
-            };
-        }
-        match self {
-            Tool::Vagrant => "install Vagrant 2.x (Debian/Ubuntu: apt-get install vagrant)",
-            Tool::DockerMachine => {
-                "install docker-machine somewhere on PATH: GitLab's maintained fork (0.16.2-gitlab.NN, a single binary from gitlab-org/ci-cd/docker-machine releases), or Docker's last release 0.16.2"
-            }
-            Tool::Docker => "install the Docker client (Debian/Ubuntu: apt-get install docker.io)",
-            Tool::Ssh => "install an OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)",
-            Tool::VBoxManage => "install VirtualBox 6.1 or 7 (virtualbox.org), or use provider = \"docker\" on Linux",
-            Tool::Virsh => "install libvirt's client (Debian/Ubuntu: apt-get install libvirt-clients)",
-            Tool::QemuImg => "install qemu-img (Debian/Ubuntu: apt-get install qemu-utils)",
-        }
-    }
-}
-
-impl Tool {
-    /// The programs `lab up` and `lab destroy` drive for this lab.
-    pub fn needed_by(lab: &crate::model::Lab) -> Vec<Tool> {
-        let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
-        if lab.engine.uses_docker_machine() {
-            tools.push(Tool::DockerMachine);
-        }
-        tools
-    }
-}
-
-impl fmt::Display for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.program())
-    }
-}
-
-/// The error for tools that are not on PATH, each with its install hint.
-pub fn missing(tools: &[Tool]) -> Error {
-    Error::MissingTools(MissingTools(
-        tools
-            .iter()
-            .map(|t| crate::error::Missing {
-                program: t.program(),
-                hint: t.install_hint(),
-            })
-            .collect(),
-    ))
-}
-
-/// Where each tool was found; looked up once, before anything runs.
-#[derive(Debug, Clone, Default)]
-pub struct Tools {
-    paths: Vec<(Tool, PathBuf)>,
-}
-
-impl Tools {
-    /// Tools at the given paths: a test's own stand-ins (sh scripts).
-    #[cfg(all(test, unix))]
-    pub fn at(paths: Vec<(Tool, PathBuf)>) -> Tools {
-        Tools { paths }
-    }
-
-    pub fn locate(needed: &[Tool]) -> Result<Tools, Error> {
-        let (tools, missing_tools) = Tools::available(needed);
-        if missing_tools.is_empty() {
-            Ok(tools)
-        } else {
-            Err(missing(&missing_tools))
-        }
-    }
-
-    /// The tools that are there, and the ones that are not (for dry runs,
-    /// which look at what they can and assume the rest).
-    pub fn available(wanted: &[Tool]) -> (Tools, Vec<Tool>) {
-        let mut paths = Vec::new();
-        let mut missing = Vec::new();
-        for &tool in wanted {
-            match which::which(tool.program())
-                .ok()
-                .or_else(|| installed_off_path(tool))
-            {
-                Some(path) => paths.push((tool, path)),
-                None => missing.push(tool),
-            }
-        }
-        (Tools { paths }, missing)
-    }
-
-    pub fn has(&self, tool: Tool) -> bool {
-        self.path(tool).is_some()
-    }
-
-    fn path(&self, tool: Tool) -> Option<&PathBuf> {
-        self.paths.iter().find(|(t, _)| *t == tool).map(|(_, p)| p)
-    }
-}
-
-/// Where a tool's installer puts it when it is not on PATH: VirtualBox's
-/// Windows installer adds no PATH entry, only `VBOX_MSI_INSTALL_PATH`, and
-/// installs under `%ProgramFiles%\Oracle\VirtualBox`.
-fn installed_off_path(tool: Tool) -> Option<PathBuf> {
-    let var = std::env::var_os;
-    if !cfg!(windows) || tool != Tool::VBoxManage {
-        return None;
-    }
-    let dirs = [
-        var("VBOX_MSI_INSTALL_PATH").map(PathBuf::from),
-        var("VBOX_INSTALL_PATH").map(PathBuf::from),
-        var("ProgramFiles").map(|p| PathBuf::from(p).join("Oracle").join("VirtualBox")),
-    ];
-    dirs.into_iter()
-        .flatten()
-        .map(|dir| dir.join("VBoxManage.exe"))
-        .find(|exe| exe.is_file())
-}
-
-/// One external command, as data: printable, comparable, runnable.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct Cmd {
-    pub tool: Tool,
-    pub args: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<(String, String)>,
-    /// The directory it runs in, for a tool that writes to its working
-    /// directory (`vagrant box repackage`); lab's own otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
-    /// Values (a join token, say) shown as `***` wherever this command or
-    /// its output is shown: its display, the log, `-v`, errors.
-    #[serde(skip)]
-    secrets: Vec<String>,
-    /// Its stdout is a secret: neither logged nor put in an error.
-    #[serde(skip)]
-    secret_output: bool,
-    #[serde(skip)]
-    limit: Limit,
-    /// Which failures pass by themselves, so the command is tried again.
-    #[serde(skip)]
-    retry_on: Option<RetryOn>,
-}
-
-/// Tells a failure that will likely pass by itself (and why, for the log)
-/// from one that will not, by the command's stderr. Each tool's adapter
-/// knows its own: the process layer only tries again.
-#[derive(Clone, Copy)]
-pub struct RetryOn(pub fn(&str) -> Option<&'static str>);
-
-impl PartialEq for RetryOn {
-    fn eq(&self, other: &RetryOn) -> bool {
-        std::ptr::fn_addr_eq(self.0, other.0)
-    }
-}
-
-impl Eq for RetryOn {}
-
-/// How long a command may run when `--timeout` does not say: a question
-/// to a tool or a machine answers in seconds, or something is wrong
-/// (a frozen machine, a listener that never answers); work (a boot, an
-/// install, a copy) may take long, but not for ever.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Limit {
-    Query,
-    #[default]
-    Work,
-}
-
-impl Limit {
-    pub const QUERY: Duration = Duration::from_secs(45);
-    pub const WORK: Duration = Duration::from_secs(60 * 60);
-
-    pub fn duration(self) -> Duration {
-        match self {
-            Limit::Query => Limit::QUERY,
-            Limit::Work => Limit::WORK,
-        }
-    }
-}
-
-/// Never prints a secret, not even in a debug dump.
-impl fmt::Debug for Cmd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Cmd({self})")
-    }
-}
-
-/// How a secret value is shown.
-pub const HIDDEN: &str = "***";
-
-impl Cmd {
-    pub fn new<I, S>(tool: Tool, args: I) -> Cmd
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Cmd {
-            tool,
-            args: args.into_iter().map(Into::into).collect(),
-            env: Vec::new(),
-            dir: None,
-            secrets: Vec::new(),
-            secret_output: false,
-            limit: Limit::Work,
-            retry_on: None,
-        }
-    }
-
-    /// Failures that `classify` calls passing are tried again, with the
-    /// runner's backoff.
-    pub fn retry_on(mut self, classify: fn(&str) -> Option<&'static str>) -> Cmd {
-        self.retry_on = Some(RetryOn(classify));
-        self
-    }
-
-    /// A question that answers in seconds: held to [`Limit::QUERY`].
-    pub fn query(mut self) -> Cmd {
-        self.limit = Limit::Query;
-        self
-    }
-
-    /// `value` is a secret: shown as `***` wherever the command or its
-    /// output is shown.
-    pub fn secret(mut self, value: impl Into<String>) -> Cmd {
-        let value = value.into();
-        if !value.is_empty() {
-            self.secrets.push(value);
-        }
-        self
-    }
-
-    /// What the command prints on stdout is a secret.
-    pub fn secret_output(mut self) -> Cmd {
-        self.secret_output = true;
-        self
-    }
-
-    /// `text` with every secret of this command, and every swarm join
-    /// token whatever printed it (`swarm init` shows the worker's join
-    /// command), replaced by `***`.
-    pub fn redact(&self, text: &str) -> String {
-        static TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"SWMTKN-[0-9]+-[0-9A-Za-z]+-[0-9A-Za-z]+").expect("valid regex")
-        });
-        let text = self.secrets.iter().fold(text.to_string(), |t, secret| {
-            t.replace(secret.as_str(), HIDDEN)
-        });
-        TOKEN.replace_all(&text, HIDDEN).into_owned()
-    }
-
-    fn shown_stdout(&self, stdout: &str) -> String {
-        if self.secret_output && !stdout.is_empty() {
-            format!("({} bytes, a secret: not shown)\n", stdout.len())
-        } else {
-            self.redact(stdout)
-        }
-    }
-
-    pub fn in_dir(mut self, dir: impl Into<PathBuf>) -> Cmd {
-        self.dir = Some(dir.into());
-        self
-    }
-
-    pub fn env(mut self, key: &str, value: impl Into<String>) -> Cmd {
-        self.env.push((key.to_string(), value.into()));
-        self
-    }
-}
-
-/// One word as a POSIX shell needs it written: bare when nothing in it is
-/// special to the shell, single-quoted otherwise.
-pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=,@%+".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.into()
-    } else {
-        shell_words::quote(word)
-    }
-}
-
-/// The command line a person could paste into a POSIX shell.
-impl fmt::Display for Cmd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(dir) = &self.dir {
-            write!(f, "(in {}) ", quote(&dir.display().to_string()))?;
-        }
-        for (k, v) in &self.env {
-            write!(f, "{k}={} ", quote(&self.redact(v)))?;
-        }
-        f.write_str(self.tool.program())?;
-        for arg in &self.args {
-            write!(f, " {}", quote(&self.redact(arg)))?;
-        }
-        Ok(())
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -375,60 +35,6 @@ impl Output {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("could not start `{line}`: {source}")]
-    Spawn {
-        line: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{line}` did not finish within {}s and was stopped (with everything it started)\nhint: raise --timeout (LAB_TIMEOUT), or look at the machine: is it reachable?", timeout.as_secs())]
-    Timeout { line: String, timeout: Duration },
-    #[error("`{line}` was stopped by Ctrl-C")]
-    Interrupted { line: String },
-    #[error("`{line}` failed ({})\n{}", exit_text(*code), output_block(stderr, stdout))]
-    Failed {
-        line: String,
-        code: Option<i32>,
-        stdout: String,
-        stderr: String,
-    },
-}
-
-impl RunError {
-    pub fn stderr(&self) -> &str {
-        match self {
-            RunError::Failed { stderr, .. } => stderr,
-            _ => "",
-        }
-    }
-}
-
-fn exit_text(code: Option<i32>) -> String {
-    match code {
-        Some(c) => format!("exit status {c}"),
-        None => "killed by a signal".to_string(),
-    }
-}
-
-/// The child's own words: its stderr, or the end of its stdout when it wrote
-/// its complaint there (docker-machine prints warnings on stdout).
-fn output_block(stderr: &str, stdout: &str) -> String {
-    let (label, text) = if stderr.trim().is_empty() {
-        let lines: Vec<&str> = stdout.trim_end().lines().collect();
-        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-        ("stdout", tail)
-    } else {
-        ("stderr", stderr.trim_end().to_string())
-    };
-    if text.is_empty() {
-        "(it printed nothing)".to_string()
-    } else {
-        format!("--- {label}\n{text}")
-    }
-}
-
 /// What `lab env` and `docker-machine env` export to aim a shell's `docker`
 /// at a lab machine.
 const AIMING: [&str; 4] = [
@@ -442,17 +48,31 @@ const AIMING: [&str; 4] = [
 /// host's engine: Vagrant's docker provider would otherwise look for its
 /// machines inside the lab. A plain `DOCKER_HOST` (rootless Docker, say) is
 /// the host's own and is kept.
-fn shell_is_aimed_at_a_machine() -> bool {
-    AIMING[1..].iter().any(|v| std::env::var_os(v).is_some())
+fn aimed_away(cmd: &Cmd, is_set: impl Fn(&str) -> bool) -> Cmd {
+    let mut cmd = cmd.clone();
+    if AIMING[1..].iter().any(|v| is_set(v)) {
+        for var in AIMING.iter().filter(|v| is_set(v)) {
+            cmd = cmd.env_remove(var);
+        }
+    }
+    cmd
 }
 
 /// How many commands of each tool a run of lab started, for `-v`'s summary.
 #[derive(Debug, Default)]
-pub struct Counts([std::sync::atomic::AtomicUsize; Tool::ALL.len()]);
+pub struct Counts(Mutex<HashMap<Tool, usize>>);
 
 impl Counts {
     fn add(&self, tool: Tool) {
-        self.0[tool as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(tool).or_default() += 1;
+        }
+    }
+
+    fn of(&self, tool: Tool) -> usize {
+        self.0
+            .lock()
+            .map_or(0, |counts| counts.get(&tool).copied().unwrap_or(0))
     }
 
     /// How many commands ran, per program, and lab's own CPU time (not its
@@ -460,13 +80,7 @@ impl Counts {
     pub fn summary(&self) -> String {
         let counts: Vec<String> = Tool::ALL
             .iter()
-            .map(|t| {
-                format!(
-                    "{} {}",
-                    t.program(),
-                    self.0[*t as usize].load(std::sync::atomic::Ordering::Relaxed)
-                )
-            })
+            .map(|&t| format!("{} {}", t.program(), self.of(t)))
             .collect();
         let cpu = crate::process::children::cpu_seconds();
         format!(
@@ -570,6 +184,7 @@ impl Runner {
         input: Option<&[u8]>,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<Output, RunError> {
+        let cmd = &self.prepared(cmd);
         let line = cmd.to_string();
         if crate::process::children::interrupted() {
             return Err(RunError::Interrupted { line });
@@ -577,8 +192,14 @@ impl Runner {
         let started = Instant::now();
         let (mut child, group) = self.spawn(cmd, &line, input)?;
         let limit = self.timeout.unwrap_or_else(|| cmd.limit.duration());
-        let Ok((status, out, err)) =
-            tokio::time::timeout(limit, collect(&mut child, cmd, on_line)).await
+        // Lines are shown as they come, never a secret among them.
+        let on_stdout = |l: &str| {
+            if !cmd.secret_output {
+                on_line(&cmd.redact(l));
+            }
+        };
+        let on_stderr = |l: &str| on_line(&cmd.redact(l));
+        let Ok(read) = tokio::time::timeout(limit, read2(&mut child, &on_stdout, &on_stderr)).await
         else {
             drop(group);
             self.write_log(&line, "", "", "timed out", started.elapsed());
@@ -588,7 +209,8 @@ impl Runner {
             });
         };
         group.finished();
-        let status = status.map_err(|source| RunError::Spawn {
+        let (out, err) = (read.stdout, read.stderr);
+        let status = read.status.map_err(|source| RunError::Spawn {
             line: line.clone(),
             source,
         })?;
@@ -714,9 +336,13 @@ impl Runner {
         }
     }
 
+    /// `cmd` as it runs here: without what `lab env` aimed at a machine.
+    fn prepared(&self, cmd: &Cmd) -> Cmd {
+        aimed_away(cmd, |v| std::env::var_os(v).is_some())
+    }
+
     /// The process for `cmd`: the program found on PATH, its arguments and
-    /// environment, without what `lab env` aimed at a machine; shown with
-    /// `-v` and counted.
+    /// environment changes; shown with `-v` and counted.
     fn command(&self, cmd: &Cmd, line: &str) -> tokio::process::Command {
         if self.verbose {
             crate::errln!("+ {line}");
@@ -730,14 +356,13 @@ impl Runner {
             .cloned()
             .unwrap_or_else(|| PathBuf::from(cmd.tool.program()));
         let mut command = tokio::process::Command::new(program);
-        if shell_is_aimed_at_a_machine() {
-            for var in AIMING {
-                command.env_remove(var);
-            }
+        command.args(&cmd.args);
+        for (key, value) in &cmd.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
         }
-        command
-            .args(&cmd.args)
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &cmd.dir {
             command.current_dir(dir);
         }
@@ -747,6 +372,7 @@ impl Runner {
     /// Runs `cmd` on the user's own terminal (stdin, stdout and stderr
     /// inherited), for `lab ssh`; returns its exit code.
     pub async fn interactive(&self, cmd: &Cmd) -> Result<i32, RunError> {
+        let cmd = &self.prepared(cmd);
         let line = cmd.to_string();
         let mut command = self.command(cmd, &line);
         command.kill_on_drop(true);
@@ -800,136 +426,47 @@ fn newline_if_missing(text: &str) -> &'static str {
     }
 }
 
-/// Reads a stream to its end, keeping the exact text and reporting each complete line.
-/// Reads a child's output until it exits, its lines shown as they come
-/// (never a secret among them). Something it started may hold its output
-/// open (a daemon it forked): once it has exited, what is there is read for
-/// [`DRAIN`], then no more.
-async fn collect(
-    child: &mut tokio::process::Child,
-    cmd: &Cmd,
-    on_line: &(dyn Fn(&str) + Sync),
-) -> (std::io::Result<std::process::ExitStatus>, String, String) {
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let shown_out = |l: &str| {
-        if !cmd.secret_output {
-            on_line(&cmd.redact(l));
-        }
-    };
-    let shown_err = |l: &str| on_line(&cmd.redact(l));
-    let readers = async {
-        tokio::join!(
-            read_lines(stdout, &shown_out, &out_buf),
-            read_lines(stderr, &shown_err, &err_buf)
-        )
-    };
-    tokio::pin!(readers);
-    let exited = tokio::select! {
-        _ = &mut readers => None,
-        status = child.wait() => Some(status),
-    };
-    let status = match exited {
-        Some(status) => {
-            let _ = tokio::time::timeout(DRAIN, &mut readers).await;
-            status
-        }
-        None => child.wait().await,
-    };
-    let text = |buf: &Mutex<Vec<u8>>| {
-        String::from_utf8_lossy(&buf.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
-    };
-    (status, text(&out_buf), text(&err_buf))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// After a command exits, how long what it left holding its output may
-/// still write before lab stops reading.
-const DRAIN: Duration = Duration::from_secs(2);
+    #[test]
+    fn a_shell_aimed_at_a_machine_is_aimed_back_for_lab_s_children() {
+        let cmd = Cmd::new(Tool::Vagrant, ["status"]);
+        let aimed = ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"];
+        let away = aimed_away(&cmd, |v| aimed.contains(&v));
+        assert_eq!(
+            away.to_string(),
+            "env -u DOCKER_HOST -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH vagrant status"
+        );
+        // A plain DOCKER_HOST (rootless Docker, say) is the host's own.
+        let own = aimed_away(&cmd, |v| v == "DOCKER_HOST");
+        assert_eq!(own.to_string(), "vagrant status");
+    }
 
-/// Reads a stream to its end into `all`, keeping the exact bytes (so that
-/// a reader stopped early still leaves what it read) and reporting each
-/// complete line.
-async fn read_lines(
-    mut stream: impl AsyncRead + Unpin,
-    on_line: &(dyn Fn(&str) + Sync),
-    all: &Mutex<Vec<u8>>,
-) {
-    let mut pending = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if let Ok(mut all) = all.lock() {
-                    all.extend_from_slice(&buf[..n]);
-                }
-                pending.extend_from_slice(&buf[..n]);
-                while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=pos).collect();
-                    let text = String::from_utf8_lossy(&line[..pos]);
-                    on_line(text.trim_end_matches('\r'));
-                }
-            }
-        }
+    #[test]
+    fn counts_are_kept_per_tool() {
+        let counts = Counts::default();
+        counts.add(Tool::Ssh);
+        counts.add(Tool::Ssh);
+        counts.add(Tool::Virsh);
+        let summary = counts.summary();
+        assert!(
+            summary.starts_with("lab: commands run: vagrant 0, ssh 2, docker 0, docker-machine 0, VBoxManage 0, virsh 1, qemu-img 0;"),
+            "{summary}"
+        );
     }
 }
 
 // Unix only: they run sh scripts as the programs.
 #[cfg(all(test, unix))]
-mod tests {
+mod runs {
     use super::*;
-
-    #[test]
-    fn display_quotes_what_a_shell_would_split() {
-        let cmd = Cmd::new(Tool::Vagrant, ["ssh", "my box", "-c", "echo $(id)"])
-            .env("VAGRANT_CWD", "/a b/.lab");
-        assert_eq!(
-            cmd.to_string(),
-            "VAGRANT_CWD='/a b/.lab' vagrant ssh 'my box' -c 'echo $(id)'"
-        );
-    }
-
-    #[test]
-    fn missing_tools_are_named_with_a_fix() {
-        let text = missing(&[Tool::DockerMachine, Tool::Vagrant]).to_string();
-        assert!(
-            text.starts_with("not found on PATH: docker-machine, vagrant"),
-            "{text}"
-        );
-        assert!(text.contains("apt-get install vagrant"), "{text}");
-    }
-
-    #[test]
-    fn failure_shows_stderr_or_else_the_end_of_stdout() {
-        let e = RunError::Failed {
-            line: "x".into(),
-            code: Some(1),
-            stdout: "noise\n".into(),
-            stderr: "boom\n".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "`x` failed (exit status 1)\n--- stderr\nboom"
-        );
-        let e = RunError::Failed {
-            line: "x".into(),
-            code: Some(3),
-            stdout: "a\nwarned\n".into(),
-            stderr: String::new(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "`x` failed (exit status 3)\n--- stdout\na\nwarned"
-        );
-    }
 
     #[tokio::test]
     async fn runs_argv_without_a_shell_and_logs_it() {
         let dir = tempfile::tempdir().unwrap();
-        let tools = Tools {
-            paths: vec![(Tool::Ssh, PathBuf::from("/bin/echo"))],
-        };
+        let tools = Tools::at(vec![(Tool::Ssh, PathBuf::from("/bin/echo"))]);
         let runner = Runner::new(tools)
             .with_log(dir.path().join("lab.log"))
             .unwrap();
@@ -963,15 +500,13 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Runner::new(Tools {
-            paths: vec![(Tool::Ssh, script)],
-        })
-        .with_log(dir.join("lab.log"))
-        .unwrap()
-        .with_retry(Retry {
-            attempts: 4,
-            backoff: Duration::from_millis(10),
-        })
+        Runner::new(Tools::at(vec![(Tool::Ssh, script)]))
+            .with_log(dir.join("lab.log"))
+            .unwrap()
+            .with_retry(Retry {
+                attempts: 4,
+                backoff: Duration::from_millis(10),
+            })
     }
 
     /// A classifier as the tools layer writes them (tools::ssh::transient):
@@ -1040,9 +575,7 @@ mod tests {
 
     #[tokio::test]
     async fn non_zero_exit_is_an_error_with_stderr() {
-        let tools = Tools {
-            paths: vec![(Tool::Ssh, PathBuf::from("/bin/ls"))],
-        };
+        let tools = Tools::at(vec![(Tool::Ssh, PathBuf::from("/bin/ls"))]);
         let err = Runner::new(tools)
             .quiet(&Cmd::new(Tool::Ssh, ["/nonexistent-path"]))
             .await
@@ -1056,9 +589,7 @@ mod tests {
 
     #[tokio::test]
     async fn output_held_open_by_a_forked_child_does_not_stall_the_runner() {
-        let tools = Tools {
-            paths: vec![(Tool::Docker, PathBuf::from("/bin/sh"))],
-        };
+        let tools = Tools::at(vec![(Tool::Docker, PathBuf::from("/bin/sh"))]);
         // The child leaves a process behind that holds stdout open until
         // the test lets it go: the runner must return without it.
         let dir = tempfile::tempdir().unwrap();
@@ -1078,16 +609,7 @@ mod tests {
     }
 
     #[test]
-    fn every_command_has_a_limit_and_questions_a_short_one() {
-        assert_eq!(
-            Cmd::new(Tool::Vagrant, ["up"]).limit.duration(),
-            Limit::WORK
-        );
-        assert_eq!(
-            Cmd::new(Tool::Vagrant, ["status"]).query().limit.duration(),
-            Limit::QUERY
-        );
-        assert!(Limit::QUERY < Duration::from_secs(60));
+    fn only_a_limit_given_on_the_command_line_overrides_each_commands_own() {
         assert!(
             Runner::new(Tools::default()).timeout.is_none(),
             "no override unless --timeout"
@@ -1096,9 +618,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hanging_command_times_out() {
-        let tools = Tools {
-            paths: vec![(Tool::Ssh, PathBuf::from("/bin/sleep"))],
-        };
+        let tools = Tools::at(vec![(Tool::Ssh, PathBuf::from("/bin/sleep"))]);
         let runner = Runner::new(tools).with_timeout(Some(Duration::from_millis(200)));
         let err = runner.quiet(&Cmd::new(Tool::Ssh, ["5"])).await.unwrap_err();
         assert!(matches!(err, RunError::Timeout { .. }), "{err}");
@@ -1107,9 +627,7 @@ mod tests {
     #[tokio::test]
     async fn secrets_never_reach_the_log_the_display_or_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let tools = Tools {
-            paths: vec![(Tool::Docker, PathBuf::from("/bin/sh"))],
-        };
+        let tools = Tools::at(vec![(Tool::Docker, PathBuf::from("/bin/sh"))]);
         let runner = Runner::new(tools)
             .with_log(dir.path().join("lab.log"))
             .unwrap();

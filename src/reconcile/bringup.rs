@@ -270,7 +270,7 @@ impl<'a> Run<'a> {
             };
             let result = runner.run(&command, &on_line).await;
             Event::Booted(result.map(|_| ()).map_err(|e| match &e {
-                crate::process::runner::RunError::Failed { stdout, .. } => {
+                crate::process::process_error::RunError::Failed { stdout, .. } => {
                     match vagrant::up_error(stdout) {
                         Some(said) => {
                             anyhow::anyhow!("`{command}` failed\n--- Vagrant said\n{said}")

@@ -405,7 +405,7 @@ async fn run_step(runner: &Runner, task: &Task, action: &Action) -> anyhow::Resu
 /// ("already exists") is not this create's.
 async fn entry_made(
     runner: &Runner,
-    created: &Result<crate::process::runner::Output, crate::process::runner::RunError>,
+    created: &Result<crate::process::runner::Output, crate::process::process_error::RunError>,
     entry: &str,
     ip: &str,
 ) -> bool {
@@ -432,7 +432,7 @@ fn short(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::runner::Tools;
+    use crate::process::tool::Tools;
     use crate::reconcile::plan::Stage;
 
     fn write(machine: Option<&str>, path: std::path::PathBuf) -> Step {

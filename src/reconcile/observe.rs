@@ -566,8 +566,8 @@ pub async fn host_containers(
         "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{}\"}}}}",
         crate::host::record::LABEL
     );
-    let ps = crate::process::runner::Cmd::new(
-        crate::process::runner::Tool::Docker,
+    let ps = crate::process::process_builder::Cmd::new(
+        crate::process::tool::Tool::Docker,
         [
             "ps",
             "-a",
@@ -833,9 +833,9 @@ async fn addresses_if_any(
 pub async fn for_dry_run(
     runner: &Runner,
     lab: &Lab,
-    tools: &crate::process::runner::Tools,
+    tools: &crate::process::tool::Tools,
 ) -> (Observed, Vec<String>) {
-    use crate::process::runner::Tool;
+    use crate::process::tool::Tool;
     let mut notes = Vec::new();
     let record = crate::host::record::of(lab);
     let mut seen = Observed {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::model::Lab;
-use crate::process::runner::{quote, Cmd};
+use crate::process::process_builder::{quote, Cmd};
 use crate::reconcile::observe::Observed;
 use crate::tools::engine::Engine;
 use crate::tools::vagrant;
@@ -381,7 +381,7 @@ pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
                 reason: format!("Vagrant lost track of {}'s container ({state})", m.name),
                 action: Action::Run {
                     command: Cmd::new(
-                        crate::process::runner::Tool::Docker,
+                        crate::process::tool::Tool::Docker,
                         ["rm", "-f", "-v", container.as_str()],
                     ),
                 },

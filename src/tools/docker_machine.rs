@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::process::runner::{Cmd, Tool};
+use crate::process::process_builder::Cmd;
+
+use crate::process::tool::Tool;
 
 /// One row of `docker-machine ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

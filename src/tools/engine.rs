@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::model::{EngineDriver, Lab};
-use crate::process::runner::{quote, Cmd, Runner, Tool};
+use crate::process::process_builder::{quote, Cmd};
+use crate::process::runner::Runner;
+use crate::process::tool::Tool;
 use crate::tools::docker_machine;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

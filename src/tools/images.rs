@@ -4,7 +4,11 @@
 
 use std::path::Path;
 
-use crate::process::runner::{Cmd, Runner, Tool};
+use crate::process::process_builder::Cmd;
+
+use crate::process::runner::Runner;
+
+use crate::process::tool::Tool;
 use crate::tools::engine::Engine;
 
 /// Where the engine's copy of an image came from.

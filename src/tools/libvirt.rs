@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::process::runner::{Cmd, Tool};
+use crate::process::process_builder::Cmd;
+
+use crate::process::tool::Tool;
 
 /// The connection vagrant-libvirt uses when a Vagrantfile names none.
 pub const SYSTEM: &str = "qemu:///system";

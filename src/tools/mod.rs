@@ -2,6 +2,7 @@
 //! ssh, docker's swarm and a machine's engine, and pure parsers of what
 //! they print, tested on the real transcripts.
 
+pub mod catalogue;
 pub mod docker_machine;
 pub mod engine;
 pub mod faults;

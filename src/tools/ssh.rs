@@ -10,7 +10,13 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use regex::Regex;
 
-use crate::process::runner::{Cmd, RunError, Runner, Tool};
+use crate::process::process_builder::Cmd;
+
+use crate::process::process_error::RunError;
+
+use crate::process::runner::Runner;
+
+use crate::process::tool::Tool;
 use crate::tools::vagrant::SshConfig;
 
 /// An ssh command through Vagrant's settings for `ssh`. The remote side
@@ -206,7 +212,7 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let runner = Runner::new(crate::process::runner::Tools::at(vec![(Tool::Ssh, script)]));
+        let runner = Runner::new(crate::process::tool::Tools::at(vec![(Tool::Ssh, script)]));
         let config = machine();
         let ip = address(&runner, "swarm-node01", &config, "eth1")
             .await

@@ -368,7 +368,7 @@ pub fn join_over_ssh(
     node: &crate::tools::vagrant::SshConfig,
     advertise: &str,
     manager: &str,
-) -> crate::process::runner::Cmd {
+) -> crate::process::process_builder::Cmd {
     crate::tools::ssh::ssh(
         node,
         &crate::tools::ssh::remote_command(&["sudo", "sh", "-c", JOIN, "sh", advertise, manager]),
@@ -644,7 +644,8 @@ mod tests {
         message: &str,
     ) -> crate::process::runner::Runner {
         use crate::model::Retry;
-        use crate::process::runner::{Runner, Tool, Tools};
+        use crate::process::runner::Runner;
+        use crate::process::tool::{Tool, Tools};
         use std::os::unix::fs::PermissionsExt as _;
         let script = dir.join("docker");
         std::fs::write(
@@ -665,7 +666,8 @@ mod tests {
     #[cfg(unix)]
     #[tokio::test]
     async fn an_attach_deadline_is_tried_again_and_the_tries_are_told() {
-        use crate::process::runner::{Cmd, Tool};
+        use crate::process::process_builder::Cmd;
+        use crate::process::tool::Tool;
         let dir = tempfile::tempdir().unwrap();
         let runner = flaky_docker(dir.path(), 2, ATTACH_DEADLINE);
         let run = Cmd::new(Tool::Docker, ["run", "--network", "lab-overlay"]).retry_on(transient);
@@ -687,7 +689,8 @@ mod tests {
     #[cfg(unix)]
     #[tokio::test]
     async fn a_misconfiguration_fails_at_once_with_its_own_error() {
-        use crate::process::runner::{Cmd, Tool};
+        use crate::process::process_builder::Cmd;
+        use crate::process::tool::Tool;
         let dir = tempfile::tempdir().unwrap();
         let runner = flaky_docker(dir.path(), 9, NO_NETWORK);
         let run = Cmd::new(Tool::Docker, ["run", "--network", "lab-overlay"]).retry_on(transient);

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::model::boxes::BoxProfile;
 use crate::model::{Lab, Provider};
-use crate::process::runner::{Cmd, Tool};
+use crate::process::process_builder::Cmd;
+use crate::process::tool::Tool;
 
 /// A machine's state as Vagrant names it, read once here: the states lab
 /// acts on, and any other (`poweroff`, `stopped`, `saved`, `aborted`, ...)

@@ -4,7 +4,8 @@
 use std::net::Ipv4Addr;
 
 use crate::model::Subnet;
-use crate::process::runner::{Cmd, Tool};
+use crate::process::process_builder::Cmd;
+use crate::process::tool::Tool;
 
 /// `VBoxManage list hostonlyifs` (Linux, Windows, macOS before 7) and
 /// `list hostonlynets` (VirtualBox 7 on macOS, which has no host-only
