@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::model::Lab;
-use crate::reconcile::observe::{ContainerState, Observed};
+use crate::reconcile::observed::{ContainerState, Observed};
 use crate::tools::docker_machine::DmMachine;
 use crate::tools::vagrant::{SshConfig, VmStatus};
 

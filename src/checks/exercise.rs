@@ -15,7 +15,8 @@ use crate::model::exercise::{
 };
 use crate::model::{Lab, Role};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::{engine_of, Observed};
+use crate::reconcile::observe::engine_of;
+use crate::reconcile::observed::Observed;
 use crate::tools::swarm;
 
 /// How often a check that has a `within` asks again.

@@ -15,7 +15,7 @@ use crate::process::tool::Tool;
 
 /// The programs doctor looks for: what the lab drives, and VirtualBox's.
 pub fn wanted(lab: &Lab) -> Vec<Tool> {
-    let mut wanted = crate::tools::catalogue::needed_by(lab);
+    let mut wanted = crate::reconcile::driver::of(lab).tools();
     if lab.provider == Provider::Virtualbox {
         wanted.push(Tool::VBoxManage);
     }
@@ -492,10 +492,7 @@ fn combination_checks(lab: &Lab) -> Vec<Check> {
     let mut checks = Vec::new();
     if let Some(check) = engine_pin_check(lab) {
         checks.push(check);
-    } else if lab.engine.uses_docker_machine()
-        && lab.mode == Mode::Classic
-        && !lab.profile.cluster_store
-    {
+    } else if lab.mode == Mode::Classic && !lab.profile.cluster_store {
         checks.push(Check::warn(
             "engine and mode",
             format!(
@@ -508,7 +505,7 @@ fn combination_checks(lab: &Lab) -> Vec<Check> {
             "engine and mode",
             format!(
                 "{} with {} mode",
-                lab.engine.describe(),
+                crate::reconcile::driver::of(lab).describe(),
                 mode_name(lab.mode)
             ),
         ));

@@ -9,7 +9,7 @@ use crate::checks::report::Check;
 use crate::checks::verify::{self, on, words};
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::tools::engine::Engine;
 
 /// Prints each check as it is made (or all as JSON at the end).
@@ -433,7 +433,7 @@ exit 1
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n",
         )
         .unwrap();
-        let engine = Engine::of(&lab, "swarm-node01", "10.0.0.3");
+        let engine = crate::reconcile::driver::of(&lab).engine(&lab, "swarm-node01", "10.0.0.3");
         let retried = run_probe(
             &runner,
             &engine,

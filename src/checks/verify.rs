@@ -5,7 +5,7 @@
 use crate::checks::report::Check;
 use crate::model::{Lab, Mode, Role};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::tools::engine::Engine;
 
 /// Checks that need only what was observed: machines, engines, swarm
@@ -33,14 +33,14 @@ pub fn static_checks(lab: &Lab, seen: &Observed) -> Vec<Check> {
     let unusable: Vec<String> = lab
         .machines
         .iter()
-        .filter(|m| !seen.engine_ready(lab, &m.name))
+        .filter(|m| !crate::reconcile::driver::of(lab).engine_ready(seen, &m.name))
         .map(|m| match seen.engines.get(&m.name) {
             Some(Err(e)) => format!("{}: {}", m.name, e.lines().next().unwrap_or_default()),
             _ => m.name.clone(),
         })
         .collect();
     checks.push(if unusable.is_empty() {
-        let how = lab.engine.reached();
+        let how = crate::reconcile::driver::of(lab).reached();
         Check::pass(
             "engines answer",
             format!("{} of {}, {how}", lab.machines.len(), lab.machines.len()),

@@ -21,7 +21,7 @@ pub async fn run(lab: &Lab, args: &CheckArgs, session: &Session) -> anyhow::Resu
         );
     }
     let started = SystemTime::now();
-    let runner = session.reader(&crate::tools::catalogue::needed_by(lab))?;
+    let runner = session.reader(&crate::reconcile::driver::of(lab).tools())?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     let ui = session.ui();
     let task = ui.task("check");

@@ -12,7 +12,8 @@ use crate::checks::verify::{on, on_swarm, words};
 use crate::cli::DeployArgs;
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::tools::engine::Engine;
 use crate::tools::{stack, swarm};
 
@@ -33,7 +34,7 @@ pub async fn run(lab: &Lab, args: &DeployArgs, session: &Session) -> anyhow::Res
         );
     }
     let _lock = crate::host::state::lock(lab, "deploy")?;
-    let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
+    let runner = session.runner(lab, &crate::reconcile::driver::of(lab).tools())?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     match lab.mode {
         Mode::Swarm => swarm_mode(&runner, lab, &seen, &file, &name, args.rm).await,

@@ -69,9 +69,7 @@ async fn destroy(
     if lab.provider == crate::model::Provider::Docker {
         tools.push(Tool::Docker);
     }
-    if lab.engine.uses_docker_machine() {
-        tools.push(Tool::DockerMachine);
-    }
+    tools.extend(crate::reconcile::driver::of(lab).program());
     let state = lab.state_dir();
     let (runner, _lock) = super::on_existing_lab(lab, &tools, "destroy", session)?;
     // `.vagrant` is Vagrant's only record of the machines; without a

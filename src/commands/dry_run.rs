@@ -3,13 +3,14 @@
 use crate::model::Lab;
 use crate::process::tool::Tools;
 use crate::reconcile::hooks::{self, Hook};
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::Plan;
 use crate::session::Session;
 
 /// What a dry run can see, with what it could not said as notes.
 pub async fn look(lab: &Lab, session: &Session) -> Observed {
-    let (tools, missing) = Tools::available(&crate::tools::catalogue::needed_by(lab));
+    let (tools, missing) = Tools::available(&crate::reconcile::driver::of(lab).tools());
     for tool in &missing {
         crate::errln!(
             "note: {tool} is not installed; the plan assumes what it would report is not there"

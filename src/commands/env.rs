@@ -7,7 +7,6 @@ use anyhow::Context as _;
 
 use crate::cli::EnvArgs;
 use crate::model::{Lab, Mode, Role};
-use crate::process::tool::Tool;
 use crate::shell::{self, Shell};
 use crate::tools::docker_machine;
 
@@ -63,10 +62,11 @@ async fn variables(
     swarm: bool,
     session: &Session,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    if lab.engine.uses_lab_ca() {
+    let Some(program) = crate::reconcile::driver::of(lab).program() else {
+        // Engines lab itself secured: the certificates are in its state.
         return Ok(crate::host::tls::native_from_state(lab, &machine.name)?.env());
-    }
-    let runner = session.reader(&[Tool::DockerMachine])?;
+    };
+    let runner = session.reader(&[program])?;
     let out = runner.query(&docker_machine::env(&lab.dm_name(&machine.name), swarm)).await.with_context(|| {
         format!("{} has no usable docker-machine entry\nhint: run `lab up` (it redoes what is missing), then `lab status`", machine.name)
     })?;

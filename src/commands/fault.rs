@@ -13,7 +13,8 @@ use crate::model::{Lab, Provider};
 use crate::process::process_builder::Cmd;
 use crate::process::runner::Runner;
 use crate::process::tool::Tool;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::session::Session;
 use crate::tools::{faults, ssh, vagrant};
 

@@ -16,7 +16,8 @@ use crate::cli::GradeArgs;
 use crate::model::exercise::Exercise;
 use crate::model::{Lab, Mode, Role};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::{self, engine_of, Observed};
+use crate::reconcile::observe::{self, engine_of};
+use crate::reconcile::observed::Observed;
 use crate::session::Session;
 use crate::ui::Task;
 
@@ -59,7 +60,7 @@ pub async fn run(lab: &Lab, args: &GradeArgs, session: &Session) -> anyhow::Resu
     }
     let out = out_dir(&args.out)?;
     let _lock = crate::host::state::lock(lab, "grade")?;
-    let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
+    let runner = session.runner(lab, &crate::reconcile::driver::of(lab).tools())?;
     let (seen, _, _) = observe::read_only(&runner, lab).await?;
     if seen.nodes.is_none() {
         bail!(

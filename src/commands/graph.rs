@@ -10,13 +10,14 @@ use anyhow::Context as _;
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::session::Session;
 use crate::tools::swarm;
 use crate::view::{self, MachineView, Picture, TaskView};
 
 pub async fn run(lab: &Lab, args: &GraphArgs, session: &Session) -> anyhow::Result<()> {
-    let runner = session.reader(&crate::tools::catalogue::needed_by(lab))?;
+    let runner = session.reader(&crate::reconcile::driver::of(lab).tools())?;
     let target = target(lab, args)?;
     if args.watch {
         let Some(file) = target else {

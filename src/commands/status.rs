@@ -6,9 +6,10 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::model::{EngineDriver, Lab, Mode, Role};
+use crate::model::{Lab, Mode, Role};
 use crate::process::tool::Tool;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -27,11 +28,7 @@ pub struct Row {
 }
 
 pub async fn run(lab: &Lab, args: &StatusArgs, session: &Session) -> anyhow::Result<()> {
-    let mut tools = vec![Tool::Vagrant, Tool::Ssh, Tool::Docker];
-    if lab.engine.uses_docker_machine() {
-        tools.push(Tool::DockerMachine);
-    }
-    let runner = session.reader(&tools)?;
+    let runner = session.reader(&crate::reconcile::driver::of(lab).tools())?;
     let (seen, ips, lab_problem) = observe::read_only(&runner, lab).await?;
 
     let rows: Vec<Row> = lab
@@ -90,27 +87,11 @@ pub fn row(
     m: &crate::model::Machine,
 ) -> Row {
     let vm = seen.vm(&m.name);
-    let (engine, url, engine_problem) = match lab.engine {
-        EngineDriver::DockerMachine => match seen.dm.get(&m.name) {
-            Some(e) => (
-                e.state.clone(),
-                e.url.clone(),
-                (!e.is_healthy()).then(|| e.problem()),
-            ),
-            None => ("absent".to_string(), String::new(), None),
-        },
-        EngineDriver::Native => {
-            let url = seen
-                .ips
-                .get(&m.name)
-                .map_or_else(String::new, |ip| format!("tcp://{ip}:{}", lab.docker_port));
-            match seen.engines.get(&m.name) {
-                Some(Ok(_)) => ("Running".to_string(), url, None),
-                Some(Err(e)) => ("Unreachable".to_string(), url, Some(e.clone())),
-                None => ("absent".to_string(), String::new(), None),
-            }
-        }
-    };
+    let crate::reconcile::driver::EngineRow {
+        state: engine,
+        url,
+        problem: engine_problem,
+    } = crate::reconcile::driver::of(lab).engine_row(lab, seen, &m.name);
     let swarm = (lab.mode == Mode::Swarm && m.role != Role::Consul).then(|| {
         let id = seen.swarm_info(&m.name).map(|i| i.node_id.as_str());
         let listed = seen

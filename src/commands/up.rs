@@ -10,7 +10,8 @@ use crate::process::runner::Runner;
 use crate::process::tool::Tool;
 use crate::reconcile::execute::execute;
 use crate::reconcile::hooks::{self, Hook};
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::Plan;
 use crate::reconcile::{bringup, own, plan, planner};
 use crate::session::Session;
@@ -168,7 +169,7 @@ impl Up {
         if !args.skip_doctor {
             super::doctor::preflight(lab, &ui, session).await?;
         }
-        let runner = session.runner(lab, &crate::tools::catalogue::needed_by(lab))?;
+        let runner = session.runner(lab, &crate::reconcile::driver::of(lab).tools())?;
         let lock = crate::host::state::lock(lab, "up")?;
         own::not_renamed(lab)?;
         let avoid = host_networks(lab, session).await;

@@ -12,9 +12,9 @@ use crate::reconcile::observe;
 
 pub async fn run(lab: &Lab, args: &VerifyArgs, session: &Session) -> anyhow::Result<()> {
     let runner = if lab.state_dir().exists() {
-        session.runner(lab, &crate::tools::catalogue::needed_by(lab))?
+        session.runner(lab, &crate::reconcile::driver::of(lab).tools())?
     } else {
-        session.reader(&crate::tools::catalogue::needed_by(lab))?
+        session.reader(&crate::reconcile::driver::of(lab).tools())?
     };
     let began = std::time::Instant::now();
     let (seen, _, problem) = observe::read_only(&runner, lab).await?;

@@ -215,3 +215,11 @@ mod tests {
         assert_eq!(read(&ca_key_path(&certs)).unwrap(), key);
     }
 }
+
+/// Whether the lab's CA and client certificate are on disk.
+pub fn ca_ready(lab: &crate::model::Lab) -> bool {
+    let dir = lab.certs_dir();
+    [CA, CLIENT, CLIENT_KEY]
+        .iter()
+        .all(|f| dir.join(f).exists())
+}

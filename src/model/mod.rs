@@ -84,36 +84,6 @@ pub enum EngineDriver {
     Native,
 }
 
-/// The differences between the two drivers, asked by name rather than
-/// matched on wherever they matter.
-impl EngineDriver {
-    /// docker-machine registers the engines (and lab needs the program).
-    pub fn uses_docker_machine(self) -> bool {
-        self == EngineDriver::DockerMachine
-    }
-
-    /// lab's own CA and TLS certificates secure the engines.
-    pub fn uses_lab_ca(self) -> bool {
-        self == EngineDriver::Native
-    }
-
-    /// In words, for reports.
-    pub fn describe(self) -> &'static str {
-        match self {
-            EngineDriver::DockerMachine => "docker-machine",
-            EngineDriver::Native => "native engines",
-        }
-    }
-
-    /// How lab reaches an engine, for reports.
-    pub fn reached(self) -> &'static str {
-        match self {
-            EngineDriver::Native => "over TLS with the lab's certificates",
-            EngineDriver::DockerMachine => "registered with docker-machine",
-        }
-    }
-}
-
 /// Which kind of Swarm the lab forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]

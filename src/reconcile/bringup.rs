@@ -13,7 +13,8 @@ use crate::model::{Lab, Machine, Mode, Role};
 use crate::process::runner::Runner;
 use crate::reconcile::execute::{Executor, PlanFailed};
 use crate::reconcile::hooks::Hook;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Plan, Stage, Step};
 use crate::reconcile::{own, planner};
 use crate::tools::docker_machine::DmMachine;
@@ -188,7 +189,7 @@ pub async fn up(
         exec: Executor::new(runner, ui),
         seen: Observed {
             vms: start.vms,
-            ca_ready: lab.engine.uses_lab_ca() && observe::ca_ready(lab),
+            ca_ready: crate::reconcile::driver::of(lab).ca_ready(lab),
             ..Observed::default()
         },
         booting,
@@ -557,7 +558,7 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
     use crate::reconcile::graph;
-    use crate::reconcile::observe::ContainerState;
+    use crate::reconcile::observed::ContainerState;
     use std::path::Path;
 
     fn parse(text: &str) -> Lab {

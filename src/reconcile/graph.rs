@@ -135,7 +135,7 @@ pub fn view(plan: &Plan) -> View<'_> {
 mod tests {
     use super::*;
     use crate::model::Lab;
-    use crate::reconcile::observe::ContainerState;
+    use crate::reconcile::observed::ContainerState;
     use crate::reconcile::planner::up;
     use crate::testdata::all_done;
     use std::path::Path;

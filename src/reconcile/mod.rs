@@ -5,10 +5,12 @@
 pub mod bringup;
 pub mod checkpoint;
 pub mod direct;
+pub mod driver;
 pub mod execute;
 pub mod graph;
 pub mod hooks;
 pub mod observe;
+pub mod observed;
 pub mod own;
 pub mod plan;
 pub mod planner;

@@ -5,97 +5,20 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use anyhow::Context as _;
-use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::Foreign;
 use crate::host::record::Record;
 use crate::model::CONSUL_CONTAINER as CONTAINER;
-use crate::model::{EngineDriver, Lab, Mode};
+use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
+use crate::reconcile::driver;
+use crate::reconcile::observed::{ContainerState, Found, Observed};
 use crate::tools::docker_machine::{self, DmMachine};
 use crate::tools::engine::Engine;
 use crate::tools::ssh as discover;
 use crate::tools::swarm::{self, SwarmInfo, SwarmNode};
 use crate::tools::vagrant::{self, SshConfig, VmStatus};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerState {
-    /// Not looked at (the engine is not there yet, or a dry run could not ask).
-    #[default]
-    Unknown,
-    Absent,
-    Running,
-    Stopped,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Observed {
-    pub vms: Vec<VmStatus>,
-    pub ssh: BTreeMap<String, SshConfig>,
-    pub ips: BTreeMap<String, Ipv4Addr>,
-    /// docker-machine entries of this lab's machines only.
-    pub dm: BTreeMap<String, DmMachine>,
-    pub consul_container: ContainerState,
-    /// Native engines: the lab's CA and client certificate exist.
-    pub ca_ready: bool,
-    /// Each engine's swarm state, or why it did not answer (swarm mode and
-    /// native engines only).
-    pub engines: BTreeMap<String, Result<SwarmInfo, String>>,
-    /// The master's `docker node ls`, when it manages a swarm.
-    pub nodes: Option<Vec<SwarmNode>>,
-    /// The driver of the lab's overlay network on the master, if it exists.
-    pub network: Option<String>,
-    /// Vagrant's installed boxes, when `vagrant up` is coming (VirtualBox).
-    pub boxes: Option<Vec<crate::tools::vagrant::InstalledBox>>,
-    /// A pack's images that this host's engine lacks, with their archives
-    /// (when `vagrant up` is coming).
-    pub pack_images: Vec<(String, std::path::PathBuf)>,
-    /// Vagrant's version, when a box is to be added (what `box add` takes).
-    pub vagrant_version: Option<crate::model::version::Version>,
-    /// Whether the docker provider's image is on the host, when `vagrant up` is coming.
-    pub image_present: Option<bool>,
-    /// Docker provider: the host's containers of this lab's machines (named
-    /// like them, and made for this lab).
-    pub host_containers: Vec<String>,
-    /// Things on the host that bear this lab's names but that the lab did
-    /// not make: never removed or reused.
-    pub foreign: Vec<Foreign>,
-    /// The lab's entry in the list of labs (on destroy).
-    pub listed: Option<crate::host::registry::Listing>,
-    /// What could not be looked at, said as a warning.
-    pub warnings: Vec<String>,
-}
-
-/// What a look found: the lab's own, and what only bears its names.
-#[derive(Debug, Default)]
-pub struct Found<T> {
-    pub ours: T,
-    pub foreign: Vec<Foreign>,
-}
-
-impl Observed {
-    pub fn vm(&self, name: &str) -> Option<&VmStatus> {
-        self.vms.iter().find(|v| v.name == name)
-    }
-
-    pub fn is_running(&self, name: &str) -> bool {
-        self.vm(name).is_some_and(VmStatus::is_running)
-    }
-
-    pub fn swarm_info(&self, name: &str) -> Option<&SwarmInfo> {
-        self.engines.get(name).and_then(|r| r.as_ref().ok())
-    }
-
-    /// Whether `name`'s engine can take commands now.
-    pub fn engine_ready(&self, lab: &Lab, name: &str) -> bool {
-        match lab.engine {
-            EngineDriver::DockerMachine => self.dm.get(name).is_some_and(DmMachine::is_healthy),
-            EngineDriver::Native => self.swarm_info(name).is_some(),
-        }
-    }
-}
 
 /// Every machine of the lab as not created yet.
 pub fn none_created(lab: &Lab) -> Vec<VmStatus> {
@@ -438,7 +361,7 @@ pub async fn consul_container(
     let Some(consul) = lab.consul_machine() else {
         return Ok(ContainerState::Unknown);
     };
-    if !seen.engine_ready(lab, &consul.name) {
+    if !driver::of(lab).engine_ready(seen, &consul.name) {
         return Ok(ContainerState::Unknown);
     }
     let cmd = engine_of(lab, seen, &consul.name)
@@ -461,12 +384,7 @@ pub async fn engines(
 ) -> BTreeMap<String, Result<SwarmInfo, String>> {
     let mut tasks = JoinSet::new();
     for m in &lab.machines {
-        let reachable = if lab.engine.uses_lab_ca() {
-            seen.ca_ready && seen.ips.contains_key(&m.name)
-        } else {
-            seen.dm.get(&m.name).is_some_and(DmMachine::is_healthy)
-        };
-        if !reachable {
+        if !driver::of(lab).reachable(seen, &m.name) {
             continue;
         }
         let engine = engine_of(lab, seen, &m.name);
@@ -705,18 +623,6 @@ pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String
     found
 }
 
-/// Whether the lab's CA and client certificate are on disk.
-pub fn ca_ready(lab: &Lab) -> bool {
-    let dir = lab.certs_dir();
-    [
-        crate::host::tls::CA,
-        crate::host::tls::CLIENT,
-        crate::host::tls::CLIENT_KEY,
-    ]
-    .iter()
-    .all(|f| dir.join(f).exists())
-}
-
 /// What `status` and `verify` see, changing nothing: every machine's
 /// state as `lab up` sees it, but a machine whose address cannot be read
 /// is reported, not fatal, and a failure on the engine side comes back as
@@ -747,10 +653,10 @@ pub async fn read_only(
             .iter()
             .filter_map(|(m, r)| r.as_ref().ok().map(|ip| (m.clone(), *ip)))
             .collect(),
-        ca_ready: lab.engine.uses_lab_ca() && ca_ready(lab),
+        ca_ready: driver::of(lab).ca_ready(lab),
         ..Observed::default()
     };
-    if lab.engine.uses_docker_machine() {
+    if driver::of(lab).keeps_entries() {
         let dm = docker_machines(runner, lab, &crate::host::record::of(lab)).await?;
         seen.dm = dm.ours;
         seen.foreign.extend(dm.foreign);
@@ -765,11 +671,11 @@ pub async fn read_only(
 /// After steps that set engines up: their entries, the CA and the engines
 /// asked again, so the next plan sees what this run made.
 pub async fn engines_again(runner: &Runner, lab: &Lab, seen: &mut Observed) -> anyhow::Result<()> {
-    if lab.engine.uses_docker_machine() {
+    if driver::of(lab).keeps_entries() {
         let record = crate::host::record::of(lab);
         seen.dm = docker_machines(runner, lab, &record).await?.ours;
     }
-    seen.ca_ready = lab.engine.uses_lab_ca() && ca_ready(lab);
+    seen.ca_ready = driver::of(lab).ca_ready(lab);
     engines_and_services(runner, lab, seen).await
 }
 
@@ -782,7 +688,7 @@ pub async fn for_destroy(runner: &Runner, lab: &Lab) -> anyhow::Result<Observed>
         vms: vms(runner, lab).await?,
         ..Observed::default()
     };
-    if lab.engine.uses_docker_machine() {
+    if driver::of(lab).keeps_entries() {
         let found = docker_machines(runner, lab, &record).await?;
         seen.dm = found.ours;
         seen.foreign.extend(found.foreign);
@@ -870,8 +776,8 @@ pub async fn for_dry_run(
             seen.foreign.extend(found.foreign);
         }
     }
-    seen.ca_ready = lab.engine.uses_lab_ca() && ca_ready(lab);
-    if lab.engine.uses_docker_machine() && tools.has(Tool::DockerMachine) {
+    seen.ca_ready = driver::of(lab).ca_ready(lab);
+    if driver::of(lab).keeps_entries() && tools.has(Tool::DockerMachine) {
         match docker_machines(runner, lab, &record).await {
             Ok(found) => {
                 seen.dm = found.ours;
@@ -898,7 +804,7 @@ pub async fn engines_and_services(
     lab: &Lab,
     seen: &mut Observed,
 ) -> anyhow::Result<()> {
-    if lab.mode == Mode::Swarm || lab.engine.uses_lab_ca() {
+    if lab.mode == Mode::Swarm || !driver::of(lab).keeps_entries() {
         seen.engines = engines(runner, lab, seen).await;
     }
     if lab.mode == Mode::Swarm {
@@ -912,7 +818,7 @@ pub async fn engines_and_services(
 
 /// The engine of `machine` as far as it is known: at its observed address.
 pub fn engine_of(lab: &Lab, seen: &Observed, machine: &str) -> Engine {
-    Engine::of(lab, machine, &ip_of(lab, seen, machine))
+    driver::of(lab).engine(lab, machine, &ip_of(lab, seen, machine))
 }
 
 /// A machine's private address, or a placeholder while it is unknown (dry run).

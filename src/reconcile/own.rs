@@ -8,7 +8,8 @@ use crate::error::{Error, NotOurs};
 use crate::host::record::{self, Record};
 use crate::model::Lab;
 use crate::process::runner::Runner;
-use crate::reconcile::observe::{self, Observed};
+use crate::reconcile::observe;
+use crate::reconcile::observed::Observed;
 use crate::ui::Ui;
 
 /// A lab this lab.toml built under another name is taken down first:
@@ -49,7 +50,7 @@ pub async fn claim(
     }
     let mut foreign = Vec::new();
     let mut ours = Default::default();
-    if lab.engine.uses_docker_machine() {
+    if crate::reconcile::driver::of(lab).keeps_entries() {
         let found = observe::docker_machines(runner, lab, &record).await?;
         foreign.extend(found.foreign);
         ours = found.ours;
@@ -83,7 +84,7 @@ async fn adopt(runner: &Runner, lab: &Lab, record: &mut Record, ui: &Ui) -> anyh
     if made.is_empty() {
         return Ok(());
     }
-    if lab.engine.uses_docker_machine() {
+    if crate::reconcile::driver::of(lab).keeps_entries() {
         let vagrant_made = |name: &str, driver: &str| {
             driver == record::DRIVER
                 && lab

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::Lab;
 use crate::process::process_builder::{quote, Cmd};
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::tools::engine::Engine;
 use crate::tools::vagrant;
 

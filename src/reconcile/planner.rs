@@ -3,7 +3,7 @@
 
 use crate::model::{Lab, Machine};
 use crate::reconcile::hooks::Hook;
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{lost_containers, machines_up, Action, Plan, Stage, Step};
 use crate::tools::vagrant;
 
@@ -127,7 +127,7 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::observe::ContainerState;
+    use crate::reconcile::observed::ContainerState;
     use crate::reconcile::plan::*;
     // Only the tests with Unix paths use it.
     #[cfg(unix)]

@@ -1,18 +1,9 @@
-//! What lab knows of each program it drives: which ones a lab needs, and
-//! how to install one that is missing, on this platform.
+//! How to install each program lab drives, on this platform, and the
+//! error that names the missing ones. Which ones a lab needs is its engine
+//! driver's to say (`reconcile/driver.rs`).
 
 use crate::error::{Error, Missing, MissingTools};
-use crate::model::Lab;
 use crate::process::tool::Tool;
-
-/// The programs `lab up` and `lab destroy` drive for this lab.
-pub fn needed_by(lab: &Lab) -> Vec<Tool> {
-    let mut tools = vec![Tool::Vagrant, Tool::Docker, Tool::Ssh];
-    if lab.engine.uses_docker_machine() {
-        tools.push(Tool::DockerMachine);
-    }
-    tools
-}
 
 /// How to install `tool` here.
 pub fn install_hint(tool: Tool) -> &'static str {

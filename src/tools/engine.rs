@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::model::{EngineDriver, Lab};
+use crate::model::Lab;
 use crate::process::process_builder::{quote, Cmd};
 use crate::process::runner::Runner;
 use crate::process::tool::Tool;
@@ -36,19 +36,6 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine of `machine`, at its private address `ip` (a placeholder
-    /// while it is unknown).
-    pub fn of(lab: &Lab, machine: &str, ip: &str) -> Engine {
-        match lab.engine {
-            EngineDriver::DockerMachine => Engine::DockerMachine {
-                machine: lab.dm_name(machine),
-            },
-            EngineDriver::Native => {
-                Engine::tls_at(lab, machine, format!("tcp://{ip}:{}", lab.docker_port))
-            }
-        }
-    }
-
     /// A native engine at `host` (`tcp://IP:PORT`), reached with the lab's
     /// certificates.
     pub fn tls_at(lab: &Lab, machine: &str, host: String) -> Engine {
@@ -202,7 +189,7 @@ mod tests {
             "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[docker]\nport = 2400\n",
         )
         .unwrap();
-        let engine = Engine::of(&lab, "swarm-master", "10.0.0.3");
+        let engine = Engine::tls_at(&lab, "swarm-master", "tcp://10.0.0.3:2400".into());
         let cmd = engine.tls_docker(&["node".into(), "ls".into()]);
         assert_eq!(
             cmd.to_string(),
@@ -216,7 +203,9 @@ mod tests {
     #[test]
     fn docker_machine_engines_read_their_flags_when_run() {
         let lab = crate::model::parse(Path::new("lab.toml"), "box = \"x/y\"\n").unwrap();
-        let engine = Engine::of(&lab, "consul", "<consul eth1 address>");
+        let engine = Engine::DockerMachine {
+            machine: lab.dm_name("consul"),
+        };
         assert_eq!(engine.to_string(), "docker $(docker-machine config consul)");
         assert!(engine.env().is_empty());
     }

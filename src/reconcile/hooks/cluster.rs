@@ -3,7 +3,7 @@
 //! seed's Consul-backed cluster.
 
 use crate::model::{Lab, Machine, Mode, Role};
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::swarm;
 

@@ -2,7 +2,7 @@
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
 use crate::model::{Lab, Machine, Role, CONSUL_CONTAINER};
-use crate::reconcile::observe::{ContainerState, Observed};
+use crate::reconcile::observed::{ContainerState, Observed};
 use crate::reconcile::plan::{Action, Stage, Step};
 
 use super::Hook;
@@ -40,7 +40,7 @@ impl Hook for Server {
         if machine.role != Role::Consul {
             return Vec::new();
         }
-        let engine_is_new = !seen.engine_ready(lab, &machine.name);
+        let engine_is_new = !crate::reconcile::driver::of(lab).engine_ready(seen, &machine.name);
         // A new container needs the image; a stopped one has it.
         let (reason, args, new) = match seen.consul_container {
             ContainerState::Running if !engine_is_new => return Vec::new(),

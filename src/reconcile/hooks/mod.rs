@@ -10,7 +10,7 @@ pub mod provision;
 pub mod register;
 
 use crate::model::{Lab, Machine};
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 
 /// A hook writes only what differs: whether it serves a lab, what it adds
@@ -63,4 +63,28 @@ pub fn standard() -> Vec<Box<dyn Hook>> {
         Box::new(consul::Server),
         Box::new(cluster::Cluster),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::driver::{self, Driver};
+
+    #[test]
+    fn each_driver_has_its_hook_and_only_that_one_applies() {
+        for (engine, driver) in [
+            ("docker-machine", &driver::DockerMachine as &dyn Driver),
+            ("native", &driver::Native),
+        ] {
+            let text = format!("box = \"x/y\"\nengine = \"{engine}\"\nmode = \"swarm\"\n");
+            let lab = crate::model::parse(std::path::Path::new("lab.toml"), &text).unwrap();
+            let engine_hooks: Vec<&str> = standard()
+                .iter()
+                .filter(|h| ["docker-machine", "native-engine"].contains(&h.name()))
+                .filter(|h| h.applies(&lab))
+                .map(|h| h.name())
+                .collect();
+            assert_eq!(engine_hooks, [driver.hook()], "{engine}");
+        }
+    }
 }

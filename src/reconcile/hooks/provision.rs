@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::host::tls;
 use crate::model::{Lab, Machine};
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::ssh::{remote_command, ssh};
 
@@ -88,7 +88,7 @@ impl Hook for Provision {
     }
 
     fn applies(&self, lab: &Lab) -> bool {
-        lab.engine.uses_lab_ca()
+        crate::reconcile::driver::of(lab).hook() == self.name()
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {

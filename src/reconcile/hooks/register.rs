@@ -2,7 +2,7 @@
 //! seed's after-up triggers did, and unregisters it before destroy.
 
 use crate::model::{Lab, Machine, Mode, Role};
-use crate::reconcile::observe::Observed;
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
 use crate::tools::docker_machine::{self, CreateSpec, SwarmFlags};
 
@@ -59,7 +59,7 @@ impl Hook for Register {
     }
 
     fn applies(&self, lab: &Lab) -> bool {
-        lab.engine.uses_docker_machine()
+        crate::reconcile::driver::of(lab).hook() == self.name()
     }
 
     fn on_create(&self, lab: &Lab, machine: &Machine, seen: &Observed) -> Vec<Step> {
