@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use crate::model::Lab;
-use crate::reconcile::observed::{ContainerState, Observed};
+use crate::reconcile::observed::Observed;
+use crate::tools::containers::ContainerState;
 use crate::tools::docker_machine::DmMachine;
 use crate::tools::vagrant::{SshConfig, VmStatus};
 

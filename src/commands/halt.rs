@@ -6,7 +6,7 @@ use crate::cli::PlanArgs;
 use crate::model::Lab;
 use crate::process::tool::Tool;
 use crate::reconcile::execute::execute;
-use crate::reconcile::{observe, plan};
+use crate::reconcile::{observe, planner};
 use crate::session::Session;
 
 const RETRY: &str = "fix the cause and run `lab halt` again: it stops what still runs";
@@ -24,7 +24,7 @@ pub async fn run(lab: &Lab, args: &PlanArgs, session: &Session) -> anyhow::Resul
         .filter(|v| v.is_running())
         .map(|v| v.name)
         .collect();
-    let plan = plan::halt_because(
+    let plan = planner::halt_because(
         lab,
         &running,
         format!("running: {}; `lab up` brings them back", running.join(", ")),

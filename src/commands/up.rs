@@ -13,7 +13,7 @@ use crate::reconcile::hooks::{self, Hook};
 use crate::reconcile::observe;
 use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::Plan;
-use crate::reconcile::{bringup, own, plan, planner};
+use crate::reconcile::{bringup, own, planner};
 use crate::session::Session;
 use crate::tools::docker_machine::DmMachine;
 use crate::tools::vagrant::VmStatus;
@@ -211,7 +211,7 @@ impl Up {
             "the last `vagrant up` was stopped half-way; {} lack their private network",
             half_made.join(", ")
         ));
-        execute(&plan::halt(lab, &half_made), runner, &self.ui, RETRY).await?;
+        execute(&planner::halt(lab, &half_made), runner, &self.ui, RETRY).await?;
         observe::vms(runner, lab).await
     }
 
@@ -229,7 +229,7 @@ impl Up {
             let record = crate::host::record::of(lab);
             seen.host_containers = observe::host_containers(runner, lab, &record).await?.ours;
         }
-        let mut before = plan::machines_up(lab, &seen);
+        let mut before = planner::machines_up(lab, &seen);
         // `vagrant up` comes last; what comes before it clears its way.
         let boot = before.steps.pop();
         execute(&before, runner, &self.ui, RETRY).await?;

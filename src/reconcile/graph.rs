@@ -135,9 +135,9 @@ pub fn view(plan: &Plan) -> View<'_> {
 mod tests {
     use super::*;
     use crate::model::Lab;
-    use crate::reconcile::observed::ContainerState;
     use crate::reconcile::planner::up;
     use crate::testdata::all_done;
+    use crate::tools::containers::ContainerState;
     use std::path::Path;
 
     fn fresh(toml: &str) -> (Lab, Plan) {

@@ -14,4 +14,5 @@ pub mod observed;
 pub mod own;
 pub mod plan;
 pub mod planner;
+pub mod schedule;
 pub mod timeline;

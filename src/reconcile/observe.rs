@@ -13,7 +13,8 @@ use crate::model::CONSUL_CONTAINER as CONTAINER;
 use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
 use crate::reconcile::driver;
-use crate::reconcile::observed::{ContainerState, Found, Observed};
+use crate::reconcile::observed::{Found, Observed};
+use crate::tools::containers::{self, ContainerState};
 use crate::tools::docker_machine::{self, DmMachine};
 use crate::tools::engine::Engine;
 use crate::tools::ssh as discover;
@@ -332,26 +333,6 @@ pub fn sort_entries(
     found
 }
 
-/// `docker ps -a` with names and states, one per line.
-pub fn container_list_args() -> Vec<String> {
-    ["ps", "-a", "--format", "{{.Names}}\t{{.State}}"]
-        .map(String::from)
-        .to_vec()
-}
-
-pub fn parse_container_state(ps: &str, name: &str) -> ContainerState {
-    ps.lines()
-        .filter_map(|l| l.split_once('\t'))
-        .find(|(n, _)| *n == name)
-        .map_or(ContainerState::Absent, |(_, state)| {
-            if state.trim() == "running" {
-                ContainerState::Running
-            } else {
-                ContainerState::Stopped
-            }
-        })
-}
-
 /// The Consul container's state, once consul's engine can be asked.
 pub async fn consul_container(
     runner: &Runner,
@@ -365,13 +346,13 @@ pub async fn consul_container(
         return Ok(ContainerState::Unknown);
     }
     let cmd = engine_of(lab, seen, &consul.name)
-        .docker(runner, &container_list_args())
+        .docker(runner, &containers::list_args())
         .await?;
     let out = runner
         .query(&cmd)
         .await
         .with_context(|| format!("listing the containers on {}", consul.name))?;
-    Ok(parse_container_state(&out.stdout, CONTAINER))
+    Ok(containers::parse_state(&out.stdout, CONTAINER))
 }
 
 /// Asks every engine that could answer for its swarm state, all at once.
@@ -479,23 +460,7 @@ pub async fn host_containers(
     if lab.provider != crate::model::Provider::Docker {
         return Ok(Found::default());
     }
-    let filter = format!("name={}-", lab.name);
-    let format = format!(
-        "{{{{.ID}}}}\t{{{{.Names}}}}\t{{{{.Label \"{}\"}}}}",
-        crate::host::record::LABEL
-    );
-    let ps = crate::process::process_builder::Cmd::new(
-        crate::process::tool::Tool::Docker,
-        [
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &filter,
-            "--format",
-            &format,
-        ],
-    );
+    let ps = containers::named_like(&format!("{}-", lab.name), crate::host::record::LABEL);
     let out = runner
         .query(&ps)
         .await
@@ -595,12 +560,7 @@ pub fn sort_containers(lab: &Lab, record: &Record, ps: &str) -> Found<Vec<String
         .map(|m| lab.host_name(&m.name))
         .collect();
     let mut found = Found::<Vec<String>>::default();
-    for line in ps.lines() {
-        let mut cells = line.trim_end_matches('\r').splitn(3, '\t');
-        let (Some(id), Some(name)) = (cells.next(), cells.next()) else {
-            continue;
-        };
-        let label = cells.next().unwrap_or("").trim();
+    for (id, name, label) in containers::parse_named(ps) {
         if !names.iter().any(|n| n == name) {
             continue;
         }
@@ -854,15 +814,6 @@ pub fn ssh_of(lab: &Lab, seen: &Observed, machine: &str) -> crate::tools::vagran
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn container_state_from_ps() {
-        let ps = "consul-old\trunning\nconsul\texited\nweb\trunning\n";
-        assert_eq!(parse_container_state(ps, "consul"), ContainerState::Stopped);
-        assert_eq!(parse_container_state(ps, "web"), ContainerState::Running);
-        assert_eq!(parse_container_state(ps, "db"), ContainerState::Absent);
-        assert_eq!(parse_container_state("", "consul"), ContainerState::Absent);
-    }
 
     fn lab(text: &str) -> Lab {
         crate::model::parse(std::path::Path::new("/nonexistent/lab.toml"), text).unwrap()

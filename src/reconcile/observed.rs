@@ -8,20 +8,10 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::error::Foreign;
+use crate::tools::containers::ContainerState;
 use crate::tools::docker_machine::DmMachine;
 use crate::tools::swarm::{SwarmInfo, SwarmNode};
 use crate::tools::vagrant::{SshConfig, VmStatus};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerState {
-    /// Not looked at (the engine is not there yet, or a dry run could not ask).
-    #[default]
-    Unknown,
-    Absent,
-    Running,
-    Stopped,
-}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Observed {

@@ -1,10 +1,12 @@
-//! The whole of a plan: the machines' steps, then each hook's for each
-//! machine. Hooks plan with the plan's types; this puts them together.
+//! Every plan lab makes, in one place: the machines' steps (boot, halt),
+//! then each hook's for each machine. Hooks plan with the plan's types;
+//! this puts them together.
 
 use crate::model::{Lab, Machine};
+use crate::process::process_builder::Cmd;
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observed::Observed;
-use crate::reconcile::plan::{lost_containers, machines_up, Action, Plan, Stage, Step};
+use crate::reconcile::plan::{Action, Plan, Stage, Step};
 use crate::tools::vagrant;
 
 /// Every hook that serves the lab, for every machine, in order.
@@ -124,11 +126,159 @@ pub fn destroy(lab: &Lab, seen: &Observed, hooks: &[Box<dyn Hook>]) -> Plan {
     Plan::from_steps(steps)
 }
 
+/// `vagrant up` when any machine is not running.
+pub fn machines_up(lab: &Lab, seen: &Observed) -> Plan {
+    let to_boot: Vec<String> = lab
+        .machines
+        .iter()
+        .filter(|m| !seen.is_running(&m.name))
+        .map(|m| m.name.clone())
+        .collect();
+    let not_running: Vec<String> = to_boot
+        .iter()
+        .map(|name| {
+            let state = seen.vm(name).map_or("unknown", |v| v.state.as_str());
+            format!("{name} {}", state.replace('_', " "))
+        })
+        .collect();
+    if not_running.is_empty() {
+        return Plan::default();
+    }
+    let mut steps = lost_containers(lab, seen, Stage::Machines);
+    let missing = match lab.provider {
+        crate::model::Provider::Virtualbox | crate::model::Provider::Libvirt => seen
+            .boxes
+            .as_ref()
+            .is_some_and(|b| !vagrant::box_installed(&lab.profile, lab.provider, b)),
+        crate::model::Provider::Docker => seen.image_present == Some(false),
+    };
+    if missing {
+        if let Some(add) = vagrant::local_add(
+            &lab.profile,
+            &lab.root,
+            lab.provider,
+            vagrant::box_arch(seen.vagrant_version),
+        ) {
+            steps.push(Step {
+                stage: Stage::Machines,
+                machine: None,
+                hook: "box",
+                reason: "the box is not on this host; its local copy is used".into(),
+                action: Action::Run { command: add },
+            });
+        }
+    }
+    for (image, archive) in &seen.pack_images {
+        steps.push(Step {
+            stage: Stage::Machines,
+            machine: None,
+            hook: "images",
+            reason: format!("{image} is not on this host; the pack has it"),
+            action: Action::Run {
+                command: crate::tools::images::load_on_host(archive),
+            },
+        });
+    }
+    steps.push(Step {
+        stage: Stage::Machines,
+        machine: None,
+        hook: "vagrant",
+        reason: not_running.join(", "),
+        action: Action::Run {
+            command: vagrant::up(
+                lab,
+                if to_boot.len() == lab.machines.len() {
+                    &[]
+                } else {
+                    &to_boot
+                },
+            ),
+        },
+    });
+    Plan::from_steps(steps)
+}
+
+/// Containers of this lab's machines that Vagrant does not know (an
+/// interrupted create leaves its container, and Vagrant's record of it says
+/// "preparing"): removed, with Vagrant's record, so that Vagrant can create
+/// the machine again, or so that nothing stays behind.
+pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for m in &lab.machines {
+        let state = seen.vm(&m.name).map_or("not_created", |v| v.state.as_str());
+        if !matches!(state, "not_created" | "preparing") {
+            continue;
+        }
+        let container = lab.host_name(&m.name);
+        if seen.host_containers.contains(&container) {
+            steps.push(Step {
+                stage,
+                machine: None,
+                hook: "vagrant",
+                reason: format!("Vagrant lost track of {}'s container ({state})", m.name),
+                action: Action::Run {
+                    command: Cmd::new(
+                        crate::process::tool::Tool::Docker,
+                        ["rm", "-f", "-v", container.as_str()],
+                    ),
+                },
+            });
+        }
+        if state == "preparing" {
+            steps.push(Step {
+                stage,
+                machine: None,
+                hook: "vagrant",
+                reason: format!(
+                    "Vagrant's record of {} is from a create that never finished",
+                    m.name
+                ),
+                action: Action::RemoveDir {
+                    path: lab
+                        .state_dir()
+                        .join(".vagrant")
+                        .join("machines")
+                        .join(&m.name),
+                },
+            });
+        }
+    }
+    steps
+}
+
+/// `vagrant halt` for these machines.
+pub fn halt(lab: &Lab, machines: &[String]) -> Plan {
+    halt_because(
+        lab,
+        machines,
+        format!(
+            "{} must be started again to be connected",
+            machines.join(", ")
+        ),
+    )
+}
+
+/// `vagrant halt` for these machines, for `reason`; nothing when none.
+pub fn halt_because(lab: &Lab, machines: &[String], reason: String) -> Plan {
+    if machines.is_empty() {
+        return Plan::default();
+    }
+    Plan::from_steps(vec![Step {
+        stage: Stage::Machines,
+        machine: None,
+        hook: "vagrant",
+        reason,
+        action: Action::Run {
+            command: vagrant::halt(lab, machines),
+        },
+    }])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::observed::ContainerState;
     use crate::reconcile::plan::*;
+    use crate::tools::containers::ContainerState;
     // Only the tests with Unix paths use it.
     #[cfg(unix)]
     use crate::tools::vagrant::VmStatus;

@@ -3,6 +3,7 @@
 //! they print, tested on the real transcripts.
 
 pub mod catalogue;
+pub mod containers;
 pub mod docker_machine;
 pub mod engine;
 pub mod faults;

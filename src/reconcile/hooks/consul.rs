@@ -2,8 +2,9 @@
 //! `docker $(docker-machine config consul) run ... progrium/consul -server -bootstrap`.
 
 use crate::model::{Lab, Machine, Role, CONSUL_CONTAINER};
-use crate::reconcile::observed::{ContainerState, Observed};
+use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Stage, Step};
+use crate::tools::containers::ContainerState;
 
 use super::Hook;
 
