@@ -12,18 +12,9 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Output;
-
+use support::lab_dir::LabDir;
 use support::native::{MACHINE_IMAGE, PROBE_IMAGE};
-use support::{prerequisite, repo, run_lab, text};
-
-struct Lab {
-    dir: tempfile::TempDir,
-    name: String,
-    subnet: String,
-    env: Vec<(&'static str, String)>,
-}
+use support::{prerequisite, repo, text};
 
 /// `text` with `from` replaced, which must be there.
 fn swap(text: &str, from: &str, to: &str) -> String {
@@ -31,99 +22,59 @@ fn swap(text: &str, from: &str, to: &str) -> String {
     text.replace(from, to)
 }
 
-impl Lab {
-    /// The shipped lab, with `engine` for its engine driver.
-    fn new(engine: &str) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let pid = std::process::id();
-        let name = format!("dfl{}{pid}", &engine[..1]);
-        let third = if engine == "native" { 120 } else { 20 };
-        let subnet = format!("10.233.{}.0/24", third + pid % 100);
-        let shipped = std::fs::read_to_string(repo().join("lab.toml")).unwrap();
-        let mut toml = swap(
-            &shipped,
-            "provider = \"virtualbox\"",
-            "provider = \"docker\"",
-        );
-        toml = swap(
-            &toml,
-            "engine = \"docker-machine\"",
-            &format!("engine = \"{engine}\""),
-        );
-        toml = swap(
-            &toml,
-            "box = \"bento-ubuntu-2404\"",
-            "box = \"debian-systemd\"",
-        );
-        toml = swap(
-            &toml,
-            "# subnet = \"192.168.61.0/24\"",
-            &format!("subnet = \"{subnet}\""),
-        );
-        // Consul's process: busybox's httpd on Consul's port, from an image
-        // that only this host has (lab copies it to the consul machine).
-        toml = swap(
-            &toml,
-            "image = \"hashicorp/consul\"",
-            &format!("image = \"{PROBE_IMAGE}\""),
-        );
-        toml = swap(
+/// The shipped lab, with `engine` for its engine driver.
+fn shipped_lab(engine: &str) -> LabDir {
+    let pid = std::process::id();
+    let name = format!("dfl{}{pid}", &engine[..1]);
+    let third = if engine == "native" { 120 } else { 20 };
+    let subnet = format!("10.233.{}.0/24", third + pid % 100);
+    let shipped = std::fs::read_to_string(repo().join("lab.toml")).unwrap();
+    let mut toml = swap(
+        &shipped,
+        "provider = \"virtualbox\"",
+        "provider = \"docker\"",
+    );
+    toml = swap(
+        &toml,
+        "engine = \"docker-machine\"",
+        &format!("engine = \"{engine}\""),
+    );
+    toml = swap(
+        &toml,
+        "box = \"bento-ubuntu-2404\"",
+        "box = \"debian-systemd\"",
+    );
+    toml = swap(
+        &toml,
+        "# subnet = \"192.168.61.0/24\"",
+        &format!("subnet = \"{subnet}\""),
+    );
+    // Consul's process: busybox's httpd on Consul's port, from an image
+    // that only this host has (lab copies it to the consul machine).
+    toml = swap(
+        &toml,
+        "image = \"hashicorp/consul\"",
+        &format!("image = \"{PROBE_IMAGE}\""),
+    );
+    toml = swap(
             &toml,
             "args = [\"agent\", \"-server\", \"-ui\", \"-node=consul\", \"-bootstrap-expect=1\", \"-client=0.0.0.0\"]",
             "args = [\"httpd\", \"-f\", \"-p\", \"8500\"]",
         );
-        toml = swap(
-            &toml,
-            "# [verify]\n# image = \"busybox:latest\"",
-            &format!("[verify]\nimage = \"{PROBE_IMAGE}\""),
-        );
-        std::fs::write(
-            dir.path().join("lab.toml"),
-            format!("name = \"{name}\"\n{toml}"),
-        )
-        .unwrap();
-
-        let env = support::real_engine_standin_env(dir.path());
-        Lab {
-            dir,
-            name,
-            subnet,
-            env,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn lab(&self, args: &[&str]) -> Output {
-        run_lab(self.path(), &self.env, args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        support::succeeded(&self.lab(args), args)
-    }
-
-    /// `docker ARGS` with the real client after `eval "$(lab env MACHINE)"`.
-    fn docker_ok(&self, machine: &str, args: &str) -> String {
-        let out = support::docker_after_env(self.path(), &self.env, machine, args);
-        assert!(
-            out.status.success(),
-            "docker {args} on {machine}:\n{}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    fn stored_machines(&self) -> Vec<String> {
-        support::stored_machines(&self.path().join("dm"))
-    }
+    toml = swap(
+        &toml,
+        "# [verify]\n# image = \"busybox:latest\"",
+        &format!("[verify]\nimage = \"{PROBE_IMAGE}\""),
+    );
+    let lab = LabDir::new(".tmp").makes(name.clone(), subnet);
+    lab.write("lab.toml", &format!("name = \"{name}\"\n{toml}"));
+    let env = support::real_engine_standin_env(lab.path());
+    lab.with_env(env)
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.lab(&["destroy", "-q"]);
-        support::remove_leftovers(&self.name, &self.subnet);
+impl LabDir {
+    fn stored_machines(&self) -> Vec<String> {
+        support::stored_machines(&self.path().join("dm"))
     }
 }
 
@@ -164,7 +115,7 @@ fn the_shipped_lab_with_native_engines_forms_a_swarm_that_docker_uses() {
 
 fn the_shipped_lab(engine: &str) {
     let _one = support::one_lab_at_a_time();
-    let lab = Lab::new(engine);
+    let lab = shipped_lab(engine);
 
     let started = std::time::Instant::now();
     lab.ok(&["up"]);
@@ -233,7 +184,7 @@ fn the_shipped_lab(engine: &str) {
 
 /// Each engine registered with docker-machine's generic driver, none with
 /// the classic Swarm flags.
-fn registered_with_docker_machine(lab: &Lab) {
+fn registered_with_docker_machine(lab: &LabDir) {
     let calls = std::fs::read_to_string(lab.path().join("calls.log")).unwrap();
     let creates: Vec<&str> = calls
         .lines()

@@ -9,66 +9,35 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::{prerequisite, repo, run_lab, text};
+use support::lab_dir::LabDir;
+use support::{prerequisite, repo, text};
 
 const IMAGE: &str = "lab/debian-docker:bookworm";
 
-struct Lab {
-    dir: tempfile::TempDir,
-    name: String,
-    subnet: String,
-    env: Vec<(&'static str, String)>,
+/// A lab of the seed's shape with `nodes` nodes; `index` keeps the
+/// names and subnets of tests running side by side apart.
+fn seed_lab(index: u32, nodes: u32) -> LabDir {
+    let pid = std::process::id();
+    let name = format!("e2e{pid}-{index}");
+    let subnet = format!("10.231.{}.0/24", 100 + (pid % 50) * 2 + index);
+    let lab = LabDir::new(".tmp").makes(name.clone(), subnet.clone());
+    lab.write(
+        "lab.toml",
+        &format!(
+            "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"{subnet}\"\n[swarm]\nnodes = {nodes}\n"
+        ),
+    );
+    let mut env = support::standin_env(lab.path(), &repo().join("tests/standin"));
+    env.push((
+        "STANDIN_DOCKER_STATE",
+        lab.path().join("engines").display().to_string(),
+    ));
+    lab.with_env(env)
 }
 
-impl Lab {
-    /// A lab of the seed's shape with `nodes` nodes; `index` keeps the
-    /// names and subnets of tests running side by side apart.
-    fn new(index: u32, nodes: u32) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let pid = std::process::id();
-        let name = format!("e2e{pid}-{index}");
-        let subnet = format!("10.231.{}.0/24", 100 + (pid % 50) * 2 + index);
-        std::fs::write(
-            dir.path().join("lab.toml"),
-            format!(
-                "name = \"{name}\"\nprovider = \"docker\"\nbox = \"debian-docker\"\n[network]\nsubnet = \"{subnet}\"\n[swarm]\nnodes = {nodes}\n"
-            ),
-        )
-        .unwrap();
-        let mut env = support::standin_env(dir.path(), &repo().join("tests/standin"));
-        env.push((
-            "STANDIN_DOCKER_STATE",
-            dir.path().join("engines").display().to_string(),
-        ));
-        Lab {
-            dir,
-            name,
-            subnet,
-            env,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn lab(&self, args: &[&str]) -> Output {
-        run_lab(self.path(), &self.env, args)
-    }
-
-    fn lab_with(&self, extra: (&'static str, &str), args: &[&str]) -> Output {
-        let mut env = self.env.clone();
-        env.push((extra.0, extra.1.to_string()));
-        run_lab(self.path(), &env, args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        support::succeeded(&self.lab(args), args)
-    }
-
+impl LabDir {
     /// `lab destroy`, then no container, network, docker-machine entry or
     /// `.lab` state of the lab is left on the host.
     fn destroy_and_check_nothing_is_left(&self) {
@@ -139,14 +108,6 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    /// Whatever happened, nothing of the lab stays on the host.
-    fn drop(&mut self) {
-        let _ = self.lab(&["destroy", "-q"]);
-        support::remove_leftovers(&self.name, &self.subnet);
-    }
-}
-
 fn creates(calls: &[Vec<String>]) -> Vec<&Vec<String>> {
     calls
         .iter()
@@ -155,7 +116,7 @@ fn creates(calls: &[Vec<String>]) -> Vec<&Vec<String>> {
 }
 
 fn expected_create(
-    lab: &Lab,
+    lab: &LabDir,
     machine: &str,
     ips: &BTreeMap<&str, String>,
     swarm: Option<bool>,
@@ -208,7 +169,7 @@ fn destroy_cleans_up_a_half_built_lab() {
         return;
     }
     let _one = support::one_lab_at_a_time();
-    let lab = Lab::new(1, 1);
+    let lab = seed_lab(1, 1);
     let out = lab.lab_with(("STANDIN_FAIL_CREATE", &lab.container("consul")), &["up"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
@@ -232,7 +193,7 @@ fn the_seeds_lab_up_env_status_and_destroy_on_real_vagrant_machines() {
         return;
     }
     let _one = support::one_lab_at_a_time();
-    let lab = Lab::new(0, 2);
+    let lab = seed_lab(0, 2);
     let machines = ["consul", "swarm-master", "swarm-node01", "swarm-node02"];
 
     // lab up: machines, addresses, consul first, then the rest. One

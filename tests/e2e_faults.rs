@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::native::Lab;
+use support::lab_dir::LabDir;
 use support::{lab_binary, text};
 
-fn spawn_lab(lab: &Lab, args: &[&str]) -> Child {
+fn spawn_lab(lab: &LabDir, args: &[&str]) -> Child {
     Command::new(lab_binary())
         .args(args)
         .current_dir(lab.path())
@@ -50,7 +50,7 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
     found
 }
 
-fn vagrant(lab: &Lab, args: &[&str]) {
+fn vagrant(lab: &LabDir, args: &[&str]) {
     let out = Command::new("vagrant")
         .args(args)
         .env("VAGRANT_CWD", state_dir(lab))
@@ -63,7 +63,7 @@ fn vagrant(lab: &Lab, args: &[&str]) {
     );
 }
 
-fn state_dir(lab: &Lab) -> std::path::PathBuf {
+fn state_dir(lab: &LabDir) -> std::path::PathBuf {
     lab.path().join(format!(".lab-{}", lab.name))
 }
 
@@ -76,7 +76,7 @@ fn docker(args: &[&str]) {
     );
 }
 
-fn machine_row(lab: &Lab, machine: &str) -> serde_json::Value {
+fn machine_row(lab: &LabDir, machine: &str) -> serde_json::Value {
     let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
     status["machines"]
         .as_array()
@@ -92,7 +92,7 @@ fn lab_holds_up_against_interrupts_races_and_machines_that_go_away() {
     if !support::native::prerequisites() {
         return;
     }
-    let lab = Lab::new("e2f", 233, 1);
+    let lab = support::native::lab("e2f", 233, 1);
     let state = state_dir(&lab);
     let needle = state.display().to_string();
 

@@ -20,8 +20,9 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use support::lab_dir::LabDir;
 use support::native::PROBE_IMAGE;
-use support::{prerequisite, repo, run_lab, text};
+use support::{prerequisite, repo, text};
 
 const VIRSH_URI: &str = "qemu:///system";
 const BOX_FILE: &str = "boxes/libvirt/debian-12-libvirt.box";
@@ -151,16 +152,27 @@ fn box_volumes() -> Vec<String> {
         .collect()
 }
 
+/// A lab of VMs: the lab directory, and what libvirt holds of it.
 struct VmLab {
-    dir: tempfile::TempDir,
-    /// Where lab runs: the lab's directory, or the pack made from it.
-    root: std::path::PathBuf,
+    dir: LabDir,
     /// The box volumes there were before lab ran with a Vagrant home of the
     /// test's own: those made since are the test's, removed at its end.
     volumes_before: Option<Vec<String>>,
-    name: String,
-    env: Vec<(&'static str, String)>,
     started: Instant,
+}
+
+impl std::ops::Deref for VmLab {
+    type Target = LabDir;
+
+    fn deref(&self) -> &LabDir {
+        &self.dir
+    }
+}
+
+impl std::ops::DerefMut for VmLab {
+    fn deref_mut(&mut self) -> &mut LabDir {
+        &mut self.dir
+    }
 }
 
 impl VmLab {
@@ -168,23 +180,19 @@ impl VmLab {
     /// that holds the box where the `debian-libvirt` profile looks for it
     /// (relative to lab.toml), so that `lab up` adds it to Vagrant itself.
     fn new(prefix: &str, third_octet: u32, engine: &str, nodes: u32, after_up: bool) -> VmLab {
-        let dir = tempfile::Builder::new()
-            .prefix("lab vm 'q' $(touch pwned) ")
-            .tempdir()
-            .unwrap();
         let pid = std::process::id();
         let name = format!("{prefix}{pid}");
         let subnet = format!("10.237.{}.0/24", third_octet + pid % 100);
-        std::fs::write(
-            dir.path().join("lab.toml"),
-            format!(
+        let dir = LabDir::new("lab vm 'q' $(touch pwned) ").makes(name.clone(), subnet.clone());
+        dir.write(
+            "lab.toml",
+            &format!(
                 "name = \"{name}\"\nprovider = \"libvirt\"\nbox = \"debian-libvirt\"\nengine = \"{engine}\"\nmode = \"swarm\"\n\
                  [network]\nsubnet = \"{subnet}\"\n[consul]\nenabled = false\n[swarm]\nnodes = {nodes}\n\
                  [libvirt]\ndriver = \"qemu\"\n[verify]\nimage = \"{PROBE_IMAGE}\"\n\
                  [snapshots]\nafter_up = {after_up}\n"
             ),
-        )
-        .unwrap();
+        );
         let boxes = dir.path().join("boxes/libvirt");
         std::fs::create_dir_all(&boxes).unwrap();
         for file in [BOX_FILE, PLAIN_BOX_FILE] {
@@ -193,22 +201,15 @@ impl VmLab {
 
         let env = support::real_engine_standin_env(dir.path());
         VmLab {
-            root: dir.path().to_path_buf(),
+            dir: dir.with_env(env),
             volumes_before: None,
-            dir,
-            name,
-            env,
             started: Instant::now(),
         }
     }
 
-    fn path(&self) -> &Path {
-        &self.root
-    }
-
     /// `box = PROFILE` in lab.toml.
     fn use_box(&self, profile: &str) {
-        let toml = self.dir.path().join("lab.toml");
+        let toml = self.dir.dir.path().join("lab.toml");
         let text_now = std::fs::read_to_string(&toml).unwrap();
         let line = text_now
             .lines()
@@ -226,10 +227,8 @@ impl VmLab {
     /// (`home` under the test's directory), which starts with no box.
     fn own_vagrant_home(&mut self, home: &str) {
         self.volumes_before.get_or_insert_with(box_volumes);
-        self.env.push((
-            "VAGRANT_HOME",
-            self.dir.path().join(home).display().to_string(),
-        ));
+        let home = self.dir.dir.path().join(home).display().to_string();
+        self.dir.env.push(("VAGRANT_HOME", home));
     }
 
     /// `lab pack` of this lab, with its probe image as a tag of its own,
@@ -241,20 +240,16 @@ impl VmLab {
             PROBE_IMAGE,
             format!("lab-pack-e2e/probe-{}:t", std::process::id()),
         );
-        let toml = self.dir.path().join("lab.toml");
+        let toml = self.dir.dir.path().join("lab.toml");
         let text_now = std::fs::read_to_string(&toml).unwrap();
         std::fs::write(&toml, text_now.replace(PROBE_IMAGE, &tag.0)).unwrap();
-        let usb = self.dir.path().join("usb stick");
+        let usb = self.dir.dir.path().join("usb stick");
         let bin = support::lab_binary().display().to_string();
         self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
         tag.remove();
         self.root = usb;
         self.own_vagrant_home("vagrant.d");
         tag
-    }
-
-    fn lab(&self, args: &[&str]) -> Output {
-        run_lab(self.path(), &self.env, args)
     }
 
     /// `lab ARGS`, which must succeed; says how long it took.
@@ -350,7 +345,7 @@ impl VmLab {
 
 impl Drop for VmLab {
     fn drop(&mut self) {
-        let _ = self.lab(&["destroy", "-q"]);
+        self.dir.take_down();
         remove_from_libvirt(&self.name);
         if let Some(before) = &self.volumes_before {
             for volume in box_volumes().iter().filter(|v| !before.contains(v)) {

@@ -13,6 +13,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
+use support::lab_dir::LabDir;
 use support::{repo, run_lab, text};
 
 /// The sample stack's real images, built from Debian's packages by
@@ -20,13 +21,11 @@ use support::{repo, run_lab, text};
 const REDMINE_IMAGE: &str = "lab/redmine:5.0-bookworm";
 const POSTGRES_IMAGE: &str = "lab/postgres:15-bookworm";
 
-use support::native::Lab;
-
 /// examples/redmine with real Redmine and PostgreSQL: each service on its
 /// named node, each image copied only there, and Redmine's page showing
 /// what was written into PostgreSQL on the other node (Redmine reaches it
 /// by its service name, `db`); `--rm` takes it away.
-fn deploy_the_sample_stack(lab: &Lab) {
+fn deploy_the_sample_stack(lab: &LabDir) {
     let example = repo().join("examples/redmine").display().to_string();
     let env = [
         ("REDMINE_IMAGE", REDMINE_IMAGE.to_string()),
@@ -117,7 +116,7 @@ fn deploy_the_sample_stack(lab: &Lab) {
 /// their evidence. (`docker exec` into a task, the exercise's
 /// `exec` check, is left out: a nested engine here was seen refusing it,
 /// `OCI runtime exec failed ... setns`, after a while.)
-fn check_the_exercise(lab: &Lab) {
+fn check_the_exercise(lab: &LabDir) {
     let exercise = lab.path().join("exercise.toml");
     std::fs::write(&exercise, exercise_without_exec()).unwrap();
     let started = std::time::Instant::now();
@@ -172,7 +171,7 @@ fn exercise_without_exec() -> String {
 /// not parse) graded in one run, each removed before the next; the table
 /// opened in headless Chromium. Then `lab check` on the wrong one, deployed
 /// as a student would: exit 5 and the hint.
-fn grade_three_submissions(lab: &Lab) {
+fn grade_three_submissions(lab: &LabDir) {
     let stack = std::fs::read_to_string(repo().join("examples/redmine/stack.yml")).unwrap();
     let wrong = stack.replace("${POSTGRES_NODE:-swarm-node02}", "swarm-node01");
     assert_ne!(wrong, stack);
@@ -313,7 +312,7 @@ fn within(limit: u64, what: &str, look: impl Fn() -> bool) -> f64 {
     .as_secs_f64()
 }
 
-fn node_status(lab: &Lab, node: &str) -> String {
+fn node_status(lab: &LabDir, node: &str) -> String {
     lab.nodes()
         .into_iter()
         .find(|(h, _)| h == node)
@@ -327,7 +326,7 @@ fn node_status(lab: &Lab, node: &str) -> String {
 /// the user's stays) and the node is Ready again. `net` needs netem, which
 /// this host's kernel (shared by the container machines) may lack: then it
 /// says so and changes nothing.
-fn fault_drills(lab: &Lab) {
+fn fault_drills(lab: &LabDir) {
     let example = repo().join("examples/failover");
     let out = run_lab(lab.path(), &[], &["deploy", &example.display().to_string()]);
     support::succeeded(&out, &["deploy", "examples/failover"]);
@@ -446,7 +445,7 @@ fn fault_drills(lab: &Lab) {
 /// and both tasks on their nodes; then `--watch` redraws the page after
 /// `docker service scale` (the third task appears) and ends on Ctrl-C,
 /// leaving the page whole. The stack is scaled back to two.
-fn graph_follows_the_swarm(lab: &Lab) {
+fn graph_follows_the_swarm(lab: &LabDir) {
     let Some(chromium) = support::browser::chromium() else {
         return;
     };
@@ -556,7 +555,7 @@ fn wait_for_page(url: &str, needle: &str, since: std::time::Instant, what: &str)
 /// `lab up` brings the same lab back (addresses read again, engines and
 /// the swarm made whole at them), `verify` passes and the stack serves
 /// the same data again.
-fn halt_and_resume(lab: &Lab, marker: &str) {
+fn halt_and_resume(lab: &LabDir, marker: &str) {
     let before = machine_ips(lab);
     let out = lab.ok(&["halt"]);
     assert!(out.is_empty() || !out.contains("error"), "{out}");
@@ -593,7 +592,7 @@ fn halt_and_resume(lab: &Lab, marker: &str) {
     wait_for_page(&url, marker, started, "RESUME: the stack's data");
 }
 
-fn machine_ips(lab: &Lab) -> std::collections::BTreeMap<String, String> {
+fn machine_ips(lab: &LabDir) -> std::collections::BTreeMap<String, String> {
     let status: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
     status["machines"]
         .as_array()
@@ -611,7 +610,7 @@ fn machine_ips(lab: &Lab) -> std::collections::BTreeMap<String, String> {
 /// A second lab in the same directory (`-f lab2.toml`), with its own name and
 /// no subnet: it gets its own subnet, state directory and machines, and
 /// `status --all` and the `env --all` handout see both.
-fn a_second_lab_beside_it(first: &Lab) {
+fn a_second_lab_beside_it(first: &LabDir) {
     let second = format!("{}b", first.name);
     // It comes from a pack (`lab pack`), as in a class without internet:
     // its machine image is a tag of its own, which leaves this host's
@@ -787,7 +786,7 @@ fn native_engines_form_a_swarm_that_docker_and_verify_use() {
     {
         return;
     }
-    let lab = Lab::new("e2n", 232, 2);
+    let lab = support::native::lab("e2n", 232, 2);
 
     lab.ok(&["up"]);
     let nodes = lab.nodes();

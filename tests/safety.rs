@@ -17,12 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use support::lab_dir::LabDir;
 use support::{repo, text};
-
-/// A lab directory with its own stand-ins, logs and list of labs.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
 
 const VAGRANT: &str = r#"#!/bin/sh
 # vagrant stand-in: logs each call with the Vagrantfile it would read.
@@ -78,44 +74,42 @@ echo "ssh stand-in: not expected here" >&2
 exit 255
 "#;
 
-impl Sandbox {
-    fn new(lab_toml: &str) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox { dir };
-        let bin = sandbox.bin();
-        std::fs::create_dir_all(&bin).unwrap();
-        for (name, script) in [
-            ("vagrant", VAGRANT),
-            ("docker", DOCKER),
-            ("ssh", SSH),
-            ("VBoxManage", VBOXMANAGE),
-        ] {
-            let path = bin.join(name);
-            std::fs::write(&path, script).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        std::os::unix::fs::symlink(
-            repo().join("tests/standin/docker-machine"),
-            bin.join("docker-machine"),
-        )
-        .unwrap();
-        sandbox.status("status-not-created");
-        sandbox.write("lab.toml", lab_toml);
-        sandbox
+/// A lab directory with its own stand-ins (first on a PATH of their
+/// own), logs, docker-machine store and list of labs; it makes nothing real.
+fn sandbox(lab_toml: &str) -> LabDir {
+    let dir = LabDir::new(".tmp");
+    let path = dir.path().to_path_buf();
+    let bin = path.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (name, script) in [
+        ("vagrant", VAGRANT),
+        ("docker", DOCKER),
+        ("ssh", SSH),
+        ("VBoxManage", VBOXMANAGE),
+    ] {
+        let file = bin.join(name);
+        std::fs::write(&file, script).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    std::os::unix::fs::symlink(
+        repo().join("tests/standin/docker-machine"),
+        bin.join("docker-machine"),
+    )
+    .unwrap();
+    let shown = |p: PathBuf| p.display().to_string();
+    let sandbox = dir.with_env(vec![
+        ("PATH", format!("{}:/usr/bin:/bin", bin.display())),
+        ("SANDBOX", shown(path.clone())),
+        ("MACHINE_STORAGE_PATH", shown(path.join("store"))),
+        ("STANDIN_LOG", shown(path.join("calls.log"))),
+        ("VAGRANT_HOME", shown(path.join("vagrant.d"))),
+    ]);
+    sandbox.status("status-not-created");
+    sandbox.write("lab.toml", lab_toml);
+    sandbox
+}
 
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn bin(&self) -> PathBuf {
-        self.path().join("bin")
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path().join(name), text).unwrap();
-    }
-
+impl LabDir {
     /// What `vagrant status --machine-readable` answers, from a transcript.
     fn status(&self, fixture: &str) {
         std::fs::copy(
@@ -127,29 +121,6 @@ impl Sandbox {
 
     fn calls(&self) -> String {
         std::fs::read_to_string(self.path().join("calls.log")).unwrap_or_default()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(support::lab_binary());
-        let path = format!("{}:/usr/bin:/bin", self.bin().display());
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("PATH", path)
-            .env("SANDBOX", self.path())
-            .env("LAB_REGISTRY", self.path().join(".labs.json"))
-            .env("MACHINE_STORAGE_PATH", self.path().join("store"))
-            .env("STANDIN_LOG", self.path().join("calls.log"))
-            .env("VAGRANT_HOME", self.path().join("vagrant.d"))
-            .env_remove("LAB_FILE")
-            .env_remove("LAB_TIMEOUT")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_TLS_VERIFY")
-            .env_remove("DOCKER_CERT_PATH");
-        cmd
-    }
-
-    fn lab(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
     }
 
     /// A docker-machine entry of someone else's, as the real store keeps one.
@@ -187,7 +158,7 @@ fn refused(out: &Output, why: &str) {
 }
 
 /// The record a `lab up` of this lab.toml writes before it makes anything.
-fn built(lab: &Sandbox) -> lab::model::Lab {
+fn built(lab: &LabDir) -> lab::model::Lab {
     let built = lab::model::load(&lab.path().join("lab.toml")).unwrap();
     lab::host::state::ensure(&built).unwrap();
     let mut record = lab::host::record::Record::new(&built);
@@ -205,7 +176,7 @@ const NATIVE: &str = "box = \"x/y\"\nengine = \"native\"\nmode = \"swarm\"\n[swa
 
 #[test]
 fn a_docker_machine_entry_the_lab_did_not_make_is_neither_removed_nor_reused() {
-    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    let lab = sandbox("box = \"x/y\"\n[swarm]\nnodes = 1\n");
     lab.foreign_entry("consul", "virtualbox");
 
     // destroy in a directory that was never built: the user's `consul` VM stays.
@@ -237,7 +208,7 @@ fn a_docker_machine_entry_the_lab_did_not_make_is_neither_removed_nor_reused() {
 /// made afterwards, was then removed by `destroy`.
 #[test]
 fn an_entry_the_user_made_under_the_labs_name_after_a_failed_up_stays() {
-    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    let lab = sandbox("box = \"x/y\"\n[swarm]\nnodes = 1\n");
     lab.write("up-fails", "");
     let out = lab.lab(&["up", "--skip-doctor"]);
     assert_ne!(code(&out), Some(0), "{}", all(&out));
@@ -267,7 +238,7 @@ fn an_entry_the_user_made_under_the_labs_name_after_a_failed_up_stays() {
 /// for another address, does not make the user's entry the lab's.
 #[test]
 fn a_recorded_name_without_the_entrys_address_owns_nothing() {
-    let lab = Sandbox::new("box = \"x/y\"\n[swarm]\nnodes = 1\n");
+    let lab = sandbox("box = \"x/y\"\n[swarm]\nnodes = 1\n");
     let built = built(&lab);
     let mut record = lab::host::record::load(&built.state_dir())
         .unwrap()
@@ -310,7 +281,7 @@ fn a_recorded_name_without_the_entrys_address_owns_nothing() {
 /// knew the lab by its old lab.toml only.
 #[test]
 fn a_moved_lab_is_the_same_lab_and_can_be_taken_down() {
-    let sandbox = Sandbox::new(NATIVE);
+    let sandbox = sandbox(NATIVE);
     let first = sandbox.path().join("lab1");
     std::fs::create_dir_all(&first).unwrap();
     std::fs::write(first.join("lab.toml"), NATIVE).unwrap();
@@ -356,7 +327,7 @@ fn a_moved_lab_is_the_same_lab_and_can_be_taken_down() {
 /// has, `destroy` exited 3 although the record knew every machine.
 #[test]
 fn destroy_needs_only_the_record_not_lab_toml_nor_the_hosts_cpus() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let first = built(&lab);
     let vagrant_data = first
         .state_dir()
@@ -381,7 +352,7 @@ fn destroy_needs_only_the_record_not_lab_toml_nor_the_hosts_cpus() {
     let out = lab.lab(&["destroy"]);
     assert_eq!(code(&out), Some(3), "{}", all(&out));
 
-    let big = Sandbox::new(&format!("{NATIVE}[machines]\ncpus = 200\n"));
+    let big = sandbox(&format!("{NATIVE}[machines]\ncpus = 200\n"));
     let made = built(&big);
     big.status("status-running");
     let out = big.lab(&["destroy"]);
@@ -393,7 +364,7 @@ fn destroy_needs_only_the_record_not_lab_toml_nor_the_hosts_cpus() {
 /// running but vanished from `status`, `halt` and the list of labs.
 #[test]
 fn machines_lab_toml_no_longer_lists_stay_the_labs_until_up_retires_them() {
-    let lab = Sandbox::new(&NATIVE.replace("nodes = 1", "nodes = 2"));
+    let lab = sandbox(&NATIVE.replace("nodes = 1", "nodes = 2"));
     let built = built(&lab);
     for m in ["consul", "swarm-master", "swarm-node01", "swarm-node02"] {
         let data = built
@@ -493,7 +464,7 @@ fn machines_lab_toml_no_longer_lists_stay_the_labs_until_up_retires_them() {
 /// VM as the lab's from before and how to remove it.
 #[test]
 fn vms_left_by_a_removed_state_directory_are_named_before_anything_runs() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     lab.write(
         "vms.txt",
         "\"lab-consul\" {0b5f4a3e-8c2d-4f1e-9a7b-1c2d3e4f5a6b}\n\"unrelated\" {1}\n",
@@ -522,7 +493,7 @@ fn vms_left_by_a_removed_state_directory_are_named_before_anything_runs() {
 
 #[test]
 fn another_labs_container_is_never_removed_nor_built_over() {
-    let lab = Sandbox::new(
+    let lab = sandbox(
         "provider = \"docker\"\nbox = \"debian-docker\"\nengine = \"native\"\nmode = \"swarm\"\n[swarm]\nnodes = 1\n",
     );
     // Another lab's live master, with the default lab's name, seen by `docker ps`.
@@ -550,7 +521,7 @@ fn another_labs_container_is_never_removed_nor_built_over() {
 /// Vagrantfile is written again, from the record, before Vagrant is asked.
 #[test]
 fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
-    let lab = Sandbox::new(&NATIVE.replace("nodes = 1", "nodes = 3"));
+    let lab = sandbox(&NATIVE.replace("nodes = 1", "nodes = 3"));
     let built = built(&lab);
     // Vagrant's data is there, the Vagrantfile is not.
     let vagrant_data = built
@@ -601,7 +572,7 @@ fn destroy_takes_down_every_recorded_machine_even_without_a_vagrantfile() {
 
 #[test]
 fn a_renamed_lab_is_taken_down_under_its_old_name_and_up_says_so_first() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let built = built(&lab);
     std::fs::create_dir_all(built.state_dir().join(".vagrant/machines")).unwrap();
     lab.write("lab.toml", &format!("name = \"renamed\"\n{NATIVE}"));
@@ -629,7 +600,7 @@ fn a_renamed_lab_is_taken_down_under_its_old_name_and_up_says_so_first() {
 
 #[test]
 fn a_broken_list_of_labs_stops_up_but_not_render_or_destroy() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     lab.write(".labs.json", "");
     let out = lab.lab(&["render"]);
     assert_eq!(code(&out), Some(0), "{}", all(&out));
@@ -645,7 +616,7 @@ fn a_broken_list_of_labs_stops_up_but_not_render_or_destroy() {
 
 #[test]
 fn the_list_of_labs_is_never_put_in_the_current_or_a_shared_directory() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let home = lab.path().join("home");
     std::fs::create_dir(&home).unwrap();
     let out = lab
@@ -686,7 +657,7 @@ fn the_list_of_labs_is_never_put_in_the_current_or_a_shared_directory() {
 
 #[test]
 fn a_path_with_a_newline_runs_nothing() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let evil = lab.path().join("x\nsystem(\"touch PWNED\")\n#");
     std::fs::create_dir(&evil).unwrap();
     std::fs::write(evil.join("lab.toml"), NATIVE).unwrap();
@@ -709,7 +680,7 @@ fn a_path_with_a_newline_runs_nothing() {
 
 #[test]
 fn timeout_zero_is_refused_not_read_as_no_limit() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let out = lab.lab(&["--timeout", "0", "status"]);
     assert_eq!(code(&out), Some(2), "{}", all(&out));
     assert!(text(&out.stderr).contains("no limit"), "{}", all(&out));
@@ -727,7 +698,7 @@ fn alive(pid: i32) -> bool {
 #[test]
 fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
     for (signal, expected) in [(15, 143), (1, 129)] {
-        let lab = Sandbox::new(NATIVE);
+        let lab = sandbox(NATIVE);
         let child = lab
             .command(&["up", "--skip-doctor"])
             .stdout(Stdio::piped())
@@ -775,7 +746,7 @@ fn sigterm_and_sighup_stop_every_child_and_exit_128_plus_the_signal() {
 /// material) never takes the state: the CA key, Vagrant's keys, the log.
 #[test]
 fn the_state_directory_stays_out_of_git() {
-    let lab = Sandbox::new(&format!("name = \"class\"\n{NATIVE}"));
+    let lab = sandbox(&format!("name = \"class\"\n{NATIVE}"));
     let built = built(&lab);
     std::fs::write(built.state_dir().join("lab.log"), "secret-ish\n").unwrap();
     let git = |args: &[&str]| {
@@ -800,7 +771,7 @@ fn the_state_directory_stays_out_of_git() {
 /// and goes only with --prune.
 #[test]
 fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let list = lab.path().join(".labs.json");
     let entry = |file: &Path| {
         serde_json::json!([{"name": "away", "file": file, "subnet": "192.168.61.0/24"}]).to_string()
@@ -831,7 +802,7 @@ fn a_lab_whose_directory_is_gone_is_kept_until_pruned() {
 /// says so.
 #[test]
 fn halt_stops_the_running_machines_only() {
-    let lab = Sandbox::new(NATIVE);
+    let lab = sandbox(NATIVE);
     let built = built(&lab);
     std::fs::write(
         built.state_dir().join("Vagrantfile"),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod lab_dir;
 pub mod native;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,10 @@ pub fn lab_command(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Command
     cmd.args(args)
         .current_dir(dir)
         .env_remove("LAB_FILE")
+        .env_remove("LAB_TIMEOUT")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
         .env("LAB_REGISTRY", dir.join(".labs.json"));
     for (k, v) in env {
         cmd.env(k, v);
