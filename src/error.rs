@@ -44,8 +44,8 @@ pub enum Error {
     /// machines' names, or its subnet.
     #[error("{0}")]
     Clash(String),
-    /// A file lab reads besides lab.toml (the list of labs, an exercise)
-    /// cannot be read, or has no home.
+    /// What lab reads or asks for besides lab.toml is not usable: the list
+    /// of labs, an exercise file, an answer it cannot go on without.
     #[error("{0}")]
     Invalid(String),
     /// Things that bear the lab's names but are not the lab's stand in the way.

@@ -5,8 +5,9 @@ use clap::Parser as _;
 // lab runs on the main thread. It once needed a 16 MiB thread of its own:
 // two 8 KiB read buffers held across `.await` in every command's future
 // made `lab up`'s future 97 KB deep, unoptimised. Read on the heap
-// (process/read2.rs), it is 13 KB, and lab runs its e2e tests with a
-// 1 MiB stack, a Windows main thread's (docs/architecture.md).
+// (process/read2.rs), it is 13 KB, and `up` to `destroy` peaks at 536 KiB
+// of stack unoptimised, under Windows' 1 MiB (scripts/measure-stack,
+// docs/architecture.md).
 fn main() -> ExitCode {
     run(lab::cli::Cli::parse())
 }

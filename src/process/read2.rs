@@ -19,7 +19,7 @@ const CHUNK: usize = 8192;
 pub const DRAIN: Duration = Duration::from_secs(2);
 
 /// What a child printed and how it ended.
-pub struct Read {
+pub struct Ended {
     pub status: std::io::Result<std::process::ExitStatus>,
     pub stdout: String,
     pub stderr: String,
@@ -33,7 +33,7 @@ pub async fn read2(
     child: &mut tokio::process::Child,
     on_stdout: &(dyn Fn(&str) + Sync),
     on_stderr: &(dyn Fn(&str) + Sync),
-) -> Read {
+) -> Ended {
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
@@ -59,7 +59,7 @@ pub async fn read2(
     let text = |buf: Mutex<Vec<u8>>| {
         String::from_utf8_lossy(&buf.into_inner().unwrap_or_default()).into_owned()
     };
-    Read {
+    Ended {
         status,
         stdout: text(out_buf),
         stderr: text(err_buf),
