@@ -11,6 +11,7 @@ use crate::model::{Lab, Mode};
 use crate::process::runner::Runner;
 use crate::reconcile::observed::Observed;
 use crate::tools::engine::Engine;
+use crate::tools::{containers, swarm};
 
 /// Prints each check as it is made (or all as JSON at the end).
 #[derive(Default)]
@@ -121,7 +122,7 @@ pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Re
     let clean = Instant::now();
     let probes = started.probes.lock().map(|p| p.clone()).unwrap_or_default();
     let removals = probes.iter().map(|(engine, name)| async move {
-        on(runner, engine, &words(&["rm", "-f", name]))
+        on(runner, engine, &containers::remove_args(name))
             .await
             .err()
             .map(|e| format!("{name} on {}: {e:#}", engine.machine()))
@@ -132,7 +133,7 @@ pub async fn probes(runner: &Runner, lab: &Lab, seen: &Observed, report: &mut Re
         .flatten()
         .collect();
     if started.network.load(std::sync::atomic::Ordering::Relaxed) {
-        if let Err(e) = on(runner, &master, &words(&["network", "rm", &lab.network])).await {
+        if let Err(e) = on(runner, &master, &swarm::network_rm_args(&lab.network)).await {
             leftovers.push(format!("network {}: {e:#}", lab.network));
         }
     }
@@ -161,12 +162,7 @@ async fn start_probe(
     if let Ok(mut probes) = started.probes.lock() {
         probes.push((engine.clone(), name.clone()));
     }
-    let inspect = words(&[
-        "inspect",
-        "--format",
-        "{{json .NetworkSettings.Networks}}",
-        &name,
-    ]);
+    let inspect = containers::networks_args(&name);
     let ip = on(runner, engine, &inspect)
         .await
         .ok()
@@ -201,7 +197,7 @@ async fn run_probe(
     let mut wait = retry.backoff;
     let mut retried = Vec::new();
     loop {
-        let _ = on(runner, engine, &words(&["rm", "-f", name])).await;
+        let _ = on(runner, engine, &containers::remove_args(name)).await;
         let run = engine
             .docker(runner, &verify::probe_run_args(lab, machine))
             .await?;
@@ -233,7 +229,7 @@ async fn probe_steps(
         // short-lived one when the lab has none.
         let listed = on(runner, master, &crate::tools::swarm::network_ls_args()).await;
         if listed.is_ok_and(|t| crate::tools::swarm::network_driver(&t, &lab.network).is_none()) {
-            let args = words(&["network", "create", "--driver", "overlay", &lab.network]);
+            let args = swarm::overlay_create_args(&lab.network);
             match on(runner, master, &args).await {
                 Ok(_) => started
                     .network

@@ -202,21 +202,10 @@ async fn service_rows(
     name: &str,
     tasks: &[swarm::StackTask],
 ) -> anyhow::Result<Vec<Vec<String>>> {
-    let out = on(
-        runner,
-        manager,
-        &words(&["stack", "services", name, "--format", "{{.Name}}"]),
-    )
-    .await?;
+    let out = on(runner, manager, &swarm::stack_services_args(name)).await?;
     let mut rows = Vec::new();
     for service in out.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let inspect = words(&[
-            "service",
-            "inspect",
-            service,
-            "--format",
-            "{{json .Spec.EndpointSpec.Ports}}",
-        ]);
+        let inspect = swarm::published_ports_args(service);
         let published = swarm::parse_published_ports(&on(runner, manager, &inspect).await?);
         let task = tasks.iter().find(|t| t.service() == service);
         // The node that runs the task answers in both publishing modes
@@ -248,8 +237,8 @@ async fn converge(
     name: &str,
 ) -> anyhow::Result<Vec<swarm::StackTask>> {
     let started = Instant::now();
-    let services_cmd = words(&["stack", "services", name, "--format", "{{.Name}}"]);
-    let ps = words(&["stack", "ps", name, "--no-trunc", "--format", "{{json .}}"]);
+    let services_cmd = swarm::stack_services_args(name);
+    let ps = swarm::stack_ps_args(name);
     loop {
         let services: Vec<String> = on_swarm(runner, manager, &services_cmd)
             .await?

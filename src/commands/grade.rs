@@ -336,7 +336,7 @@ async fn take_away(runner: &Runner, lab: &Lab, seen: &Observed, name: &str) -> a
             let listed = on(
                 runner,
                 &manager,
-                &words(&[what, "ls", "-q", "--filter", &label]),
+                &crate::tools::swarm::labelled_ls_args(what, &label),
             )
             .await?;
             if !listed.trim().is_empty() {
@@ -345,7 +345,12 @@ async fn take_away(runner: &Runner, lab: &Lab, seen: &Observed, name: &str) -> a
         }
         for machine in &swarm_machines {
             let engine = engine_of(lab, seen, machine);
-            let listed = on(runner, &engine, &words(&["ps", "-aq", "--filter", &label])).await?;
+            let listed = on(
+                runner,
+                &engine,
+                &crate::tools::containers::labelled_args(&label),
+            )
+            .await?;
             if !listed.trim().is_empty() {
                 left.push(format!("containers on {machine}"));
             }

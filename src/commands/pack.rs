@@ -525,15 +525,7 @@ async fn write(
                     .with_context(|| format!("writing {}", path.display()))?;
             }
             Item::Save { image, .. } => {
-                let save = Cmd::new(
-                    Tool::Docker,
-                    [
-                        "save".to_string(),
-                        "-o".into(),
-                        path.display().to_string(),
-                        image.clone(),
-                    ],
-                );
+                let save = crate::tools::containers::save(image, &path);
                 runner.run(&save, &|_| {}).await?;
                 if Some(image) != lab.profile.image.as_ref() || lab.provider != Provider::Docker {
                     images.push(PackedImage {

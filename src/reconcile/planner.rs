@@ -3,7 +3,6 @@
 //! this puts them together.
 
 use crate::model::{Lab, Machine};
-use crate::process::process_builder::Cmd;
 use crate::reconcile::hooks::Hook;
 use crate::reconcile::observed::Observed;
 use crate::reconcile::plan::{Action, Plan, Stage, Step};
@@ -217,10 +216,7 @@ pub fn lost_containers(lab: &Lab, seen: &Observed, stage: Stage) -> Vec<Step> {
                 hook: "vagrant",
                 reason: format!("Vagrant lost track of {}'s container ({state})", m.name),
                 action: Action::Run {
-                    command: Cmd::new(
-                        crate::process::tool::Tool::Docker,
-                        ["rm", "-f", "-v", container.as_str()],
-                    ),
+                    command: crate::tools::containers::remove_with_volumes(&container),
                 },
             });
         }

@@ -69,6 +69,47 @@ pub fn parse_named(ps: &str) -> Vec<(&str, &str, &str)> {
         .collect()
 }
 
+/// `docker rm -f NAME`: a container gone, running or not.
+pub fn remove_args(name: &str) -> Vec<String> {
+    ["rm", "-f", name].map(String::from).to_vec()
+}
+
+/// `docker rm -f -v NAME` on this host's engine: a container and its
+/// anonymous volumes.
+pub fn remove_with_volumes(name: &str) -> Cmd {
+    Cmd::new(Tool::Docker, ["rm", "-f", "-v", name])
+}
+
+/// `docker inspect` of a container's networks, as JSON.
+pub fn networks_args(name: &str) -> Vec<String> {
+    [
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        name,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `docker ps -aq` of the containers that carry `label`.
+pub fn labelled_args(label: &str) -> Vec<String> {
+    ["ps", "-aq", "--filter", label].map(String::from).to_vec()
+}
+
+/// `docker save -o ARCHIVE IMAGE` on this host's engine.
+pub fn save(image: &str, archive: &std::path::Path) -> Cmd {
+    Cmd::new(
+        Tool::Docker,
+        [
+            std::ffi::OsStr::new("save"),
+            "-o".as_ref(),
+            archive.as_os_str(),
+            image.as_ref(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +134,19 @@ mod tests {
         assert_eq!(
             rows,
             [("abc", "class-consul", "x1"), ("def", "class-web", "")]
+        );
+    }
+
+    #[test]
+    fn host_commands_print_as_a_person_would_type_them() {
+        assert_eq!(
+            remove_with_volumes("lab-consul").to_string(),
+            "docker rm -f -v lab-consul"
+        );
+        let archive = std::path::Path::new("/a b/probe.tar");
+        assert_eq!(
+            save("busybox:latest", archive).to_string(),
+            "docker save -o '/a b/probe.tar' busybox:latest"
         );
     }
 }

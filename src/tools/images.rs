@@ -44,9 +44,8 @@ pub async fn copy_if_missing(
         static SAVES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let partial = archive.with_extension(format!("{}-{n}.partial", std::process::id()));
-        let partial_arg = partial.display().to_string();
         let saved = runner
-            .quiet(&Cmd::new(Tool::Docker, ["save", "-o", &partial_arg, image]))
+            .quiet(&super::containers::save(image, &partial))
             .await;
         if let Err(e) = saved {
             let _ = std::fs::remove_file(&partial);

@@ -390,6 +390,52 @@ pub fn network_create_args(name: &str) -> Vec<String> {
     ]
 }
 
+/// `docker network create --driver overlay NAME`: classic Swarm's overlay,
+/// as the seed's compose file made it.
+pub fn overlay_create_args(name: &str) -> Vec<String> {
+    ["network", "create", "--driver", "overlay", name]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn network_rm_args(name: &str) -> Vec<String> {
+    ["network", "rm", name].map(String::from).to_vec()
+}
+
+/// `docker service|network ls -q` of those that carry `label`.
+pub fn labelled_ls_args(what: &str, label: &str) -> Vec<String> {
+    [what, "ls", "-q", "--filter", label]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The services of stack `name`, one name a line.
+pub fn stack_services_args(name: &str) -> Vec<String> {
+    ["stack", "services", name, "--format", "{{.Name}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The tasks of stack `name`, as [`parse_stack_ps`] reads them.
+pub fn stack_ps_args(name: &str) -> Vec<String> {
+    ["stack", "ps", name, "--no-trunc", "--format", "{{json .}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// A service's published ports, as [`parse_published_ports`] reads them.
+pub fn published_ports_args(service: &str) -> Vec<String> {
+    [
+        "service",
+        "inspect",
+        service,
+        "--format",
+        "{{json .Spec.EndpointSpec.Ports}}",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// One task of `docker stack ps NAME --format '{{json .}}'`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackTask {
