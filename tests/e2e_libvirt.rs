@@ -207,9 +207,15 @@ impl VmLab {
         }
     }
 
+    /// The lab's own directory, where its lab.toml, stand-ins and
+    /// docker-machine store are, wherever lab runs now (a pack).
+    fn home(&self) -> &Path {
+        self.dir.dir.path()
+    }
+
     /// `box = PROFILE` in lab.toml.
     fn use_box(&self, profile: &str) {
-        let toml = self.dir.dir.path().join("lab.toml");
+        let toml = self.home().join("lab.toml");
         let text_now = std::fs::read_to_string(&toml).unwrap();
         let line = text_now
             .lines()
@@ -227,7 +233,7 @@ impl VmLab {
     /// (`home` under the test's directory), which starts with no box.
     fn own_vagrant_home(&mut self, home: &str) {
         self.volumes_before.get_or_insert_with(box_volumes);
-        let home = self.dir.dir.path().join(home).display().to_string();
+        let home = self.home().join(home).display().to_string();
         self.dir.env.push(("VAGRANT_HOME", home));
     }
 
@@ -240,10 +246,10 @@ impl VmLab {
             PROBE_IMAGE,
             format!("lab-pack-e2e/probe-{}:t", std::process::id()),
         );
-        let toml = self.dir.dir.path().join("lab.toml");
+        let toml = self.home().join("lab.toml");
         let text_now = std::fs::read_to_string(&toml).unwrap();
         std::fs::write(&toml, text_now.replace(PROBE_IMAGE, &tag.0)).unwrap();
-        let usb = self.dir.dir.path().join("usb stick");
+        let usb = self.home().join("usb stick");
         let bin = support::lab_binary().display().to_string();
         self.timed(&["pack", &usb.display().to_string(), "--bin", &bin]);
         tag.remove();
@@ -678,7 +684,7 @@ fn docker_machine_on_two_vms_of_a_baked_box() {
     // handed it: the hostname it read there is the machine's, and Docker
     // was there, so the generic driver's install was skipped. docker-machine
     // names each entry after the lab as well, as other labs share its store.
-    let store = lab.dir.path().join("dm");
+    let store = lab.home().join("dm");
     let entries: Vec<String> = ["swarm-master", "swarm-node01"]
         .iter()
         .map(|m| format!("{}-{m}", lab.name))
