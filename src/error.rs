@@ -110,24 +110,6 @@ impl Error {
     }
 }
 
-impl From<ConfigError> for Error {
-    fn from(e: ConfigError) -> Self {
-        Error::Config(e)
-    }
-}
-
-impl From<NotOurs> for Error {
-    fn from(e: NotOurs) -> Self {
-        Error::NotOurs(e)
-    }
-}
-
-impl From<MissingTools> for Error {
-    fn from(e: MissingTools) -> Self {
-        Error::MissingTools(e)
-    }
-}
-
 /// The exit code for an error: that of the first [`Error`] among its
 /// causes, or 1.
 pub fn code(error: &anyhow::Error) -> u8 {

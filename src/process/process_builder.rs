@@ -172,14 +172,6 @@ impl Cmd {
         self.env.push((key.to_string(), None));
         self
     }
-
-    /// Its arguments as text, for a reader that compares or parses them.
-    pub fn args_lossy(&self) -> Vec<String> {
-        self.args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
-    }
 }
 
 /// One word as a POSIX shell needs it written: bare when nothing in it is

@@ -37,13 +37,12 @@ pub async fn read2(
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     let (out_buf, err_buf) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let readers = Box::pin(async {
+    let mut readers = Box::pin(async {
         tokio::join!(
             read_lines(stdout, on_stdout, &out_buf),
             read_lines(stderr, on_stderr, &err_buf)
         )
     });
-    let mut readers = readers;
     let exited = tokio::select! {
         _ = &mut readers => None,
         status = child.wait() => Some(status),

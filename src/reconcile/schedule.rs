@@ -249,11 +249,6 @@ impl<'a> Schedule<'a> {
         self.outstanding > 0
     }
 
-    /// What was seen.
-    pub fn seen(&self) -> &Observed {
-        &self.seen
-    }
-
     pub fn into_seen(self) -> Observed {
         self.seen
     }

@@ -166,8 +166,7 @@ pub fn parse_ssh_config(text: &str) -> Vec<SshConfig> {
 
 /// `vagrant ARGS` in the lab's state directory, where its Vagrantfile is.
 pub fn vagrant(lab: &Lab, args: &[&str]) -> Cmd {
-    Cmd::new(Tool::Vagrant, args.iter().copied())
-        .env("VAGRANT_CWD", lab.state_dir().display().to_string())
+    Cmd::new(Tool::Vagrant, args.iter().copied()).env("VAGRANT_CWD", lab.state_dir())
 }
 
 /// `vagrant up` for `machines` (none named: all), in Vagrant's
